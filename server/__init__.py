@@ -1,0 +1,95 @@
+"""The Flask app: ``create_app(config)`` builds it; nothing happens at import time."""
+import gzip
+import os
+import sqlite3
+import uuid
+
+from flask import Flask, jsonify, request
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from sync.clock import HybridClock
+
+from . import errors
+from .config import Config, TestConfig
+from .crypto import PiiVault, load_keys
+from . import extensions
+from .extensions import db, limiter, migrate
+from .wsgi_gzip import GzipRequestMiddleware
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+# Responses smaller than this are not worth compressing.
+_GZIP_MIN = 1024
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record):
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if config == "testing":
+        app.config.from_object(TestConfig)
+    elif isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "gridsync.db")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _dev_secret(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    limiter.init_app(app)
+    extensions.api.init_app(app)
+    errors.register(app)
+    app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
+    app.extensions["hlc"] = HybridClock("server")
+
+    from .api import register_blueprints
+    register_blueprints(extensions.api)
+
+    from .cli import register_commands
+    register_commands(app)
+
+    @app.get("/healthz")
+    def healthz():
+        db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok")
+
+    app.after_request(_gzip_response)
+    app.wsgi_app = GzipRequestMiddleware(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"],
+                                         app.config["MAX_DECOMPRESSED_LENGTH"])
+    return app
+
+
+def _gzip_response(resp):
+    if (resp.direct_passthrough or resp.status_code < 200 or "Content-Encoding" in resp.headers
+            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+        return resp
+    data = resp.get_data()
+    if len(data) < _GZIP_MIN:
+        return resp
+    resp.set_data(gzip.compress(data, compresslevel=5))
+    resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["Vary"] = "Accept-Encoding"
+    return resp
+
+
+def _dev_secret(instance_path):
+    path = os.path.join(instance_path, "dev-secret")
+    if not os.path.exists(path):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(uuid.uuid4().hex + uuid.uuid4().hex)
+    with open(path) as fh:
+        return fh.read().strip()

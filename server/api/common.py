@@ -1,0 +1,25 @@
+"""Small pieces the resource packages share."""
+import uuid
+
+from flask import g
+from marshmallow import Schema, fields, validate
+
+from ..extensions import db
+from ..models import AuditLog
+
+BEARER = [{"bearerAuth": []}]
+
+
+class PageArgs(Schema):
+    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def paginate(query, args):
+    return query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])
+
+
+def audit(action, entity, entity_id):
+    """Every opening of a full record leaves a line: who, what, when."""
+    db.session.add(AuditLog(worker_id=g.worker.id, action=action, entity=entity,
+                            entity_id=entity_id if isinstance(entity_id, uuid.UUID) else uuid.UUID(str(entity_id))))

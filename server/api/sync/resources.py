@@ -1,0 +1,58 @@
+"""POST /sync/push and GET /sync/pull: the protocol in docs/protocol.md."""
+from flask import Response, current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from sync.protocol import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+
+from ...auth import login_required
+from ...errors import ApiError
+from ...extensions import db
+from ...models.types import utcnow
+from ...scope import DEVICE_ROLES
+from ...services import ingest, pull
+from ..common import BEARER
+
+blp = Blueprint("sync", __name__, url_prefix="/sync", description="Device sync: push changes, pull changes")
+
+
+def _device():
+    if g.worker.role not in DEVICE_ROLES:
+        raise ApiError(403, "forbidden", f"the {g.worker.role} role does not sync a device")
+    if g.device is None:
+        raise ApiError(403, "no_device", "this token was not issued for a device")
+    g.device.last_seen_at = utcnow()
+    return g.device
+
+
+@blp.route("/push")
+class PushView(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PushRequestSchema)
+    @blp.response(200, PushResponseSchema)
+    @blp.doc(security=BEARER)
+    def post(self, req):
+        """Apply a batch of changes; each gets its own result (applied, already_applied,
+        merged_with_conflict or rejected with a reason)."""
+        device = _device()
+        results = ingest.push(req, worker=g.worker, device_id=device.id, scope=g.scope)
+        db.session.commit()
+        return {"results": results, "server_stamp": current_app.extensions["hlc"].now()}
+
+
+@blp.route("/pull")
+class PullView(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PullArgsSchema, location="query")
+    @blp.response(200, PullResponseSchema)
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """Changes in the caller's grids after ``cursor``, oldest first; ``more`` says whether
+        to ask again. A 410 ``resync_required`` means: pull again without a cursor."""
+        device = _device()
+        body = pull.pull_page(g.scope.grid_ids, args["cursor"], args["limit"],
+                              current_app.extensions["hlc"].now(), device=device)
+        db.session.commit()
+        return Response(body, mimetype="application/json")

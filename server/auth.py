@@ -1,0 +1,97 @@
+"""Bearer tokens for workers on named devices: issue, check, expire, revoke."""
+import datetime as dt
+import functools
+import hashlib
+import secrets
+
+from flask import g, request
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from .errors import ApiError
+from .extensions import db
+from .models import Device, Token, Worker
+from .models.types import utcnow
+from .scope import scope_for
+
+
+def _hash(raw):
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def authenticate(username, password):
+    worker = db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
+    # Compare against a hash even for an unknown name, so timing does not reveal which names exist.
+    stored = worker.password_hash if worker else _DUMMY_HASH
+    if not check_password_hash(stored, password) or worker is None or not worker.active:
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    return worker
+
+
+_DUMMY_HASH = "scrypt:32768:8:1$dummysaltdummys$" + "0" * 128
+
+
+def enroll_device(worker, device_id, name):
+    device = db.session.get(Device, device_id)
+    if device is None:
+        device = Device(id=device_id, worker_id=worker.id, name=name)
+        db.session.add(device)
+    else:
+        if device.revoked_at is not None:
+            raise ApiError(403, "device_revoked", "this device has been revoked; ask an administrator")
+        if device.worker_id != worker.id:
+            # A shared tablet handed to someone else: what it holds is not theirs to build on.
+            device.worker_id = worker.id
+            device.resync_required = True
+        device.name = name or device.name
+    return device
+
+
+def issue_token(worker, device, ttl_hours):
+    raw = secrets.token_urlsafe(32)
+    expires = utcnow() + dt.timedelta(hours=ttl_hours)
+    db.session.add(Token(token_hash=_hash(raw), worker_id=worker.id, device_id=device.id, expires_at=expires))
+    return raw, expires
+
+
+def revoke(token):
+    token.revoked_at = utcnow()
+
+
+def _aware(ts):
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+
+
+def current_token():
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or len(header) > 200:
+        raise ApiError(401, "auth_required", "send a bearer token: Authorization: Bearer <token>")
+    token = db.session.execute(select(Token).where(Token.token_hash == _hash(header[7:].strip()))).scalar_one_or_none()
+    if token is None:
+        raise ApiError(401, "bad_token", "unknown token; log in again")
+    if token.revoked_at is not None:
+        raise ApiError(401, "token_revoked", "this token was revoked; log in again")
+    if _aware(token.expires_at) <= utcnow():
+        raise ApiError(401, "token_expired", "this token has expired; log in again")
+    return token
+
+
+def login_required(view):
+    """Every API view but the token endpoint goes through here: it sets g.worker, g.device
+    and g.scope, the one scope object every query and write is checked against."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        token = current_token()
+        worker = db.session.get(Worker, token.worker_id)
+        if worker is None or not worker.active:
+            raise ApiError(401, "account_disabled", "this account is disabled")
+        g.token, g.worker = token, worker
+        g.device = db.session.get(Device, token.device_id) if token.device_id else None
+        if g.device is not None and g.device.revoked_at is not None:
+            raise ApiError(401, "device_revoked", "this device has been revoked")
+        g.scope = scope_for(worker)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,156 @@
+"""Command line: ``gridsync <command>`` (or ``flask --app server <command>``).
+
+create-admin, import-areas, create-worker, seed-demo, and ``demo``, which migrates, seeds and
+serves a demo city in one go.
+"""
+import csv
+import getpass
+import os
+import uuid
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from .extensions import db
+from .models import ROLES, Area, Worker, WorkerGrid
+from .models.areas import LEVELS
+
+
+def create_area(code, name, level, parent=None):
+    if level not in LEVELS:
+        raise click.ClickException(f"level must be one of {', '.join(LEVELS)}")
+    if parent is None and level != "city":
+        raise click.ClickException(f"area {code}: only a city has no parent")
+    if parent is not None and LEVELS.index(level) != LEVELS.index(parent.level) + 1:
+        raise click.ClickException(f"area {code}: a {level} cannot sit under a {parent.level}")
+    area = Area(id=uuid.uuid4(), code=code, name=name, level=level, parent_id=parent.id if parent else None,
+                path=(parent.path if parent else "/") + code + "/")
+    db.session.add(area)
+    return area
+
+
+def create_worker(username, password, role, display_name=None, area=None, grids=()):
+    if role not in ROLES:
+        raise click.ClickException(f"role must be one of {', '.join(ROLES)}")
+    if db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none():
+        raise click.ClickException(f"a worker named {username!r} exists already")
+    worker = Worker(id=uuid.uuid4(), username=username, display_name=display_name or username, role=role,
+                    area_id=area.id if area else None, password_hash=generate_password_hash(password))
+    db.session.add(worker)
+    for grid in grids:
+        if grid.level != "grid":
+            raise click.ClickException(f"{grid.code} is a {grid.level}, not a grid")
+        db.session.add(WorkerGrid(worker_id=worker.id, grid_id=grid.id))
+    return worker
+
+
+def _area_by_code(code):
+    area = db.session.execute(select(Area).where(Area.code == code)).scalar_one_or_none()
+    if area is None:
+        raise click.ClickException(f"no area with code {code!r}")
+    return area
+
+
+def _password(value):
+    return value or getpass.getpass("password: ")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--password", envvar="GRIDSYNC_ADMIN_PASSWORD", help="asked for when not given")
+@with_appcontext
+def create_admin_cmd(username, password):
+    """Create an administrator account."""
+    create_worker(username, _password(password), "admin")
+    db.session.commit()
+    click.echo(f"admin {username} created")
+
+
+@click.command("create-worker")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", "display_name")
+@click.option("--area", "area_code", help="code of the area a staff member answers for")
+@click.option("--grids", default="", help="comma-separated grid codes (grid workers)")
+@click.option("--password", envvar="GRIDSYNC_WORKER_PASSWORD", help="asked for when not given")
+@with_appcontext
+def create_worker_cmd(username, role, display_name, area_code, grids, password):
+    """Create a worker with a role, an area and (for grid workers) grids."""
+    area = _area_by_code(area_code) if area_code else None
+    grid_rows = [_area_by_code(c.strip()) for c in grids.split(",") if c.strip()]
+    create_worker(username, _password(password), role, display_name, area, grid_rows)
+    db.session.commit()
+    click.echo(f"{role} {username} created")
+
+
+@click.command("import-areas")
+@click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
+@with_appcontext
+def import_areas_cmd(csv_file):
+    """Import areas from a CSV with columns code,name,level,parent_code (parents first)."""
+    reader = csv.DictReader(csv_file)
+    missing = {"code", "name", "level", "parent_code"} - set(reader.fieldnames or ())
+    if missing:
+        raise click.ClickException(f"the CSV lacks columns: {', '.join(sorted(missing))}")
+    by_code = {}
+    count = 0
+    for line, row in enumerate(reader, start=2):
+        code = row["code"].strip()
+        if not code:
+            raise click.ClickException(f"line {line}: empty code")
+        parent = None
+        if row["parent_code"].strip():
+            parent = by_code.get(row["parent_code"].strip()) or _area_by_code(row["parent_code"].strip())
+        try:
+            by_code[code] = create_area(code, row["name"].strip(), row["level"].strip(), parent)
+        except click.ClickException as exc:
+            raise click.ClickException(f"line {line}: {exc.message}") from None
+        count += 1
+    db.session.commit()
+    click.echo(f"{count} areas imported")
+
+
+@click.command("seed-demo")
+@click.option("--households", default=2000, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@with_appcontext
+def seed_demo_cmd(households, seed):
+    """Fill an empty database with a demo city and print its logins."""
+    from .demo import DEMO_LOGINS, seed_demo
+    if db.session.execute(select(func.count()).select_from(Area)).scalar_one():
+        raise click.ClickException("the database already has areas; seed-demo only fills an empty one")
+    stats = seed_demo(households=households, seed=seed)
+    click.echo("demo city: " + ", ".join(f"{v} {k}" for k, v in stats.items()))
+    click.echo("demo logins (username / password / role):")
+    for username, password, role, what in DEMO_LOGINS:
+        click.echo(f"  {username:12} {password:16} {role:12} {what}")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.pass_context
+@with_appcontext
+def demo_cmd(ctx, host, port):
+    """Migrate the database, seed the demo city if it is empty, and serve it."""
+    from flask_migrate import upgrade
+    app = current_app._get_current_object()
+    upgrade()
+    if not db.session.execute(select(func.count()).select_from(Area)).scalar_one():
+        ctx.invoke(seed_demo_cmd)
+    click.echo(f"serving on http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    app.run(host=host, port=port, threaded=True)
+
+
+def register_commands(app):
+    for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd):
+        app.cli.add_command(cmd)
+
+
+def main():
+    from . import create_app
+    os.environ.setdefault("FLASK_APP", "server")
+    FlaskGroup(create_app=create_app, add_default_commands=True)(prog_name="gridsync")

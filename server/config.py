@@ -1,0 +1,54 @@
+"""Configuration read from the environment, with safe defaults for a first run."""
+import os
+
+
+def database_url(raw=None):
+    """``DATABASE_URL`` with the psycopg 3 driver named; None means the SQLite default."""
+    url = raw if raw is not None else os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    # None: a SQLite file in the instance folder (set in create_app, which knows that folder).
+    SQLALCHEMY_DATABASE_URI = database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("GRIDSYNC_SECRET_KEY")
+    # base64 keys (32 bytes each); without them a development key pair is generated once
+    # into the instance folder, which is fine for the demo and refused in production.
+    PII_KEY = os.environ.get("GRIDSYNC_PII_KEY")
+    BLIND_INDEX_KEY = os.environ.get("GRIDSYNC_BLIND_INDEX_KEY")
+    PRODUCTION = os.environ.get("GRIDSYNC_ENV") == "production"
+
+    TOKEN_TTL_HOURS = int(os.environ.get("GRIDSYNC_TOKEN_TTL_HOURS", 14 * 24))
+    # Compressed request bodies are limited here, and again after decompression.
+    MAX_CONTENT_LENGTH = int(os.environ.get("GRIDSYNC_MAX_BODY", 8 * 1024 * 1024))
+    MAX_DECOMPRESSED_LENGTH = int(os.environ.get("GRIDSYNC_MAX_DECOMPRESSED", 32 * 1024 * 1024))
+    # A device clock further ahead than this is refused: it would otherwise win every merge
+    # and drag every other clock forward with it.
+    SYNC_MAX_CLOCK_AHEAD_S = int(os.environ.get("GRIDSYNC_MAX_CLOCK_AHEAD_S", 3600))
+
+    RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
+    RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
+    LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")
+
+    API_TITLE = "gridsync"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_SORT_KEYS = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    RATELIMIT_ENABLED = False
+    # Fixed test keys: never used outside tests.
+    PII_KEY = "dGVzdC1waWkta2V5LWZvci10ZXN0cy1vbmx5LTMyYiE="
+    BLIND_INDEX_KEY = "dGVzdC1pbmRleC1rZXktZm9yLXRlc3RzLW9ubHktMzI="
+    SECRET_KEY = "test-secret"

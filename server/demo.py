@@ -1,0 +1,149 @@
+"""A small demo city, written through the same ingest path as device pushes."""
+import datetime as dt
+import random
+import uuid
+
+from flask import current_app
+from stdnum.cn import ric
+
+from sync.checklist import CHECK_KEYS
+
+from .cli import create_area, create_worker
+from .extensions import db
+from .services.ingest import apply_changes
+from .services.writes import SystemScope
+
+DEMO_LOGINS = [
+    ("admin", "admin-demo", "admin", "accounts and areas"),
+    ("worker1", "worker-demo", "grid_worker", "grids G-1-1-1-1 … G-1-1-1-4"),
+    ("worker2", "worker-demo", "grid_worker", "grids G-1-1-2-1 … G-1-1-2-4"),
+    ("community1", "community-demo", "community", "community C-1-1-1"),
+    ("street1", "street-demo", "street", "street S-1-1"),
+    ("district1", "district-demo", "district", "district D-1"),
+    ("bureau", "bureau-demo", "bureau", "city-wide aggregates"),
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕鹏辉建国建华志强婷雪梅浩宇子涵欣怡梓轩"
+ROADS = ["和平路", "解放路", "人民路", "建设路", "幸福街", "光明巷", "友谊路", "新华街", "团结路", "朝阳路"]
+DISTRICTS = ["东城区", "西城区", "南湖区"]
+CATEGORIES = [("de_facto_unsupported_child", "red"), ("children_in_difficulty", "yellow"),
+              ("unregistered_disability", "yellow"), ("illness_poverty", "yellow"), ("elderly_alone", "green")]
+
+
+def _name(rng):
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _id_number(rng, birth):
+    body = rng.choice(["110101", "110102", "110105", "110106"]) + birth.strftime("%Y%m%d") + f"{rng.randint(0, 999):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _checks(rng, trouble):
+    out = {}
+    for key in CHECK_KEYS:
+        status = "ok"
+        if trouble == key:
+            status = rng.choice(["concern", "urgent"])
+        out[key] = {"status": status, "answers": {}, "note": ""}
+    out["food"]["answers"] = {"meals_per_day": 3 if out["food"]["status"] == "ok" else 1}
+    return out
+
+
+def seed_demo(households=2000, seed=7):
+    """Create areas, logins, households, persons, visits and flags; return counts."""
+    rng = random.Random(seed)
+    city = create_area("CITY", "示范市", "city")
+    grids, communities = [], []
+    for d in range(1, 4):
+        district = create_area(f"D-{d}", DISTRICTS[d - 1], "district", city)
+        for s in range(1, 3):
+            street = create_area(f"S-{d}-{s}", f"{DISTRICTS[d - 1][:2]}第{s}街道", "street", district)
+            for c in range(1, 3):
+                community = create_area(f"C-{d}-{s}-{c}", f"{street.name}第{c}社区", "community", street)
+                communities.append(community)
+                for n in range(1, 5):
+                    grids.append(create_area(f"G-{d}-{s}-{c}-{n}", f"{community.name}第{n}网格", "grid", community))
+    db.session.flush()
+    by_code = {a.code: a for a in grids + communities}
+    area_of = {"community": "C-1-1-1", "street": "S-1-1", "district": "D-1"}
+    for username, password, role, _ in DEMO_LOGINS:
+        gs = []
+        if username == "worker1":
+            gs = [by_code[f"G-1-1-1-{n}"] for n in range(1, 5)]
+        elif username == "worker2":
+            gs = [by_code[f"G-1-1-2-{n}"] for n in range(1, 5)]
+        area = None
+        if role in area_of:
+            area = db.session.execute(db.select(type(city)).where(type(city).code == area_of[role])).scalar_one()
+        elif role == "grid_worker":
+            area = by_code["C-1-1-1" if username == "worker1" else "C-1-1-2"]
+        create_worker(username, password, role, area=area, grids=gs)
+    db.session.commit()
+
+    hlc = current_app.extensions["hlc"]
+    now = dt.datetime.now(dt.timezone.utc)
+    changes, counts = [], {"household": 0, "person": 0, "visit": 0, "flag": 0, "flag_event": 0}
+
+    def add(entity, eid, fields):
+        changes.append({"index": len(changes), "change_id": uuid.uuid4(), "entity": entity, "entity_id": eid,
+                        "stamp": hlc.now(), "fields_": fields, "base": None})
+        counts[entity] += 1
+
+    for i in range(households):
+        grid = grids[i % len(grids)]
+        hid = uuid.uuid4()
+        head = _name(rng)
+        add("household", hid, {"grid_id": str(grid.id), "address": f"{rng.choice(ROADS)}{rng.randint(1, 300)}号",
+                               "building": f"{rng.randint(1, 20)}栋", "unit": f"{rng.randint(1, 4)}单元",
+                               "room": f"{rng.randint(1, 30)}0{rng.randint(1, 4)}", "head_name": head,
+                               "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"})
+        members = []
+        for m in range(rng.choice((1, 2, 2, 3, 3, 4, 5))):
+            birth = dt.date(rng.randint(1940, 2020), rng.randint(1, 12), rng.randint(1, 28))
+            pid = uuid.uuid4()
+            members.append((pid, birth))
+            add("person", pid, {"household_id": str(hid), "name": head if m == 0 else _name(rng),
+                                "relation": "head" if m == 0 else rng.choice(["spouse", "child", "parent", "grandchild"]),
+                                "gender": rng.choice("MF"), "birth_date": birth.isoformat(),
+                                "id_number": _id_number(rng, birth)})
+        trouble = rng.choice(CHECK_KEYS) if rng.random() < 0.15 else None
+        last_visit = None
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            vid = uuid.uuid4()
+            when = now - dt.timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 10))
+            add("visit", vid, {"household_id": str(hid), "visited_at": when.isoformat().replace("+00:00", "Z"),
+                               "checklist_version": 1, "checks": _checks(rng, trouble), "note": ""})
+            last_visit = vid
+        if trouble and rng.random() < 0.25:
+            category, colour = rng.choice(CATEGORIES)
+            fid = uuid.uuid4()
+            add("flag", fid, {"household_id": str(hid), "category": category, "colour": colour,
+                              "level": "community", "note": f"demo: {trouble} check"})
+            state = "reported"
+            for action, nxt in (("confirm", "confirmed"), ("start", "in_progress"), ("resolve", "resolved")):
+                if rng.random() < 0.5:
+                    break
+                add("flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action, "from_state": state})
+                state = nxt
+            if state == "resolved" and last_visit and rng.random() < 0.5:
+                add("flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": "verify", "from_state": state,
+                                                 "visit_id": str(last_visit)})
+        if len(changes) >= 500:
+            _flush(changes)
+    _flush(changes)
+    db.session.commit()
+    return {"grids": len(grids), "households": counts["household"], "persons": counts["person"],
+            "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"]}
+
+
+def _flush(changes):
+    if not changes:
+        return
+    results = [{"index": i} for i in range(len(changes))]
+    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope())
+    bad = [r for r in results if r.get("status") == "rejected"]
+    if bad:
+        raise RuntimeError(f"demo data rejected: {bad[:3]}")
+    changes.clear()

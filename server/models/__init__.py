@@ -1,0 +1,9 @@
+"""The database models; tables are created only by the migrations in ``migrations/``."""
+from .accounts import ROLES, Device, Token, Worker, WorkerGrid
+from .areas import LEVELS, Area
+from .casework import Flag, FlagEvent, Visit
+from .register import Household, Person
+from .syncing import AuditLog, ChangeLog, Conflict, SyncState
+
+__all__ = ["ROLES", "LEVELS", "Area", "Worker", "WorkerGrid", "Device", "Token", "Household", "Person",
+           "Visit", "Flag", "FlagEvent", "ChangeLog", "Conflict", "SyncState", "AuditLog"]

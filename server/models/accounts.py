@@ -1,0 +1,60 @@
+"""Workers, the grids they are assigned, their enrolled devices and bearer tokens."""
+import datetime as dt
+import uuid
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import TS, UUID, new_id, utcnow
+
+ROLES = ("grid_worker", "community", "street", "district", "bureau", "admin")
+
+
+class Worker(db.Model):
+    __tablename__ = "worker"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    # The community/street/district a staff member answers for; a grid worker's community.
+    area_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("area.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+
+
+class WorkerGrid(db.Model):
+    __tablename__ = "worker_grid"
+
+    worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker.id"), primary_key=True)
+    grid_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"), primary_key=True, index=True)
+
+
+class Device(db.Model):
+    __tablename__ = "device"
+
+    # Chosen by the device (a UUID string); it is also the node of the device's clock.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    enrolled_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    # Set when the device's state cannot be trusted (e.g. handed to another worker): its next
+    # pull with a cursor is told to start over.
+    resync_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+
+
+class Token(db.Model):
+    __tablename__ = "token"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=new_id)
+    # Only a SHA-256 of the token is kept: a copy of the database does not log anyone in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("device.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(TS)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)

@@ -1,0 +1,68 @@
+"""The scope rule, in one place: which grids a caller may read and write.
+
+- grid worker: the grids assigned to them, read and write;
+- community / street / district staff: every grid under their area, read (community staff may
+  also write: they register families too);
+- bureau reviewer: aggregates city-wide, no personal records;
+- admin: accounts and areas, no personal records.
+Full ID and phone numbers are shown only to those who collect them at the door.
+"""
+from sqlalchemy import select
+
+from sync.errors import OutOfScope
+
+from .errors import ApiError
+from .extensions import db
+from .models import Area, WorkerGrid
+
+RECORD_READERS = frozenset({"grid_worker", "community", "street", "district"})
+RECORD_WRITERS = frozenset({"grid_worker", "community"})
+FULL_PII = frozenset({"grid_worker", "community"})
+DEVICE_ROLES = frozenset({"grid_worker", "community"})
+AGGREGATE_READERS = frozenset({"community", "street", "district", "bureau", "admin"})
+
+
+class Scope:
+    def __init__(self, worker, grid_ids, area_path):
+        self.worker = worker
+        self.role = worker.role
+        self.grid_ids = grid_ids        # frozenset of grid UUIDs; None: city-wide
+        self.area_path = area_path      # for aggregate queries; None: city-wide
+
+    @property
+    def sees_full_pii(self):
+        return self.role in FULL_PII
+
+    def require_records(self, write=False):
+        allowed = RECORD_WRITERS if write else RECORD_READERS
+        if self.role not in allowed:
+            verb = "change" if write else "read"
+            raise ApiError(403, "forbidden", f"the {self.role} role may not {verb} household records")
+
+    def may_write_grid(self, grid_id):
+        return self.role in RECORD_WRITERS and grid_id in self.grid_ids
+
+    def check_read(self, grid_id, what="record"):
+        """404 rather than 403: a record outside one's area is not acknowledged to exist."""
+        self.require_records()
+        if grid_id not in self.grid_ids:
+            raise OutOfScope(f"no such {what} in your area")
+
+    def check_write(self, grid_id, what="record"):
+        self.require_records(write=True)
+        if grid_id not in self.grid_ids:
+            raise OutOfScope(f"the {what} is outside your grids")
+
+
+def scope_for(worker):
+    if worker.role == "grid_worker":
+        grids = db.session.execute(select(WorkerGrid.grid_id).where(WorkerGrid.worker_id == worker.id)).scalars()
+        return Scope(worker, frozenset(grids), None)
+    if worker.role in ("bureau", "admin"):
+        return Scope(worker, frozenset(), None)
+    area = db.session.get(Area, worker.area_id) if worker.area_id else None
+    if area is None:
+        return Scope(worker, frozenset(), "/nowhere/")
+    grids = db.session.execute(
+        select(Area.id).where(Area.level == "grid", Area.path.startswith(area.path))).scalars()
+    return Scope(worker, frozenset(grids), area.path)

@@ -1,0 +1,1 @@
+"""Server services: the work behind the views, with no HTTP in them."""

@@ -1,0 +1,378 @@
+"""Push: apply a batch of changes from a device, each one whole or not at all.
+
+The steps are named after what they do: ``_check_envelopes`` (shape, stamp, clock),
+``_lock`` (serialise pushes), ``_load`` (the records the batch touches, in a few queries),
+``_apply`` (the merge rules from sync/, in memory, change by change), ``_write`` (bulk writes)
+and the caller's commit. Nothing is written until every change has its result, so a change is
+never half applied; a dropped connection rolls the whole transaction back and the device
+simply pushes again (change ids make that a no-op for what did land).
+"""
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import bindparam, insert, select, update
+
+from sync import COMPATIBLE_SCHEMA_VERSIONS
+from sync.clock import stamp_wall_ms, wall_clock_ms
+from sync.entities import ENTITIES, IMMUTABLE
+from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
+from sync.flags import fold_flag
+from sync.merge import merge_fields
+from sync.protocol import ChangeSchema
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import ChangeLog, Conflict, Flag, FlagEvent, SyncState, Visit
+from ..models.types import utcnow
+from .records import MODELS, columns, row_values, vault
+
+_change_schema = ChangeSchema()
+
+
+@dataclass
+class _Record:
+    values: dict
+    stamps: dict
+    new: bool = False
+    dirty: bool = False
+    extra: dict = field(default_factory=dict)   # grid_id of flags, raised_by, …
+
+
+class _Rejected(Exception):
+    def __init__(self, error):
+        self.error = error
+
+
+def clock():
+    return current_app.extensions["hlc"]
+
+
+def push(req, *, worker, device_id, scope):
+    """Apply a push request whose envelope is already loaded (``PushRequestSchema``);
+    return the per-change results (JSON-ready)."""
+    if req["device_id"] != device_id:
+        raise ApiError(403, "wrong_device", "device_id does not match the device this token was issued for")
+    if req["schema_version"] not in COMPATIBLE_SCHEMA_VERSIONS:
+        raise UnsupportedSchema(
+            f"schema version {req['schema_version']} is not supported; this server accepts "
+            f"{sorted(COMPATIBLE_SCHEMA_VERSIONS)}: update the app", field="schema_version")
+    results, changes = _check_envelopes(req["changes"])
+    apply_changes(changes, results, worker_id=worker.id if worker else None, device_id=device_id, scope=scope)
+    return results
+
+
+def _check_envelopes(raw_changes):
+    results, changes = [], []
+    limit_ms = wall_clock_ms() + current_app.config["SYNC_MAX_CLOCK_AHEAD_S"] * 1000
+    for index, raw in enumerate(raw_changes):
+        change_id = raw.get("change_id") if isinstance(raw, dict) else None
+        result = {"index": index, "change_id": change_id if isinstance(change_id, str) else None}
+        results.append(result)
+        try:
+            change = _change_schema.load(raw if isinstance(raw, dict) else {})
+        except ValidationError as exc:
+            names = ", ".join(sorted(exc.messages)) if isinstance(exc.messages, dict) else "change"
+            first = next(iter(exc.messages.values()))[0] if isinstance(exc.messages, dict) else str(exc.messages)
+            _reject(result, InvalidChange(f"{names}: {first}", field=names.split(", ")[0]))
+            continue
+        if stamp_wall_ms(change["stamp"]) > limit_ms:
+            _reject(result, InvalidChange("stamp is ahead of the server clock; set the device's time",
+                                          field="stamp", code="clock_ahead"))
+            continue
+        change["index"] = index
+        changes.append(change)
+    return results, changes
+
+
+def _reject(result, error):
+    result["status"] = "rejected"
+    result["reason"] = error.as_dict()
+
+
+def apply_changes(changes, results, *, worker_id, device_id, scope):
+    """Apply already-parsed changes (also used for server-made changes); fills ``results``."""
+    _lock()
+    batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope)
+    seen = batch.load(changes)
+    for change in changes:
+        result = results[change["index"]]
+        if change["change_id"] in seen:
+            result["status"] = "already_applied"
+            continue
+        seen.add(change["change_id"])
+        try:
+            conflicts = batch.apply(change)
+        except (SyncError, _Rejected) as exc:
+            _reject(result, exc.error if isinstance(exc, _Rejected) else exc)
+            continue
+        if conflicts:
+            result["status"] = "merged_with_conflict"
+            result["conflicts"] = conflicts
+        else:
+            result["status"] = "applied"
+        clock().observe(change["stamp"])
+    batch.write()
+
+
+def _lock():
+    # The row lock serialises pushes: on PostgreSQL change_log seqs then become visible in order
+    # (a pull can never see seq n+1 before n), and no two pushes merge the same record at once.
+    # On SQLite the same UPDATE takes the database write lock at the start of the transaction.
+    updated = db.session.execute(update(SyncState).where(SyncState.id == 1).values(pushes=SyncState.pushes + 1))
+    if updated.rowcount != 1:
+        raise RuntimeError("sync_state row missing: run the migrations")
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class _Batch:
+    def __init__(self, *, worker_id, device_id, scope):
+        self.worker_id, self.device_id, self.scope = worker_id, device_id, scope
+        self.records = {"household": {}, "person": {}, "flag": {}}
+        self.visits = {}            # id -> household_id (str), existing or new in this batch
+        self.new_visits, self.new_events, self.log, self.conflicts = [], [], [], []
+        self.event_ids = set()
+        self.refold = set()
+
+    # --- load -----------------------------------------------------------------------------
+    def load(self, changes):
+        """Fetch, in a few queries, every row the batch may read; return the change ids seen."""
+        ids = {e: set() for e in ("household", "person", "flag", "visit", "flag_event")}
+        for c in changes:
+            ids[c["entity"]].add(c["entity_id"])
+            f = c["fields_"]
+            for key, entity in (("household_id", "household"), ("person_id", "person"), ("flag_id", "flag"),
+                                ("amends_id", "visit"), ("visit_id", "visit")):
+                ref = _uuid_or_none(f.get(key))
+                if ref:
+                    ids[entity].add(ref)
+        self._load_records("flag", ids["flag"])
+        self._load_records("person", ids["person"])
+        for rec in list(self.records["flag"].values()) + list(self.records["person"].values()):
+            ids["household"].add(uuid.UUID(rec.values["household_id"]))
+        if ids["visit"]:
+            for vid, hid in db.session.execute(select(Visit.id, Visit.household_id).where(Visit.id.in_(ids["visit"]))):
+                self.visits[str(vid)] = str(hid)
+        if ids["flag_event"]:
+            self.event_ids.update(str(i) for i in db.session.execute(
+                select(FlagEvent.id).where(FlagEvent.id.in_(ids["flag_event"]))).scalars())
+        self._load_records("household", ids["household"])
+        change_ids = [c["change_id"] for c in changes]
+        return set(db.session.execute(select(ChangeLog.change_id).where(ChangeLog.change_id.in_(change_ids))).scalars())
+
+    def _load_records(self, entity, ids):
+        if not ids:
+            return
+        model = MODELS[entity]
+        for row in db.session.execute(select(model).where(model.id.in_(ids))).scalars():
+            rec = _Record(values=row_values(entity, row), stamps=dict(row.stamps))
+            if entity == "flag":
+                rec.extra = {"grid_id": str(row.grid_id)}
+            self.records[entity][str(row.id)] = rec
+
+    # --- apply ----------------------------------------------------------------------------
+    def apply(self, change):
+        entity, eid = change["entity"], str(change["entity_id"])
+        spec = ENTITIES[entity]
+        if spec.kind == "record":
+            existing = self.records[entity].get(eid)
+            fields = spec.clean(change["fields_"], creating=existing is None)
+            grid = self._grid_of(entity, fields, existing)
+            conflicts = self._merge(entity, eid, existing, fields, change, grid)
+        elif entity == "visit":
+            fields = spec.clean(change["fields_"], creating=True)
+            grid = self._visit(eid, fields, change)
+            conflicts = []
+        else:
+            fields = spec.clean(change["fields_"], creating=True)
+            grid = self._flag_event(eid, fields, change)
+            conflicts = []
+        self._log(change, eid, fields, grid)
+        return conflicts
+
+    def _household(self, hid, what):
+        rec = self.records["household"].get(hid)
+        if rec is None:
+            raise InvalidChange(f"{what} names household {hid}, which the server does not have; "
+                                "push the household first", field="household_id", code="unknown_reference")
+        return rec
+
+    def _grid_of(self, entity, fields, existing):
+        if entity == "household":
+            grid = fields.get("grid_id") or existing.values["grid_id"]
+            if existing is not None and grid != existing.values["grid_id"]:
+                self.scope.check_write(uuid.UUID(existing.values["grid_id"]), "household")
+            self.scope.check_write(uuid.UUID(grid), "household")
+            return grid
+        hid = fields.get("household_id") or existing.values["household_id"]
+        if existing is not None and hid != existing.values["household_id"]:
+            if entity in IMMUTABLE and "household_id" in IMMUTABLE[entity]:
+                raise InvalidChange(f"a {entity} cannot move to another household", field="household_id")
+            self.scope.check_write(uuid.UUID(self._household(existing.values["household_id"], entity)
+                                             .values["grid_id"]), entity)
+        grid = self._household(hid, entity).values["grid_id"]
+        self.scope.check_write(uuid.UUID(grid), entity)
+        person = fields.get("person_id")
+        if entity == "flag" and person and self.records["person"].get(person, _Record({}, {})).values.get(
+                "household_id") != hid:
+            raise InvalidChange("person_id is not a member of the flag's household", field="person_id")
+        return grid
+
+    def _merge(self, entity, eid, existing, fields, change, grid):
+        if existing is None:
+            existing = _Record(values={}, stamps={}, new=True)
+            if entity == "flag":
+                existing.extra = {"grid_id": grid, "raised_by": self.worker_id}
+            self.records[entity][eid] = existing
+        changed, conflicts = merge_fields(existing.values, existing.stamps, fields, change["stamp"],
+                                          change["base"])
+        if changed or existing.new:
+            existing.dirty = True
+        if entity == "flag":
+            existing.extra["grid_id"] = grid
+            self.refold.add(eid)
+        for c in conflicts:
+            self.conflicts.append({
+                "id": uuid.uuid4(), "entity": entity, "entity_id": uuid.UUID(eid), "grid_id": uuid.UUID(grid),
+                "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
+                "lost_side": c.lost_side, "change_id": change["change_id"],
+                "values_enc": vault().encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
+                "status": "open", "created_at": utcnow(),
+            })
+        return [c.field for c in conflicts]
+
+    def _visit(self, eid, fields, change):
+        if eid in self.visits:
+            raise InvalidChange("this visit is already recorded and visits are never edited; "
+                                "send a correction as a new visit with amends_id", code="append_only")
+        hid = fields["household_id"]
+        grid = self._household(hid, "visit").values["grid_id"]
+        self.scope.check_write(uuid.UUID(grid), "visit")
+        amends = fields.get("amends_id")
+        if amends and self.visits.get(amends) != hid:
+            raise InvalidChange("amends_id must name an earlier visit to the same household", field="amends_id",
+                                code="unknown_reference")
+        self.visits[eid] = hid
+        self.new_visits.append({
+            "id": uuid.UUID(eid), "household_id": uuid.UUID(hid), "grid_id": uuid.UUID(grid),
+            "worker_id": self.worker_id, "device_id": self.device_id,
+            "visited_at": _parse_ts(fields["visited_at"]), "checklist_version": fields["checklist_version"],
+            "checks": fields["checks"], "note": fields.get("note"),
+            "amends_id": uuid.UUID(amends) if amends else None, "stamp": change["stamp"], "created_at": utcnow(),
+        })
+        return grid
+
+    def _flag_event(self, eid, fields, change):
+        if eid in self.event_ids:
+            raise InvalidChange("this flag event is already recorded; events are never edited",
+                                code="append_only")
+        flag = self.records["flag"].get(fields["flag_id"])
+        if flag is None:
+            raise InvalidChange("flag_id names a flag the server does not have; push the flag first",
+                                field="flag_id", code="unknown_reference")
+        grid = flag.extra["grid_id"]
+        self.scope.check_write(uuid.UUID(grid), "flag")
+        visit = fields.get("visit_id")
+        if visit and self.visits.get(visit) != flag.values["household_id"]:
+            raise InvalidChange("visit_id must name a visit to the flag's household", field="visit_id",
+                                code="unknown_reference")
+        self.event_ids.add(eid)
+        self.refold.add(fields["flag_id"])
+        self.new_events.append({
+            "id": uuid.UUID(eid), "flag_id": uuid.UUID(fields["flag_id"]), "action": fields["action"],
+            "from_state": fields.get("from_state"), "level": fields.get("level"), "colour": fields.get("colour"),
+            "visit_id": uuid.UUID(visit) if visit else None, "note": fields.get("note"),
+            "stamp": change["stamp"], "worker_id": self.worker_id, "device_id": self.device_id,
+            "created_at": utcnow(),
+        })
+        return grid
+
+    def _log(self, change, eid, fields, grid):
+        pii_names = ENTITIES[change["entity"]].pii
+        plain = {k: v for k, v in fields.items() if k not in pii_names}
+        secret = {k: v for k, v in fields.items() if k in pii_names}
+        payload = json.dumps({
+            "change_id": str(change["change_id"]), "entity": change["entity"], "entity_id": eid,
+            "stamp": change["stamp"], "fields": plain, "base": change["base"], "device_id": self.device_id,
+            "worker_id": str(self.worker_id) if self.worker_id else None,
+        }, ensure_ascii=False, separators=(",", ":"))
+        self.log.append({
+            "change_id": change["change_id"], "entity": change["entity"], "entity_id": uuid.UUID(eid),
+            "grid_id": uuid.UUID(grid), "device_id": self.device_id, "worker_id": self.worker_id,
+            "stamp": change["stamp"], "payload": payload,
+            "pii": vault().encrypt_json(secret) if secret else None, "received_at": utcnow(),
+        })
+
+    # --- write ----------------------------------------------------------------------------
+    def write(self):
+        now = utcnow()
+        for entity in ("household", "person", "flag"):
+            model = MODELS[entity]
+            inserts, updates = [], []
+            for eid, rec in self.records[entity].items():
+                if not rec.dirty and not (entity == "flag" and eid in self.refold):
+                    continue
+                row = columns(entity, rec.values)
+                row.update(id=uuid.UUID(eid), stamps=rec.stamps, updated_at=now)
+                if entity == "flag":
+                    row["grid_id"] = uuid.UUID(rec.extra["grid_id"])
+                (inserts if rec.new else updates).append((eid, rec, row))
+            if inserts:
+                rows = []
+                for eid, rec, row in inserts:
+                    row["created_at" if entity != "flag" else "raised_at"] = now
+                    if entity == "flag":
+                        row.update(raised_by=rec.extra.get("raised_by"), state="reported",
+                                   current_level=row["level"] or "community", current_colour=row["colour"])
+                    rows.append(row)
+                db.session.execute(insert(model.__table__), rows)
+            if updates:
+                table = model.__table__
+                cols = [k for k in updates[0][2] if k != "id"]
+                stmt = update(table).where(table.c.id == bindparam("_id")).values(
+                    {c: bindparam(c) for c in cols})
+                db.session.execute(stmt, [dict(row, _id=row.pop("id")) for _, _, row in updates],
+                                   execution_options={"synchronize_session": False})
+        if self.new_visits:
+            db.session.execute(insert(Visit.__table__), self.new_visits)
+        if self.new_events:
+            db.session.execute(insert(FlagEvent.__table__), self.new_events)
+        if self.refold:
+            self._refold()
+        if self.log:
+            db.session.execute(insert(ChangeLog.__table__), self.log)
+        if self.conflicts:
+            db.session.execute(insert(Conflict.__table__), self.conflicts)
+
+    def _refold(self):
+        ids = [uuid.UUID(i) for i in self.refold]
+        events = {}
+        for ev in db.session.execute(select(FlagEvent).where(FlagEvent.flag_id.in_(ids))).scalars():
+            events.setdefault(str(ev.flag_id), []).append(
+                {"id": str(ev.id), "stamp": ev.stamp, "action": ev.action, "from_state": ev.from_state,
+                 "level": ev.level, "colour": ev.colour})
+        rows = []
+        for fid in self.refold:
+            rec = self.records["flag"][fid]
+            view = fold_flag(rec.values["colour"], rec.values.get("level") or "community", events.get(fid, []))
+            rows.append({"_id": uuid.UUID(fid), "state": view["state"], "current_level": view["level"],
+                         "current_colour": view["colour"]})
+        table = Flag.__table__
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("_id")).values(
+                state=bindparam("state"), current_level=bindparam("current_level"),
+                current_colour=bindparam("current_colour")),
+            rows, execution_options={"synchronize_session": False})
+
+
+def _parse_ts(value):
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,0 +1,67 @@
+"""Between a record's values as the sync core sees them (plain JSON types, personal fields in
+clear) and its database row (UUID and date columns, personal fields encrypted and indexed)."""
+import datetime as dt
+import uuid
+
+from flask import current_app
+
+from sync.entities import ENTITIES
+from sync.identity import MASKS
+
+from ..models import Flag, Household, Person
+
+MODELS = {"household": Household, "person": Person, "flag": Flag}
+_UUID_FIELDS = frozenset({"grid_id", "household_id", "person_id"})
+
+
+def vault():
+    return current_app.extensions["pii_vault"]
+
+
+def row_values(entity, row):
+    """The record's field values in wire form, personal fields decrypted."""
+    spec = ENTITIES[entity]
+    out = {}
+    v = vault()
+    for name in spec.fields:
+        if name in spec.pii:
+            out[name] = v.decrypt(getattr(row, f"{name}_enc"))
+            continue
+        value = getattr(row, name)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def columns(entity, values):
+    """Database columns for ``values`` (every field of the entity)."""
+    spec = ENTITIES[entity]
+    v = vault()
+    out = {}
+    for name in spec.fields:
+        value = values.get(name)
+        if name in spec.pii:
+            out[f"{name}_enc"] = v.encrypt(value)
+            out[f"{name}_bidx"] = v.blind_index(name, value)
+        elif name in _UUID_FIELDS:
+            out[name] = uuid.UUID(value) if value else None
+        elif name == "birth_date":
+            out[name] = dt.date.fromisoformat(value) if value else None
+        elif name == "deleted":
+            out[name] = bool(value)
+        else:
+            out[name] = value
+    return out
+
+
+def present(entity, row, full_pii):
+    """A row for a response: personal fields in clear only for roles that collect them."""
+    values = row_values(entity, row)
+    if not full_pii:
+        for name in ENTITIES[entity].pii:
+            values[name] = MASKS[name](values[name])
+    values["id"] = str(row.id)
+    return values

@@ -1,0 +1,162 @@
+"""What each synced entity is made of: its fields, their types, and how a change's fields are
+checked. One table, used by the server at ingest and by the SDK before it writes locally."""
+import datetime as _dt
+import uuid as _uuid
+
+from . import checklist, flags
+from .errors import InvalidChange
+
+RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other")
+GENDERS = ("M", "F", "U")
+
+
+class Field:
+    def __init__(self, kind, *, required=False, pii=False, max_len=None, choices=None):
+        self.kind, self.required, self.pii = kind, required, pii
+        self.max_len, self.choices = max_len, choices
+
+    def clean(self, name, value):
+        if value is None:
+            if self.required:
+                raise InvalidChange(f"{name} is required and may not be null", field=name)
+            return None
+        check = getattr(self, "_" + self.kind)
+        return check(name, value)
+
+    def _text(self, name, value):
+        if not isinstance(value, str):
+            raise InvalidChange(f"{name} must be a string", field=name)
+        value = value.strip()
+        if self.max_len and len(value) > self.max_len:
+            raise InvalidChange(f"{name} is longer than {self.max_len} characters", field=name)
+        if self.required and not value:
+            raise InvalidChange(f"{name} may not be empty", field=name)
+        return value
+
+    def _choice(self, name, value):
+        if value not in self.choices:
+            raise InvalidChange(f"{name} must be one of {', '.join(self.choices)}", field=name)
+        return value
+
+    def _uuid(self, name, value):
+        try:
+            return str(_uuid.UUID(value)) if isinstance(value, str) else _bad(name, "a UUID")
+        except ValueError:
+            raise InvalidChange(f"{name} is not a valid UUID", field=name) from None
+
+    def _bool(self, name, value):
+        return value if isinstance(value, bool) else _bad(name, "true or false")
+
+    def _int(self, name, value):
+        return value if isinstance(value, int) and not isinstance(value, bool) else _bad(name, "an integer")
+
+    def _date(self, name, value):
+        try:
+            return _dt.date.fromisoformat(value).isoformat() if isinstance(value, str) and len(value) == 10 \
+                else _bad(name, "a date YYYY-MM-DD")
+        except ValueError:
+            raise InvalidChange(f"{name} is not a valid date YYYY-MM-DD", field=name) from None
+
+    def _datetime(self, name, value):
+        try:
+            parsed = _dt.datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 \
+                else _bad(name, "an ISO 8601 date-time")
+        except ValueError:
+            raise InvalidChange(f"{name} is not a valid ISO 8601 date-time", field=name) from None
+        if parsed.tzinfo is None:
+            raise InvalidChange(f"{name} must carry a UTC offset", field=name)
+        return parsed.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def _object(self, name, value):
+        return value if isinstance(value, dict) else _bad(name, "an object")
+
+
+def _bad(name, what):
+    raise InvalidChange(f"{name} must be {what}", field=name)
+
+
+class Entity:
+    """``kind`` is ``record`` (merged field by field) or ``event`` (append-only)."""
+
+    def __init__(self, name, kind, fields, *, parent=None):
+        self.name, self.kind, self.fields = name, kind, fields
+        # (entity, field) through which the record's grid is found; None: it carries grid_id.
+        self.parent = parent
+        self.pii = frozenset(f for f, spec in fields.items() if spec.pii)
+        self.required = tuple(f for f, spec in fields.items() if spec.required)
+
+    def clean(self, fields, *, creating):
+        """Check and normalise a change's ``fields``; raise InvalidChange naming the field."""
+        if not isinstance(fields, dict) or not fields:
+            raise InvalidChange("fields must be a non-empty object", field="fields")
+        out = {}
+        for name, value in fields.items():
+            spec = self.fields.get(name)
+            if spec is None:
+                raise InvalidChange(f"{name} is not a field of {self.name}", field=f"fields.{name}")
+            out[name] = spec.clean(name, value)
+        if creating or self.kind == "event":
+            missing = [f for f in self.required if out.get(f) is None]
+            if missing:
+                raise InvalidChange(f"a new {self.name} needs {', '.join(missing)}", field=missing[0])
+        if self.name == "visit":
+            checklist.validate_checks(out["checks"], out["checklist_version"])
+        elif self.name == "flag_event":
+            flags.check_event(out)
+        return out
+
+
+def _t(n, **kw):
+    return Field("text", max_len=n, **kw)
+
+
+ENTITIES = {
+    "household": Entity("household", "record", {
+        "grid_id": Field("uuid", required=True),
+        "address": _t(200, required=True),
+        "building": _t(32), "unit": _t(32), "room": _t(32),
+        "head_name": _t(64),
+        "phone": _t(32, pii=True),
+        "note": _t(2000),
+        "deleted": Field("bool"),
+    }),
+    "person": Entity("person", "record", {
+        "household_id": Field("uuid", required=True),
+        "relation": Field("choice", choices=RELATIONS),
+        "name": _t(64, required=True),
+        "gender": Field("choice", choices=GENDERS),
+        "birth_date": Field("date"),
+        "id_number": _t(32, pii=True),
+        "phone": _t(32, pii=True),
+        "note": _t(2000),
+        "deleted": Field("bool"),
+    }, parent=("household", "household_id")),
+    "visit": Entity("visit", "event", {
+        "household_id": Field("uuid", required=True),
+        "visited_at": Field("datetime", required=True),
+        "checklist_version": Field("int", required=True),
+        "checks": Field("object", required=True),
+        "note": _t(2000),
+        "amends_id": Field("uuid"),
+    }, parent=("household", "household_id")),
+    "flag": Entity("flag", "record", {
+        "household_id": Field("uuid", required=True),
+        "person_id": Field("uuid"),
+        "category": _t(64, required=True),
+        "colour": Field("choice", required=True, choices=flags.COLOURS),
+        "level": Field("choice", choices=flags.LEVELS),
+        "note": _t(2000),
+    }, parent=("household", "household_id")),
+    "flag_event": Entity("flag_event", "event", {
+        "flag_id": Field("uuid", required=True),
+        "action": Field("choice", required=True, choices=flags.ACTIONS),
+        "from_state": Field("choice", choices=flags.STATES),
+        "level": Field("choice", choices=flags.LEVELS),
+        "colour": Field("choice", choices=flags.COLOURS),
+        "visit_id": Field("uuid"),
+        "note": _t(2000),
+    }, parent=("flag", "flag_id")),
+}
+
+#: Fields that may not change once a record exists: they fix where it lives (its scope).
+IMMUTABLE = {"flag": frozenset({"household_id"})}

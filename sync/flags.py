@@ -1,0 +1,70 @@
+"""Flag lifecycle (闭环处置): the transitions, and the state folded from a flag's event log.
+
+Each transition event names the state its actor saw (``from_state``); the server refuses an
+event whose ``from_state`` does not allow its action. A flag's state, level and colour are each
+the value set by the latest-stamped event that sets them, so a stale transition (older stamp,
+synced late) can never undo a later one; an event whose actor saw an out-of-date state is kept in
+the log and reported as ``concurrent`` for a person to look at.
+"""
+from .errors import InvalidChange
+
+STATES = ("reported", "confirmed", "in_progress", "resolved", "verified", "closed", "rejected")
+LEVELS = ("community", "street", "district", "bureau")
+COLOURS = ("red", "yellow", "green")
+
+#: action -> (states it may start from, state it leads to)
+TRANSITIONS = {
+    "confirm": (frozenset({"reported"}), "confirmed"),
+    "start": (frozenset({"confirmed"}), "in_progress"),
+    "resolve": (frozenset({"in_progress"}), "resolved"),
+    "verify": (frozenset({"resolved"}), "verified"),
+    "close": (frozenset({"verified"}), "closed"),
+    "reject": (frozenset({"reported", "confirmed"}), "rejected"),
+    "reopen": (frozenset({"resolved", "verified", "closed", "rejected"}), "reported"),
+}
+#: actions that change something other than the state
+OTHER_ACTIONS = ("escalate", "route", "recolour", "note")
+ACTIONS = tuple(TRANSITIONS) + OTHER_ACTIONS
+
+
+def check_event(fields):
+    """Validate the shape of one flag event (already type-checked field by field)."""
+    action = fields.get("action")
+    if action in TRANSITIONS:
+        allowed, _ = TRANSITIONS[action]
+        frm = fields.get("from_state")
+        if frm is None:
+            raise InvalidChange(f"a {action} event must say the state it was made from", field="from_state")
+        if frm not in allowed:
+            raise InvalidChange(f"cannot {action} a flag that is {frm}", field="action")
+        if action == "verify" and not fields.get("visit_id"):
+            raise InvalidChange("verify needs the follow-up visit (visit_id)", field="visit_id")
+    elif action in ("escalate", "route"):
+        if fields.get("level") not in LEVELS:
+            raise InvalidChange(f"{action} needs a level: one of {', '.join(LEVELS)}", field="level")
+    elif action == "recolour":
+        if fields.get("colour") not in COLOURS:
+            raise InvalidChange(f"recolour needs a colour: one of {', '.join(COLOURS)}", field="colour")
+    return fields
+
+
+def fold_flag(initial_colour, initial_level, events):
+    """Fold a flag's events (dicts with ``stamp`` and the event fields) into its current view.
+
+    Returns ``{"state", "level", "colour", "state_stamp", "concurrent": [event ids]}``; events
+    may come in any order.
+    """
+    state, level, colour, state_stamp = "reported", initial_level, initial_colour, None
+    concurrent = []
+    for ev in sorted(events, key=lambda e: e["stamp"]):
+        action = ev["action"]
+        if action in TRANSITIONS:
+            if ev.get("from_state") != state:
+                concurrent.append(ev.get("id"))
+            state, state_stamp = TRANSITIONS[action][1], ev["stamp"]
+        elif action in ("escalate", "route"):
+            level = ev["level"]
+        elif action == "recolour":
+            colour = ev["colour"]
+    return {"state": state, "level": level, "colour": colour, "state_stamp": state_stamp,
+            "concurrent": concurrent}
