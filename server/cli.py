@@ -38,7 +38,8 @@ def create_worker(username, password, role, display_name=None, area=None, grids=
     if db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none():
         raise click.ClickException(f"a worker named {username!r} exists already")
     worker = Worker(id=uuid.uuid4(), username=username, display_name=display_name or username, role=role,
-                    area_id=area.id if area else None, password_hash=generate_password_hash(password))
+                    area_id=area.id if area else None, password_hash=generate_password_hash(
+                        password, method=current_app.config["PASSWORD_HASH_METHOD"]))
     db.session.add(worker)
     for grid in grids:
         if grid.level != "grid":

@@ -25,6 +25,7 @@ class Config:
     BLIND_INDEX_KEY = os.environ.get("GRIDSYNC_BLIND_INDEX_KEY")
     PRODUCTION = os.environ.get("GRIDSYNC_ENV") == "production"
 
+    PASSWORD_HASH_METHOD = "scrypt"
     TOKEN_TTL_HOURS = int(os.environ.get("GRIDSYNC_TOKEN_TTL_HOURS", 14 * 24))
     # Compressed request bodies are limited here, and again after decompression.
     MAX_CONTENT_LENGTH = int(os.environ.get("GRIDSYNC_MAX_BODY", 8 * 1024 * 1024))
@@ -52,3 +53,5 @@ class TestConfig(Config):
     PII_KEY = "dGVzdC1waWkta2V5LWZvci10ZXN0cy1vbmx5LTMyYiE="
     BLIND_INDEX_KEY = "dGVzdC1pbmRleC1rZXktZm9yLXRlc3RzLW9ubHktMzI="
     SECRET_KEY = "test-secret"
+    # Cheap hashing keeps the suite fast; never used outside tests.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -5,6 +5,7 @@ import uuid as _uuid
 
 from . import checklist, flags
 from .errors import InvalidChange
+from .identity import normalize_id_number
 
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other")
 GENDERS = ("M", "F", "U")
@@ -95,6 +96,10 @@ class Entity:
             if spec is None:
                 raise InvalidChange(f"{name} is not a field of {self.name}", field=f"fields.{name}")
             out[name] = spec.clean(name, value)
+        if out.get("id_number"):
+            # One spelling of each number (full-width, lowercase x, 15 digits) on every replica;
+            # what cannot be an ID number is kept as typed for a person to correct.
+            out["id_number"] = normalize_id_number(out["id_number"]) or out["id_number"]
         if creating or self.kind == "event":
             missing = [f for f in self.required if out.get(f) is None]
             if missing:
