@@ -143,7 +143,9 @@ def demo_cmd(ctx, host, port):
     if not db.session.execute(select(func.count()).select_from(Area)).scalar_one():
         ctx.invoke(seed_demo_cmd)
     click.echo(f"serving on http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
-    app.run(host=host, port=port, threaded=True)
+    # Flask refuses app.run() inside its own CLI; the demo serves with werkzeug directly.
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True)
 
 
 def register_commands(app):
