@@ -1,6 +1,9 @@
 """Configuration read from the environment, with safe defaults for a first run."""
 import os
 
+from .jsonfast import dumps as _json_dumps
+from .jsonfast import loads as _json_loads
+
 
 def database_url(raw=None):
     """``DATABASE_URL`` with the psycopg 3 driver named; None means the SQLite default."""
@@ -17,7 +20,8 @@ def database_url(raw=None):
 class Config:
     # None: a SQLite file in the instance folder (set in create_app, which knows that folder).
     SQLALCHEMY_DATABASE_URI = database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_serializer": _json_dumps,
+                                 "json_deserializer": _json_loads}
     SECRET_KEY = os.environ.get("GRIDSYNC_SECRET_KEY")
     # base64 keys (32 bytes each); without them a development key pair is generated once
     # into the instance folder, which is fine for the demo and refused in production.

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sync.identity import NORMALIZERS
 
+from .jsonfast import dumps
+
 _NONCE = 12
 
 
@@ -36,7 +38,7 @@ class PiiVault:
         return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], None).decode("utf-8")
 
     def encrypt_json(self, obj):
-        return self.encrypt(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+        return self.encrypt(dumps(obj))
 
     def decrypt_json(self, blob):
         return json.loads(self.decrypt(blob))

@@ -87,7 +87,7 @@ def seed_demo(households=2000, seed=7):
     changes, counts = [], {"household": 0, "person": 0, "visit": 0, "flag": 0, "flag_event": 0}
 
     def add(entity, eid, fields):
-        changes.append({"index": len(changes), "change_id": uuid.uuid4(), "entity": entity, "entity_id": eid,
+        changes.append({"index": len(changes), "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(eid),
                         "stamp": hlc.now(), "fields_": fields, "base": None})
         counts[entity] += 1
 

@@ -1,6 +1,7 @@
 """What each synced entity is made of: its fields, their types, and how a change's fields are
 checked. One table, used by the server at ingest and by the SDK before it writes locally."""
 import datetime as _dt
+import re
 import uuid as _uuid
 
 from . import checklist, flags
@@ -40,10 +41,7 @@ class Field:
         return value
 
     def _uuid(self, name, value):
-        try:
-            return str(_uuid.UUID(value)) if isinstance(value, str) else _bad(name, "a UUID")
-        except ValueError:
-            raise InvalidChange(f"{name} is not a valid UUID", field=name) from None
+        return canonical_uuid(value, name)
 
     def _bool(self, name, value):
         return value if isinstance(value, bool) else _bad(name, "true or false")
@@ -70,6 +68,19 @@ class Field:
 
     def _object(self, name, value):
         return value if isinstance(value, dict) else _bad(name, "an object")
+
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def canonical_uuid(value, name):
+    """The lowercase hyphenated form of a UUID; most ids already arrive in it (fast path)."""
+    if isinstance(value, str) and _CANONICAL_UUID.match(value):
+        return value
+    try:
+        return str(_uuid.UUID(value)) if isinstance(value, str) else _bad(name, "a UUID")
+    except ValueError:
+        raise InvalidChange(f"{name} is not a valid UUID", field=name) from None
 
 
 def _bad(name, what):

@@ -8,8 +8,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from . import SCHEMA_VERSION
 from .clock import parse_stamp
-from .entities import ENTITIES
-from .errors import BadStamp
+from .entities import ENTITIES, canonical_uuid
+from .errors import BadStamp, InvalidChange
 
 #: Largest batch a device may push at once; the SDK sends 500 (about 100 KB gzipped).
 MAX_BATCH = 1000
@@ -36,6 +36,44 @@ class ChangeSchema(Schema):
             parse_stamp(value)
         except BadStamp as exc:
             raise ValidationError(exc.message) from None
+
+
+_CHANGE_KEYS = frozenset({"change_id", "entity", "entity_id", "stamp", "fields", "base"})
+_REQUIRED = ("change_id", "entity", "entity_id", "stamp", "fields")
+
+
+def parse_change(raw):
+    """Check one pushed change's envelope; the same rules as ``ChangeSchema``, written out
+    because a push carries hundreds of changes and this runs for each (tests keep the two in
+    step). Returns ``{change_id, entity, entity_id, stamp, fields_, base}`` with canonical ids."""
+    if not isinstance(raw, dict):
+        raise InvalidChange("a change must be an object", field="change")
+    unknown = raw.keys() - _CHANGE_KEYS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidChange(f"{name}: unknown field", field=name)
+    for name in _REQUIRED:
+        if raw.get(name) is None:
+            raise InvalidChange(f"{name}: missing", field=name)
+    entity = raw["entity"]
+    if entity not in ENTITIES:
+        raise InvalidChange(f"entity: unknown entity type {str(entity)[:32]!r}; one of {', '.join(sorted(ENTITIES))}",
+                            field="entity", code="unknown_entity")
+    fields_ = raw["fields"]
+    if not isinstance(fields_, dict):
+        raise InvalidChange("fields: must be an object", field="fields")
+    base = raw.get("base")
+    if base is not None and (not isinstance(base, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in base.items())):
+        raise InvalidChange("base: must map field names to stamps or null", field="base")
+    stamp = raw["stamp"]
+    try:
+        parse_stamp(stamp)
+    except BadStamp as exc:
+        raise InvalidChange(f"stamp: {exc.message}", field="stamp", code="bad_stamp") from None
+    return {"change_id": canonical_uuid(raw["change_id"], "change_id"), "entity": entity,
+            "entity_id": canonical_uuid(raw["entity_id"], "entity_id"), "stamp": stamp,
+            "fields_": fields_, "base": base}
 
 
 class PushRequestSchema(Schema):
@@ -98,5 +136,5 @@ class PullResponseSchema(Schema):
     server_stamp = fields.Str(required=True)
 
 
-__all__ = ["SCHEMA_VERSION", "ChangeSchema", "PushRequestSchema", "PushResponseSchema", "PullArgsSchema",
+__all__ = ["SCHEMA_VERSION", "ChangeSchema", "parse_change", "PushRequestSchema", "PushResponseSchema", "PullArgsSchema",
            "PullResponseSchema", "MAX_BATCH", "DEFAULT_PAGE", "MAX_PAGE"]

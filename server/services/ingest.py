@@ -8,12 +8,11 @@ never half applied; a dropped connection rolls the whole transaction back and th
 simply pushes again (change ids make that a no-op for what did land).
 """
 import datetime as dt
-import json
+import functools
 import uuid
 from dataclasses import dataclass, field
 
 from flask import current_app
-from marshmallow import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 
 from sync import COMPATIBLE_SCHEMA_VERSIONS
@@ -22,15 +21,19 @@ from sync.entities import ENTITIES, IMMUTABLE
 from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
 from sync.flags import fold_flag
 from sync.merge import merge_fields
-from sync.protocol import ChangeSchema
+from sync.protocol import parse_change
 
 from ..errors import ApiError
 from ..extensions import db
+from ..jsonfast import dumps
 from ..models import ChangeLog, Conflict, Flag, FlagEvent, SyncState, Visit
 from ..models.types import utcnow
 from .records import MODELS, columns, row_values, vault
 
-_change_schema = ChangeSchema()
+
+
+# Grid and household ids repeat across a batch and across batches: parse each once.
+_u = functools.lru_cache(maxsize=65536)(uuid.UUID)
 
 
 @dataclass
@@ -73,11 +76,9 @@ def _check_envelopes(raw_changes):
         result = {"index": index, "change_id": change_id if isinstance(change_id, str) else None}
         results.append(result)
         try:
-            change = _change_schema.load(raw if isinstance(raw, dict) else {})
-        except ValidationError as exc:
-            names = ", ".join(sorted(exc.messages)) if isinstance(exc.messages, dict) else "change"
-            first = next(iter(exc.messages.values()))[0] if isinstance(exc.messages, dict) else str(exc.messages)
-            _reject(result, InvalidChange(f"{names}: {first}", field=names.split(", ")[0]))
+            change = parse_change(raw)
+        except InvalidChange as exc:
+            _reject(result, exc)
             continue
         if stamp_wall_ms(change["stamp"]) > limit_ms:
             _reject(result, InvalidChange("stamp is ahead of the server clock; set the device's time",
@@ -95,6 +96,11 @@ def _reject(result, error):
 
 def apply_changes(changes, results, *, worker_id, device_id, scope):
     """Apply already-parsed changes (also used for server-made changes); fills ``results``."""
+    for change in changes:
+        # Server-made changes may carry UUID objects; the batch works on canonical strings.
+        for key in ("change_id", "entity_id"):
+            if not isinstance(change[key], str):
+                change[key] = str(change[key])
     _lock()
     batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope)
     seen = batch.load(changes)
@@ -129,7 +135,7 @@ def _lock():
 
 def _uuid_or_none(value):
     try:
-        return uuid.UUID(value) if isinstance(value, str) else None
+        return _u(value) if isinstance(value, str) else None
     except ValueError:
         return None
 
@@ -148,7 +154,7 @@ class _Batch:
         """Fetch, in a few queries, every row the batch may read; return the change ids seen."""
         ids = {e: set() for e in ("household", "person", "flag", "visit", "flag_event")}
         for c in changes:
-            ids[c["entity"]].add(c["entity_id"])
+            ids[c["entity"]].add(_u(c["entity_id"]))
             f = c["fields_"]
             for key, entity in (("household_id", "household"), ("person_id", "person"), ("flag_id", "flag"),
                                 ("amends_id", "visit"), ("visit_id", "visit")):
@@ -158,7 +164,7 @@ class _Batch:
         self._load_records("flag", ids["flag"])
         self._load_records("person", ids["person"])
         for rec in list(self.records["flag"].values()) + list(self.records["person"].values()):
-            ids["household"].add(uuid.UUID(rec.values["household_id"]))
+            ids["household"].add(_u(rec.values["household_id"]))
         if ids["visit"]:
             for vid, hid in db.session.execute(select(Visit.id, Visit.household_id).where(Visit.id.in_(ids["visit"]))):
                 self.visits[str(vid)] = str(hid)
@@ -166,8 +172,9 @@ class _Batch:
             self.event_ids.update(str(i) for i in db.session.execute(
                 select(FlagEvent.id).where(FlagEvent.id.in_(ids["flag_event"]))).scalars())
         self._load_records("household", ids["household"])
-        change_ids = [c["change_id"] for c in changes]
-        return set(db.session.execute(select(ChangeLog.change_id).where(ChangeLog.change_id.in_(change_ids))).scalars())
+        change_ids = [uuid.UUID(c["change_id"]) for c in changes]
+        return {str(i) for i in db.session.execute(
+            select(ChangeLog.change_id).where(ChangeLog.change_id.in_(change_ids))).scalars()}
 
     def _load_records(self, entity, ids):
         if not ids:
@@ -181,7 +188,7 @@ class _Batch:
 
     # --- apply ----------------------------------------------------------------------------
     def apply(self, change):
-        entity, eid = change["entity"], str(change["entity_id"])
+        entity, eid = change["entity"], change["entity_id"]
         spec = ENTITIES[entity]
         if spec.kind == "record":
             existing = self.records[entity].get(eid)
@@ -210,17 +217,17 @@ class _Batch:
         if entity == "household":
             grid = fields.get("grid_id") or existing.values["grid_id"]
             if existing is not None and grid != existing.values["grid_id"]:
-                self.scope.check_write(uuid.UUID(existing.values["grid_id"]), "household")
-            self.scope.check_write(uuid.UUID(grid), "household")
+                self.scope.check_write(_u(existing.values["grid_id"]), "household")
+            self.scope.check_write(_u(grid), "household")
             return grid
         hid = fields.get("household_id") or existing.values["household_id"]
         if existing is not None and hid != existing.values["household_id"]:
             if entity in IMMUTABLE and "household_id" in IMMUTABLE[entity]:
                 raise InvalidChange(f"a {entity} cannot move to another household", field="household_id")
-            self.scope.check_write(uuid.UUID(self._household(existing.values["household_id"], entity)
+            self.scope.check_write(_u(self._household(existing.values["household_id"], entity)
                                              .values["grid_id"]), entity)
         grid = self._household(hid, entity).values["grid_id"]
-        self.scope.check_write(uuid.UUID(grid), entity)
+        self.scope.check_write(_u(grid), entity)
         person = fields.get("person_id")
         if entity == "flag" and person and self.records["person"].get(person, _Record({}, {})).values.get(
                 "household_id") != hid:
@@ -242,9 +249,9 @@ class _Batch:
             self.refold.add(eid)
         for c in conflicts:
             self.conflicts.append({
-                "id": uuid.uuid4(), "entity": entity, "entity_id": uuid.UUID(eid), "grid_id": uuid.UUID(grid),
+                "id": uuid.uuid4(), "entity": entity, "entity_id": _u(eid), "grid_id": _u(grid),
                 "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
-                "lost_side": c.lost_side, "change_id": change["change_id"],
+                "lost_side": c.lost_side, "change_id": uuid.UUID(change["change_id"]),
                 "values_enc": vault().encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
                 "status": "open", "created_at": utcnow(),
             })
@@ -256,18 +263,18 @@ class _Batch:
                                 "send a correction as a new visit with amends_id", code="append_only")
         hid = fields["household_id"]
         grid = self._household(hid, "visit").values["grid_id"]
-        self.scope.check_write(uuid.UUID(grid), "visit")
+        self.scope.check_write(_u(grid), "visit")
         amends = fields.get("amends_id")
         if amends and self.visits.get(amends) != hid:
             raise InvalidChange("amends_id must name an earlier visit to the same household", field="amends_id",
                                 code="unknown_reference")
         self.visits[eid] = hid
         self.new_visits.append({
-            "id": uuid.UUID(eid), "household_id": uuid.UUID(hid), "grid_id": uuid.UUID(grid),
+            "id": _u(eid), "household_id": _u(hid), "grid_id": _u(grid),
             "worker_id": self.worker_id, "device_id": self.device_id,
             "visited_at": _parse_ts(fields["visited_at"]), "checklist_version": fields["checklist_version"],
             "checks": fields["checks"], "note": fields.get("note"),
-            "amends_id": uuid.UUID(amends) if amends else None, "stamp": change["stamp"], "created_at": utcnow(),
+            "amends_id": _u(amends) if amends else None, "stamp": change["stamp"], "created_at": utcnow(),
         })
         return grid
 
@@ -280,7 +287,7 @@ class _Batch:
             raise InvalidChange("flag_id names a flag the server does not have; push the flag first",
                                 field="flag_id", code="unknown_reference")
         grid = flag.extra["grid_id"]
-        self.scope.check_write(uuid.UUID(grid), "flag")
+        self.scope.check_write(_u(grid), "flag")
         visit = fields.get("visit_id")
         if visit and self.visits.get(visit) != flag.values["household_id"]:
             raise InvalidChange("visit_id must name a visit to the flag's household", field="visit_id",
@@ -288,9 +295,9 @@ class _Batch:
         self.event_ids.add(eid)
         self.refold.add(fields["flag_id"])
         self.new_events.append({
-            "id": uuid.UUID(eid), "flag_id": uuid.UUID(fields["flag_id"]), "action": fields["action"],
+            "id": _u(eid), "flag_id": _u(fields["flag_id"]), "action": fields["action"],
             "from_state": fields.get("from_state"), "level": fields.get("level"), "colour": fields.get("colour"),
-            "visit_id": uuid.UUID(visit) if visit else None, "note": fields.get("note"),
+            "visit_id": _u(visit) if visit else None, "note": fields.get("note"),
             "stamp": change["stamp"], "worker_id": self.worker_id, "device_id": self.device_id,
             "created_at": utcnow(),
         })
@@ -300,14 +307,14 @@ class _Batch:
         pii_names = ENTITIES[change["entity"]].pii
         plain = {k: v for k, v in fields.items() if k not in pii_names}
         secret = {k: v for k, v in fields.items() if k in pii_names}
-        payload = json.dumps({
-            "change_id": str(change["change_id"]), "entity": change["entity"], "entity_id": eid,
+        payload = dumps({
+            "change_id": change["change_id"], "entity": change["entity"], "entity_id": eid,
             "stamp": change["stamp"], "fields": plain, "base": change["base"], "device_id": self.device_id,
             "worker_id": str(self.worker_id) if self.worker_id else None,
-        }, ensure_ascii=False, separators=(",", ":"))
+        })
         self.log.append({
-            "change_id": change["change_id"], "entity": change["entity"], "entity_id": uuid.UUID(eid),
-            "grid_id": uuid.UUID(grid), "device_id": self.device_id, "worker_id": self.worker_id,
+            "change_id": uuid.UUID(change["change_id"]), "entity": change["entity"], "entity_id": _u(eid),
+            "grid_id": _u(grid), "device_id": self.device_id, "worker_id": self.worker_id,
             "stamp": change["stamp"], "payload": payload,
             "pii": vault().encrypt_json(secret) if secret else None, "received_at": utcnow(),
         })
@@ -322,9 +329,9 @@ class _Batch:
                 if not rec.dirty and not (entity == "flag" and eid in self.refold):
                     continue
                 row = columns(entity, rec.values)
-                row.update(id=uuid.UUID(eid), stamps=rec.stamps, updated_at=now)
+                row.update(id=_u(eid), stamps=rec.stamps, updated_at=now)
                 if entity == "flag":
-                    row["grid_id"] = uuid.UUID(rec.extra["grid_id"])
+                    row["grid_id"] = _u(rec.extra["grid_id"])
                 (inserts if rec.new else updates).append((eid, rec, row))
             if inserts:
                 rows = []
@@ -354,7 +361,7 @@ class _Batch:
             db.session.execute(insert(Conflict.__table__), self.conflicts)
 
     def _refold(self):
-        ids = [uuid.UUID(i) for i in self.refold]
+        ids = [_u(i) for i in self.refold]
         events = {}
         for ev in db.session.execute(select(FlagEvent).where(FlagEvent.flag_id.in_(ids))).scalars():
             events.setdefault(str(ev.flag_id), []).append(
@@ -364,7 +371,7 @@ class _Batch:
         for fid in self.refold:
             rec = self.records["flag"][fid]
             view = fold_flag(rec.values["colour"], rec.values.get("level") or "community", events.get(fid, []))
-            rows.append({"_id": uuid.UUID(fid), "state": view["state"], "current_level": view["level"],
+            rows.append({"_id": _u(fid), "state": view["state"], "current_level": view["level"],
                          "current_colour": view["colour"]})
         table = Flag.__table__
         db.session.execute(

@@ -5,13 +5,12 @@ A cursor is ``"<epoch>.<seq>"``. ``seq`` only grows and is made visible in order
 (the log was reset or restored) or beyond the newest change is not trusted: the answer is
 "resync required" (HTTP 410), and the device pulls again from the start, keeping its outbox.
 """
-import json
-
 from sqlalchemy import func, select
 
 from sync.errors import ResyncRequired
 
 from ..extensions import db
+from ..jsonfast import dumps, loads
 from ..models import ChangeLog, SyncState
 from .records import vault
 
@@ -58,8 +57,8 @@ def pull_page(grid_ids, cursor, limit, server_stamp, device=None):
         if row.pii is None:
             parts.append(row.payload)
         else:
-            change = json.loads(row.payload)
+            change = loads(row.payload)
             change["fields"].update(v.decrypt_json(row.pii))
-            parts.append(json.dumps(change, ensure_ascii=False, separators=(",", ":")))
-    tail = json.dumps({"cursor": f"{epoch}.{last}", "more": more, "server_stamp": server_stamp})
+            parts.append(dumps(change))
+    tail = dumps({"cursor": f"{epoch}.{last}", "more": more, "server_stamp": server_stamp})
     return '{"changes":[' + ",".join(parts) + "]," + tail[1:]

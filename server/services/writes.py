@@ -23,9 +23,9 @@ def write(entity, entity_id, fields, *, worker, device_id, scope):
         stamps = db.session.execute(select(model.stamps).where(model.id == entity_id)).scalar_one_or_none()
         # The person editing online is looking at the current values: they overwrite them.
         base = {name: (stamps or {}).get(name) for name in fields}
-    change = {"index": 0, "change_id": uuid.uuid4(), "entity": entity, "entity_id": entity_id,
+    change = {"index": 0, "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(entity_id),
               "stamp": current_app.extensions["hlc"].now(), "fields_": fields, "base": base}
-    results = [{"index": 0, "change_id": str(change["change_id"])}]
+    results = [{"index": 0, "change_id": change["change_id"]}]
     apply_changes([change], results, worker_id=worker.id, device_id=device_id or "web", scope=scope)
     result = results[0]
     if result["status"] == "rejected":

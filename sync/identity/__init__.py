@@ -6,6 +6,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as _StdnumError
 
 _NOT_DIGIT = re.compile(r"\D")
+_CANONICAL_ID = re.compile(r"^\d{17}[\dX]$")
 
 
 def _halfwidth(text):
@@ -21,6 +22,8 @@ def normalize_id_number(raw):
     """
     if not raw:
         return None
+    if _CANONICAL_ID.match(raw):
+        return raw
     number = ric.compact(_halfwidth(raw).replace(" ", "").replace("-", ""))
     if len(number) == 15 and number.isdigit():
         body = number[:6] + "19" + number[6:]
