@@ -2,6 +2,7 @@
 import gzip
 import os
 import sqlite3
+import traceback
 import uuid
 
 from flask import Flask, jsonify, request
@@ -34,9 +35,20 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur.close()
 
 
+class GridsyncFlask(Flask):
+    json_provider_class = OrjsonProvider
+
+    def log_exception(self, exc_info):
+        # Flask would log the exception's message, which can quote a request's personal data
+        # (a database error echoes its parameters): log the type and where it happened only.
+        exc_type, _, tb = exc_info
+        where = "".join(traceback.format_tb(tb)) if tb else ""
+        self.logger.error("unhandled %s on %s %s\n%s", exc_type.__name__ if exc_type else "error",
+                          request.method, request.path, where)
+
+
 def create_app(config=None):
-    Flask.json_provider_class = OrjsonProvider
-    app = Flask(__name__, instance_relative_config=True)
+    app = GridsyncFlask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
     if config == "testing":
         app.config.from_object(TestConfig)
@@ -56,7 +68,8 @@ def create_app(config=None):
     extensions.api.init_app(app)
     errors.register(app)
     app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
-    app.extensions["hlc"] = HybridClock("server")
+    # One clock node per process: stamps of two server processes never tie.
+    app.extensions["hlc"] = HybridClock(f"server-{uuid.uuid4().hex[:8]}")
 
     from .api import register_blueprints
     register_blueprints(extensions.api)
@@ -70,8 +83,14 @@ def create_app(config=None):
         return jsonify(status="ok")
 
     app.after_request(_gzip_response)
-    app.wsgi_app = GzipRequestMiddleware(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"],
-                                         app.config["MAX_DECOMPRESSED_LENGTH"])
+    # The wire limit is checked before decompression; Flask then checks the inflated body.
+    wire_limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = max(wire_limit, app.config["MAX_DECOMPRESSED_LENGTH"])
+    app.wsgi_app = GzipRequestMiddleware(app.wsgi_app, wire_limit, app.config["MAX_DECOMPRESSED_LENGTH"])
+    if app.config.get("PROXY_HOPS"):
+        # Behind a load balancer: client addresses (login rate limit) come from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     return app
 
 

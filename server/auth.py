@@ -40,7 +40,11 @@ def enroll_device(worker, device_id, name):
         if device.revoked_at is not None:
             raise ApiError(403, "device_revoked", "this device has been revoked; ask an administrator")
         if device.worker_id != worker.id:
-            # A shared tablet handed to someone else: what it holds is not theirs to build on.
+            # A shared tablet handed to someone else: what it holds is not theirs to build on,
+            # and the previous worker's tokens on it stop working.
+            for token in db.session.execute(select(Token).where(
+                    Token.device_id == device.id, Token.revoked_at.is_(None))).scalars():
+                token.revoked_at = utcnow()
             device.worker_id = worker.id
             device.resync_required = True
         device.name = name or device.name

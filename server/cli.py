@@ -148,8 +148,51 @@ def demo_cmd(ctx, host, port):
     run_simple(host, port, app, threaded=True)
 
 
+@click.command("revoke-device")
+@click.argument("device_id")
+@with_appcontext
+def revoke_device_cmd(device_id):
+    """Revoke a lost or stolen device: its tokens stop working and it cannot log in again."""
+    from .models import Device, Token
+    from .models.types import utcnow
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise click.ClickException(f"no device {device_id!r}")
+    device.revoked_at = utcnow()
+    for token in db.session.execute(select(Token).where(Token.device_id == device_id)).scalars():
+        token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    click.echo(f"device {device_id} revoked")
+
+
+@click.command("disable-worker")
+@click.argument("username")
+@with_appcontext
+def disable_worker_cmd(username):
+    """Disable an account: its tokens stop working at once."""
+    worker = db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
+    if worker is None:
+        raise click.ClickException(f"no worker {username!r}")
+    worker.active = False
+    db.session.commit()
+    click.echo(f"worker {username} disabled")
+
+
+@click.command("reset-sync-epoch")
+@with_appcontext
+def reset_sync_epoch_cmd():
+    """After restoring the database from a backup: every device's cursor is then refused and
+    devices pull from the start (keeping their unsent changes), so none trusts a lost future."""
+    from .models import SyncState
+    state = db.session.get(SyncState, 1)
+    state.epoch = uuid.uuid4().hex[:12]
+    db.session.commit()
+    click.echo(f"sync epoch is now {state.epoch}")
+
+
 def register_commands(app):
-    for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd):
+    for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
+                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd):
         app.cli.add_command(cmd)
 
 

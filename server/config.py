@@ -38,6 +38,8 @@ class Config:
     # and drag every other clock forward with it.
     SYNC_MAX_CLOCK_AHEAD_S = int(os.environ.get("GRIDSYNC_MAX_CLOCK_AHEAD_S", 3600))
 
+    # How many proxies (load balancers) stand in front; 0: clients connect directly.
+    PROXY_HOPS = int(os.environ.get("GRIDSYNC_PROXY_HOPS", 0))
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")

@@ -67,6 +67,8 @@ def load_keys(config, instance_path):
     enc, idx = config.get("PII_KEY"), config.get("BLIND_INDEX_KEY")
     if enc and idx:
         return _decode_key(enc, "GRIDSYNC_PII_KEY"), _decode_key(idx, "GRIDSYNC_BLIND_INDEX_KEY")
+    if enc or idx:
+        raise RuntimeError("set both GRIDSYNC_PII_KEY and GRIDSYNC_BLIND_INDEX_KEY, or neither (development keys)")
     if config.get("PRODUCTION"):
         raise RuntimeError("GRIDSYNC_PII_KEY and GRIDSYNC_BLIND_INDEX_KEY must be set in production")
     path = os.path.join(instance_path, "dev-keys.json")

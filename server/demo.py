@@ -142,7 +142,7 @@ def _flush(changes):
     if not changes:
         return
     results = [{"index": i} for i in range(len(changes))]
-    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope())
+    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
     bad = [r for r in results if r.get("status") == "rejected"]
     if bad:
         raise RuntimeError(f"demo data rejected: {bad[:3]}")

@@ -21,6 +21,13 @@ class GzipRequestMiddleware:
     def __call__(self, environ, start_response):
         encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
         if encoding in ("", "identity"):
+            try:
+                declared = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > self.max_compressed:
+                return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
+                              "request body too large")
             return self.app(environ, start_response)
         if encoding != "gzip":
             return _error(start_response, "415 Unsupported Media Type", "unsupported_encoding",

@@ -28,6 +28,8 @@ class PersonSchema(SQLAlchemyAutoSchema):
 
     phone = fields.Str(allow_none=True)
     id_number = fields.Str(allow_none=True)
+    # Rows are presented as wire values (sync/entities.py): the date is already ISO text.
+    birth_date = fields.Str(allow_none=True)
 
 
 class VisitSchema(SQLAlchemyAutoSchema):
@@ -49,6 +51,8 @@ class FlagSchema(SQLAlchemyAutoSchema):
         exclude = ("stamps",)
 
     events = fields.List(fields.Nested(FlagEventSchema), dump_only=True)
+    #: events whose author acted on an out-of-date state (sync/flags.py): for a person to check
+    concurrent_event_ids = fields.List(fields.Str(), dump_only=True)
 
 
 class AreaSchema(SQLAlchemyAutoSchema):

@@ -20,7 +20,7 @@ from sync.clock import stamp_wall_ms, wall_clock_ms
 from sync.entities import ENTITIES, IMMUTABLE
 from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
 from sync.flags import fold_flag
-from sync.merge import merge_fields
+from sync.merge import merge_fields, node_of
 from sync.protocol import parse_change
 
 from ..errors import ApiError
@@ -43,11 +43,6 @@ class _Record:
     new: bool = False
     dirty: bool = False
     extra: dict = field(default_factory=dict)   # grid_id of flags, raised_by, …
-
-
-class _Rejected(Exception):
-    def __init__(self, error):
-        self.error = error
 
 
 def clock():
@@ -94,8 +89,9 @@ def _reject(result, error):
     result["reason"] = error.as_dict()
 
 
-def apply_changes(changes, results, *, worker_id, device_id, scope):
-    """Apply already-parsed changes (also used for server-made changes); fills ``results``."""
+def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamped=True):
+    """Apply already-parsed changes; fills ``results``. Server-made changes (online edits,
+    imports) pass ``device_stamped=False``: they carry the server clock's stamps."""
     for change in changes:
         # Server-made changes may carry UUID objects; the batch works on canonical strings.
         for key in ("change_id", "entity_id"):
@@ -109,12 +105,16 @@ def apply_changes(changes, results, *, worker_id, device_id, scope):
         if change["change_id"] in seen:
             result["status"] = "already_applied"
             continue
-        seen.add(change["change_id"])
         try:
+            if device_stamped and node_of(change["stamp"]) != device_id:
+                # The stamp's node is what breaks ties and tells "my own earlier write" apart.
+                raise InvalidChange("stamp was not made by this device's clock (its node must be the device id)",
+                                    field="stamp", code="stamp_node_mismatch")
             conflicts = batch.apply(change)
-        except (SyncError, _Rejected) as exc:
-            _reject(result, exc.error if isinstance(exc, _Rejected) else exc)
+        except SyncError as exc:
+            _reject(result, exc)
             continue
+        seen.add(change["change_id"])
         if conflicts:
             result["status"] = "merged_with_conflict"
             result["conflicts"] = conflicts

@@ -18,15 +18,20 @@ _STATUS = {"out_of_scope": 404}
 def write(entity, entity_id, fields, *, worker, device_id, scope):
     """Apply one change; raise ApiError with the rejection's reason if it is refused."""
     base = None
+    clock = current_app.extensions["hlc"]
     if ENTITIES[entity].kind == "record":
         model = MODELS[entity]
-        stamps = db.session.execute(select(model.stamps).where(model.id == entity_id)).scalar_one_or_none()
-        # The person editing online is looking at the current values: they overwrite them.
-        base = {name: (stamps or {}).get(name) for name in fields}
+        stamps = db.session.execute(select(model.stamps).where(model.id == entity_id)).scalar_one_or_none() or {}
+        # The person editing online is looking at the current values: they overwrite them, so
+        # the edit must order after them even if this process's clock started behind a device.
+        base = {name: stamps.get(name) for name in fields}
+        for seen in stamps.values():
+            clock.observe(seen)
     change = {"index": 0, "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(entity_id),
-              "stamp": current_app.extensions["hlc"].now(), "fields_": fields, "base": base}
+              "stamp": clock.now(), "fields_": fields, "base": base}
     results = [{"index": 0, "change_id": change["change_id"]}]
-    apply_changes([change], results, worker_id=worker.id, device_id=device_id or "web", scope=scope)
+    apply_changes([change], results, worker_id=worker.id, device_id=device_id or "web", scope=scope,
+                  device_stamped=False)
     result = results[0]
     if result["status"] == "rejected":
         db.session.rollback()

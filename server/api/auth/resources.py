@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from ...auth import authenticate, enroll_device, issue_token, login_required, revoke
 from ...extensions import db, limiter
+from ...scope import DEVICE_ROLES
 from ..common import BEARER
 from .schemas import TokenRequestSchema, TokenSchema, WorkerSchema
 
@@ -13,8 +14,9 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log-in tokens
 
 def _worker_view(worker, scope):
     return {"id": worker.id, "username": worker.username, "display_name": worker.display_name,
-            "role": worker.role, "area_id": worker.area_id, "grid_ids": sorted(scope.grid_ids, key=str)
-            if worker.role == "grid_worker" else []}
+            "role": worker.role, "area_id": worker.area_id,
+            # the grids a device of this worker holds (what a pull returns)
+            "grid_ids": sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []}
 
 
 @blp.route("/token")

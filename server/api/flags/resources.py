@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from sync.flags import COLOURS, STATES
+from sync.flags import COLOURS, STATES, fold_flag
 
 from ...auth import login_required
 from ...extensions import db
@@ -29,6 +29,10 @@ class FlagListArgs(PageArgs):
 def _with_events(flag):
     flag.events = db.session.execute(select(FlagEvent).where(FlagEvent.flag_id == flag.id)
                                      .order_by(FlagEvent.stamp)).scalars().all()
+    view = fold_flag(flag.colour, flag.level or "community", [
+        {"id": str(e.id), "stamp": e.stamp, "action": e.action, "from_state": e.from_state, "level": e.level,
+         "colour": e.colour} for e in flag.events])
+    flag.concurrent_event_ids = view["concurrent"]
     return flag
 
 

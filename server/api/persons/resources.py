@@ -5,10 +5,14 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
 from ...auth import login_required
+from ...errors import ApiError
 from ...extensions import db
-from ...models import Person
-from ...services.records import present
+from ...models import Household, Person
+from ...services.records import present, vault
 from ..common import BEARER, audit
 from ..records import input_schema, load_in_scope, save
 from ..schemas import PersonSchema
@@ -16,9 +20,37 @@ from ..schemas import PersonSchema
 blp = Blueprint("persons", __name__, url_prefix="/persons", description="Persons of the register")
 
 
+class PersonLookupArgs(Schema):
+    id_number = fields.Str(load_default=None, validate=validate.Length(max=32))
+    phone = fields.Str(load_default=None, validate=validate.Length(max=32))
+
+
 @blp.route("")
 class PersonCreate(MethodView):
     decorators = [login_required]
+
+    @blp.arguments(PersonLookupArgs, location="query")
+    @blp.response(200, PersonSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """Find persons in the caller's area by exact ID or phone number (through the blind
+        index: nothing is decrypted to search)."""
+        g.scope.require_records()
+        kind = "id_number" if args["id_number"] else "phone" if args["phone"] else None
+        if kind is None:
+            raise ApiError(422, "invalid_input", "give id_number or phone", {"id_number": ["missing"]})
+        key = vault().blind_index(kind, args[kind])
+        if key is None:
+            return []
+        rows = db.session.execute(
+            select(Person).join(Household, Household.id == Person.household_id)
+            .where(getattr(Person, f"{kind}_bidx") == key, Household.grid_id.in_(g.scope.grid_ids))
+            .order_by(Person.name, Person.id).limit(50)).scalars().all()
+        for row in rows:
+            audit("lookup", "person", row.id)
+        out = [present("person", r, g.scope.sees_full_pii) for r in rows]
+        db.session.commit()
+        return out
 
     @blp.arguments(input_schema("person", creating=True))
     @blp.response(201, PersonSchema)
