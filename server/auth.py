@@ -95,6 +95,8 @@ def login_required(view):
         g.device = db.session.get(Device, token.device_id) if token.device_id else None
         if g.device is not None and g.device.revoked_at is not None:
             raise ApiError(401, "device_revoked", "this device has been revoked")
+        if g.device is not None and g.device.worker_id != worker.id:
+            raise ApiError(401, "token_revoked", "this device now belongs to another worker; log in again")
         g.scope = scope_for(worker)
         return view(*args, **kwargs)
 

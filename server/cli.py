@@ -4,7 +4,6 @@ create-admin, import-areas, create-worker, seed-demo, and ``demo``, which migrat
 serves a demo city in one go.
 """
 import csv
-import getpass
 import os
 import uuid
 
@@ -56,7 +55,7 @@ def _area_by_code(code):
 
 
 def _password(value):
-    return value or getpass.getpass("password: ")
+    return value or click.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
 @click.command("create-admin")
@@ -102,6 +101,8 @@ def import_areas_cmd(csv_file):
         code = row["code"].strip()
         if not code:
             raise click.ClickException(f"line {line}: empty code")
+        if code in by_code or db.session.execute(select(Area.id).where(Area.code == code)).first():
+            raise click.ClickException(f"line {line}: area code {code!r} exists already")
         parent = None
         if row["parent_code"].strip():
             parent = by_code.get(row["parent_code"].strip()) or _area_by_code(row["parent_code"].strip())

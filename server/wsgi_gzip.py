@@ -51,6 +51,9 @@ class GzipRequestMiddleware:
         if len(body) > self.max_inflated or inflater.unconsumed_tail:
             return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                           "request body too large once decompressed")
+        if not inflater.eof:
+            # A cut-off stream (a dropped connection) must not be applied as a shorter batch.
+            return _error(start_response, "400 Bad Request", "bad_gzip", "the gzip request body is incomplete")
         environ = dict(environ)
         environ.pop("HTTP_CONTENT_ENCODING", None)
         environ["CONTENT_LENGTH"] = str(len(body))

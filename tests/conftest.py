@@ -13,7 +13,8 @@ import pytest
 from tests.city import make_city
 
 PG_ADMIN_URL = os.environ.get("GRIDSYNC_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("GRIDSYNC_TEST_PG_DB", "gridsync_test")
+# One database per test run, so two runs on one machine never drop each other's tables.
+PG_TEST_DB = os.environ.get("GRIDSYNC_TEST_PG_DB", f"gridsync_test_{os.getpid()}")
 
 
 def pytest_addoption(parser):
@@ -48,7 +49,9 @@ def pg_url():
         pytest.skip(f"no PostgreSQL server: {exc}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
     _migrate(url.replace("postgresql://", "postgresql+psycopg://"))
-    return url.replace("postgresql://", "postgresql+psycopg://")
+    yield url.replace("postgresql://", "postgresql+psycopg://")
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

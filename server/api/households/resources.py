@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Household, Person
 from ...services.records import present
-from ..common import BEARER, PageArgs, audit, paginate
+from ..common import BEARER, PageArgs, audit, audit_listed, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import HouseholdSchema, PersonSchema
 from ...auth import login_required
@@ -37,8 +37,11 @@ class HouseholdList(MethodView):
         query = select(Household).where(Household.grid_id.in_(grids)).order_by(Household.address, Household.id)
         if not args["include_deleted"]:
             query = query.where(Household.deleted.is_(False))
-        rows = db.session.execute(paginate(query, args)).scalars()
-        return [present("household", r, g.scope.sees_full_pii) for r in rows]
+        rows = db.session.execute(paginate(query, args)).scalars().all()
+        audit_listed("household", rows)
+        out = [present("household", r, g.scope.sees_full_pii) for r in rows]
+        db.session.commit()
+        return out
 
     @blp.arguments(input_schema("household", creating=True))
     @blp.response(201, HouseholdSchema)
@@ -84,5 +87,8 @@ class HouseholdPersons(MethodView):
         """The persons of a household."""
         load_in_scope("household", household_id)
         rows = db.session.execute(select(Person).where(Person.household_id == household_id, Person.deleted.is_(False))
-                                  .order_by(Person.name)).scalars()
-        return [present("person", r, g.scope.sees_full_pii) for r in rows]
+                                  .order_by(Person.name)).scalars().all()
+        audit_listed("person", rows)
+        out = [present("person", r, g.scope.sees_full_pii) for r in rows]
+        db.session.commit()
+        return out

@@ -1,0 +1,189 @@
+"""The command line through Flask's CLI runner: import-areas, create-worker, create-admin, seed-demo.
+
+Commands are invoked with no app context pushed, as from a shell; each opens its own, and what it
+leaves behind is read afterwards in a fresh context.
+"""
+import re
+
+import pytest
+from click.testing import Result
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from server.demo import DEMO_LOGINS
+from server.extensions import db
+from server.models import Area, Household, Person, Visit, Worker, WorkerGrid
+
+HEADER = "code,name,level,parent_code\n"
+GOOD = HEADER + ("X,测试市,city,\nD1,一区,district,X\nS1,一街道,street,D1\nC1,一社区,community,S1\n"
+                 "G1,一网格,grid,C1\nG2,二网格,grid,C1\n")
+
+
+@pytest.fixture
+def cli(app):
+    runner = app.test_cli_runner()
+
+    def invoke(*args, **kw):
+        return runner.invoke(args=[str(a) for a in args], **kw)
+
+    return invoke
+
+
+def write_csv(tmp_path, content, name="areas.csv"):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def count(app, model, *where):
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def assert_clean_error(result: Result, *fragments):
+    """Exit status 1 with an ``Error: …`` line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Error:" in result.output and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output
+
+
+def test_import_areas_builds_the_tree(app, cli, tmp_path):
+    result = cli("import-areas", write_csv(tmp_path, GOOD))
+    assert result.exit_code == 0, result.output
+    assert "6 areas imported" in result.output
+    with app.app_context():
+        areas = {a.code: a for a in db.session.execute(select(Area)).scalars()}
+        assert set(areas) == {"X", "D1", "S1", "C1", "G1", "G2"}
+        assert areas["G2"].path == "/X/D1/S1/C1/G2/"
+        assert areas["G2"].parent_id == areas["C1"].id
+        assert areas["X"].parent_id is None and areas["X"].level == "city"
+        assert areas["S1"].name == "一街道"
+
+
+def test_import_areas_accepts_a_bom_and_a_parent_already_in_the_database(app, cli, tmp_path):
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    more = "\ufeff" + HEADER + "C2,二社区,community,S1\nG3,三网格,grid,C2\n"
+    result = cli("import-areas", write_csv(tmp_path, more, "more.csv"))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        g3 = db.session.execute(select(Area).where(Area.code == "G3")).scalar_one()
+        assert g3.path == "/X/D1/S1/C2/G3/"
+
+
+def test_import_areas_csv_missing_a_column(app, cli, tmp_path):
+    result = cli("import-areas", write_csv(tmp_path, "code,name,level\nX,测试市,city\n"))
+    assert_clean_error(result, "parent_code")
+    assert count(app, Area) == 0
+
+
+@pytest.mark.parametrize("content,fragments", [
+    (GOOD + "G9,坏网格,grid,S1\n", ("line 8", "a grid cannot sit under a street")),
+    (HEADER + "X,测试市,city,\nD1,一区,district,X\nG9,坏网格,grid,D1\nS1,一街道,street,D1\n",
+     ("line 4", "grid", "district")),
+    (HEADER + "X,测试市,city,\nD1,一区,district,NOPE\n", ("NOPE",)),
+    (HEADER + "X,测试市,city,\nD1,一区,county,X\n", ("line 3", "level must be one of")),
+    (HEADER + "X,测试市,city,\nD1,一区,district,\n", ("line 3", "only a city has no parent")),
+    (HEADER + "X,测试市,city,\n,无名,district,X\n", ("line 3", "empty code")),
+])
+def test_import_areas_bad_row_is_a_clean_error_and_imports_nothing(app, cli, tmp_path, content, fragments):
+    result = cli("import-areas", write_csv(tmp_path, content))
+    assert_clean_error(result, *fragments)
+    # The rows before the bad one were not kept: the file goes in whole or not at all.
+    assert count(app, Area) == 0
+
+
+def test_import_areas_duplicate_code_is_a_clean_error(app, cli, tmp_path):
+    """A code met twice (in the file, or already imported) should be named, not a traceback."""
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    again = cli("import-areas", write_csv(tmp_path, HEADER + "C9,九社区,community,S1\nG1,一网格,grid,C9\n", "b.csv"))
+    assert_clean_error(again, "G1")
+    assert count(app, Area) == 6
+
+
+def test_create_worker(app, cli, client, tmp_path):
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    result = cli("create-worker", "li", "--role", "grid_worker", "--name", "李四", "--area", "C1",
+                 "--grids", "G1, G2", "--password", "s3cret-pw")
+    assert result.exit_code == 0, result.output
+    assert "grid_worker li created" in result.output
+    with app.app_context():
+        worker = db.session.execute(select(Worker).where(Worker.username == "li")).scalar_one()
+        assert (worker.role, worker.display_name) == ("grid_worker", "李四")
+        assert worker.password_hash != "s3cret-pw" and check_password_hash(worker.password_hash, "s3cret-pw")
+        grids = db.session.execute(select(Area.code).join(WorkerGrid, WorkerGrid.grid_id == Area.id).where(
+            WorkerGrid.worker_id == worker.id)).scalars().all()
+        assert sorted(grids) == ["G1", "G2"]
+    resp = client.post("/api/v1/auth/token", json={"username": "li", "password": "s3cret-pw", "device_id": "t1"})
+    assert resp.status_code == 201
+    assert len(resp.json["worker"]["grid_ids"]) == 2
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (("--role", "grid_worker", "--grids", "C1"), ("C1 is a community, not a grid",)),
+    (("--role", "grid_worker", "--grids", "G1,G404"), ("G404",)),
+    (("--role", "street", "--area", "NOWHERE"), ("NOWHERE",)),
+])
+def test_create_worker_errors_create_nothing(app, cli, tmp_path, args, fragments):
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    result = cli("create-worker", "zhao", *args, "--password", "pw")
+    assert_clean_error(result, *fragments)
+    assert count(app, Worker) == 0
+    assert count(app, WorkerGrid) == 0
+
+
+def test_create_worker_rejects_an_unknown_role_and_a_taken_name(app, cli, tmp_path):
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    bad_role = cli("create-worker", "zhao", "--role", "mayor", "--password", "pw")
+    assert bad_role.exit_code == 2 and "mayor" in bad_role.output
+    assert cli("create-worker", "zhao", "--role", "bureau", "--password", "pw").exit_code == 0
+    taken = cli("create-worker", "zhao", "--role", "bureau", "--password", "other")
+    assert_clean_error(taken, "zhao", "exists already")
+    assert count(app, Worker) == 1
+
+
+def test_create_admin(app, cli, client):
+    result = cli("create-admin", "boss", "--password", "admin-pw")
+    assert result.exit_code == 0, result.output
+    from_env = cli("create-admin", "boss2", env={"GRIDSYNC_ADMIN_PASSWORD": "env-pw"})
+    assert from_env.exit_code == 0, from_env.output
+    with app.app_context():
+        admins = db.session.execute(select(Worker).where(Worker.role == "admin")).scalars().all()
+        assert sorted(a.username for a in admins) == ["boss", "boss2"]
+    token = client.post("/api/v1/auth/token", json={"username": "boss2", "password": "env-pw",
+                                                    "device_id": "desk"}).json["token"]
+    h = {"Authorization": "Bearer " + token}
+    assert client.get("/api/v1/auth/me", headers=h).json["role"] == "admin"
+    assert client.get("/api/v1/households", headers=h).status_code == 403
+    assert_clean_error(cli("create-admin", "boss", "--password", "again"), "exists already")
+
+
+def test_seed_demo(app, cli, client):
+    result = cli("seed-demo", "--households", 60)
+    assert result.exit_code == 0, result.output
+    stats = {k: int(v) for v, k in re.findall(r"(\d+) (grids|households|persons|visits|flags)\b", result.output)}
+    assert stats["households"] == 60
+    assert count(app, Household) == 60
+    assert count(app, Person) == stats["persons"]
+    assert count(app, Visit) == stats["visits"]
+    assert stats["persons"] >= 60 and stats["visits"] > 0
+    assert count(app, Area, Area.level == "grid") == stats["grids"] == 48
+    for username, password, role, _ in DEMO_LOGINS:
+        assert username in result.output and password in result.output
+        resp = client.post("/api/v1/auth/token", json={"username": username, "password": password,
+                                                       "device_id": f"demo-{username}"})
+        assert resp.status_code == 201, (username, resp.json)
+        assert resp.json["worker"]["role"] == role
+    # worker1 holds the first four grids: 60 households dealt round-robin over 48 grids gives 8.
+    token = client.post("/api/v1/auth/token", json={"username": "worker1", "password": "worker-demo",
+                                                    "device_id": "demo-w1b"}).json["token"]
+    listed = client.get("/api/v1/households?per_page=500", headers={"Authorization": "Bearer " + token})
+    assert listed.status_code == 200 and len(listed.json) == 8
+
+
+def test_seed_demo_refuses_a_database_with_areas(app, cli, tmp_path):
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    result = cli("seed-demo", "--households", 5)
+    assert_clean_error(result, "already has areas")
+    assert count(app, Household) == 0 and count(app, Area) == 6
