@@ -24,29 +24,30 @@ CHECKLISTS = {
 }
 
 _MAX_NOTE = 2000
+_ITEM_KEYS = frozenset({"status", "answers", "note"})
 _MAX_ANSWERS = 64
 
 
-def _check_answer_value(value, where):
-    if value is None or isinstance(value, (bool, int, float)):
-        return
+_SCALARS = (bool, int, float, type(None))
+
+
+def _answer_problem(value, depth=0):
+    """What is wrong with one answer value, or None (the common case, kept cheap)."""
+    if isinstance(value, _SCALARS):
+        return None
     if isinstance(value, str):
-        if len(value) > _MAX_NOTE:
-            raise InvalidChange(f"{where}: text longer than {_MAX_NOTE} characters", field=where)
-        return
-    if isinstance(value, list) and len(value) <= _MAX_ANSWERS:
-        for i, item in enumerate(value):
-            if isinstance(item, (dict, list)):
-                if isinstance(item, dict) and len(item) <= _MAX_ANSWERS:
-                    for k, v in item.items():
-                        if isinstance(v, (dict, list)):
-                            raise InvalidChange(f"{where}[{i}].{k}: nested too deep", field=where)
-                        _check_answer_value(v, f"{where}[{i}].{k}")
-                    continue
-                raise InvalidChange(f"{where}[{i}]: nested too deep", field=where)
-            _check_answer_value(item, f"{where}[{i}]")
-        return
-    raise InvalidChange(f"{where}: unsupported answer value", field=where)
+        return f"text longer than {_MAX_NOTE} characters" if len(value) > _MAX_NOTE else None
+    if depth < 2 and isinstance(value, (list, dict)) and len(value) <= _MAX_ANSWERS:
+        # a list of values, or of small records (e.g. one row per child): two levels at most
+        items = value.values() if isinstance(value, dict) else value
+        if depth == 1 and isinstance(value, dict) and any(isinstance(v, (list, dict)) for v in items):
+            return "nested too deep"
+        for item in items:
+            problem = _answer_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    return "nested too deep" if isinstance(value, (list, dict)) else "unsupported answer value"
 
 
 def validate_checks(checks, version):
@@ -65,7 +66,7 @@ def validate_checks(checks, version):
             raise InvalidChange(f"{where}: not an item of checklist version {version}", field=where)
         if not isinstance(item, dict):
             raise InvalidChange(f"{where}: must be an object", field=where)
-        unknown = set(item) - {"status", "answers", "note"}
+        unknown = item.keys() - _ITEM_KEYS
         if unknown:
             raise InvalidChange(f"{where}: unknown keys {', '.join(sorted(unknown))}", field=where)
         if item.get("status") not in STATUSES:
@@ -75,7 +76,9 @@ def validate_checks(checks, version):
             raise InvalidChange(f"{where}.answers must be an object of at most {_MAX_ANSWERS} answers",
                                 field=f"{where}.answers")
         for name, value in answers.items():
-            _check_answer_value(value, f"{where}.answers.{name}")
+            problem = _answer_problem(value)
+            if problem:
+                raise InvalidChange(f"{where}.answers.{name}: {problem}", field=f"{where}.answers.{name}")
         note = item.get("note")
         if note is not None and (not isinstance(note, str) or len(note) > _MAX_NOTE):
             raise InvalidChange(f"{where}.note must be text of at most {_MAX_NOTE} characters", field=f"{where}.note")

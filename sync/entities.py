@@ -16,14 +16,14 @@ class Field:
     def __init__(self, kind, *, required=False, pii=False, max_len=None, choices=None):
         self.kind, self.required, self.pii = kind, required, pii
         self.max_len, self.choices = max_len, choices
+        self._check = getattr(self, "_" + kind)
 
     def clean(self, name, value):
         if value is None:
             if self.required:
                 raise InvalidChange(f"{name} is required and may not be null", field=name)
             return None
-        check = getattr(self, "_" + self.kind)
-        return check(name, value)
+        return self._check(name, value)
 
     def _text(self, name, value):
         if not isinstance(value, str):

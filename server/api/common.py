@@ -1,13 +1,19 @@
 """Small pieces the resource packages share."""
 import uuid
 
+import flask_smorest
 from flask import g
 from marshmallow import Schema, fields, validate
 
 from ..extensions import db
+from ..jsonfast import OrjsonFlaskParser
 from ..models import AuditLog
 
 BEARER = [{"bearerAuth": []}]
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = OrjsonFlaskParser()
 
 
 class PageArgs(Schema):

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
@@ -28,6 +28,7 @@ from ..extensions import db
 from ..jsonfast import dumps
 from ..models import ChangeLog, Conflict, Flag, FlagEvent, SyncState, Visit
 from ..models.types import utcnow
+from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
 
 
@@ -43,10 +44,6 @@ class _Record:
     new: bool = False
     dirty: bool = False
     extra: dict = field(default_factory=dict)   # grid_id of flags, raised_by, …
-
-
-def clock():
-    return current_app.extensions["hlc"]
 
 
 def push(req, *, worker, device_id, scope):
@@ -98,6 +95,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
             if not isinstance(change[key], str):
                 change[key] = str(change[key])
     _lock()
+    clock = current_app.extensions["hlc"]
     batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope)
     seen = batch.load(changes)
     for change in changes:
@@ -120,7 +118,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
             result["conflicts"] = conflicts
         else:
             result["status"] = "applied"
-        clock().observe(change["stamp"])
+        clock.observe(change["stamp"])
     batch.write()
 
 
@@ -148,6 +146,7 @@ class _Batch:
         self.new_visits, self.new_events, self.log, self.conflicts = [], [], [], []
         self.event_ids = set()
         self.refold = set()
+        self.vault = vault()
 
     # --- load -----------------------------------------------------------------------------
     def load(self, changes):
@@ -181,7 +180,7 @@ class _Batch:
             return
         model = MODELS[entity]
         for row in db.session.execute(select(model).where(model.id.in_(ids))).scalars():
-            rec = _Record(values=row_values(entity, row), stamps=dict(row.stamps))
+            rec = _Record(values=row_values(entity, row, self.vault), stamps=dict(row.stamps))
             if entity == "flag":
                 rec.extra = {"grid_id": str(row.grid_id)}
             self.records[entity][str(row.id)] = rec
@@ -252,7 +251,7 @@ class _Batch:
                 "id": uuid.uuid4(), "entity": entity, "entity_id": _u(eid), "grid_id": _u(grid),
                 "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
                 "lost_side": c.lost_side, "change_id": uuid.UUID(change["change_id"]),
-                "values_enc": vault().encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
+                "values_enc": self.vault.encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
                 "status": "open", "created_at": utcnow(),
             })
         return [c.field for c in conflicts]
@@ -316,7 +315,7 @@ class _Batch:
             "change_id": uuid.UUID(change["change_id"]), "entity": change["entity"], "entity_id": _u(eid),
             "grid_id": _u(grid), "device_id": self.device_id, "worker_id": self.worker_id,
             "stamp": change["stamp"], "payload": payload,
-            "pii": vault().encrypt_json(secret) if secret else None, "received_at": utcnow(),
+            "pii": self.vault.encrypt_json(secret) if secret else None, "received_at": utcnow(),
         })
 
     # --- write ----------------------------------------------------------------------------
@@ -328,7 +327,7 @@ class _Batch:
             for eid, rec in self.records[entity].items():
                 if not rec.dirty and not (entity == "flag" and eid in self.refold):
                     continue
-                row = columns(entity, rec.values)
+                row = columns(entity, rec.values, self.vault)
                 row.update(id=_u(eid), stamps=rec.stamps, updated_at=now)
                 if entity == "flag":
                     row["grid_id"] = _u(rec.extra["grid_id"])
@@ -341,7 +340,7 @@ class _Batch:
                         row.update(raised_by=rec.extra.get("raised_by"), state="reported",
                                    current_level=row["level"] or "community", current_colour=row["colour"])
                     rows.append(row)
-                db.session.execute(insert(model.__table__), rows)
+                insert_rows(model.__table__, rows)
             if updates:
                 table = model.__table__
                 cols = [k for k in updates[0][2] if k != "id"]
@@ -349,16 +348,12 @@ class _Batch:
                     {c: bindparam(c) for c in cols})
                 db.session.execute(stmt, [dict(row, _id=row.pop("id")) for _, _, row in updates],
                                    execution_options={"synchronize_session": False})
-        if self.new_visits:
-            db.session.execute(insert(Visit.__table__), self.new_visits)
-        if self.new_events:
-            db.session.execute(insert(FlagEvent.__table__), self.new_events)
+        insert_rows(Visit.__table__, self.new_visits)
+        insert_rows(FlagEvent.__table__, self.new_events)
         if self.refold:
             self._refold()
-        if self.log:
-            db.session.execute(insert(ChangeLog.__table__), self.log)
-        if self.conflicts:
-            db.session.execute(insert(Conflict.__table__), self.conflicts)
+        insert_rows(ChangeLog.__table__, self.log)
+        insert_rows(Conflict.__table__, self.conflicts)
 
     def _refold(self):
         ids = [_u(i) for i in self.refold]

@@ -3,7 +3,6 @@ import datetime as dt
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
@@ -13,7 +12,7 @@ from ...extensions import db
 from ...models import Area, Flag, Household, Person, Visit
 from ...models.types import utcnow
 from ...scope import AGGREGATE_READERS
-from ..common import BEARER
+from ..common import BEARER, Blueprint
 from ..schemas import AreaSchema
 
 blp = Blueprint("areas", __name__, url_prefix="/areas", description="The area hierarchy and summaries")

@@ -1,12 +1,11 @@
 """POST /auth/token: log a worker in on a named device; POST /auth/revoke; GET /auth/me."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ...auth import authenticate, enroll_device, issue_token, login_required, revoke
 from ...extensions import db, limiter
 from ...scope import DEVICE_ROLES
-from ..common import BEARER
+from ..common import BEARER, Blueprint
 from .schemas import TokenRequestSchema, TokenSchema, WorkerSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log-in tokens for workers on devices")

@@ -2,7 +2,6 @@
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from ...models import Conflict
 from ...models.types import utcnow
 from ...services import writes
 from ...services.records import vault
-from ..common import BEARER, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, paginate
 
 blp = Blueprint("conflicts", __name__, url_prefix="/conflicts", description="Merge conflicts kept for review")
 

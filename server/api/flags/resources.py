@@ -3,7 +3,6 @@ import uuid
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
@@ -12,7 +11,7 @@ from sync.flags import COLOURS, STATES, fold_flag
 from ...auth import login_required
 from ...extensions import db
 from ...models import Flag, FlagEvent
-from ..common import BEARER, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import FlagEventSchema, FlagSchema
 

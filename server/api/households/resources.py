@@ -3,14 +3,13 @@ import uuid
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Household, Person
 from ...services.records import present
-from ..common import BEARER, PageArgs, audit, audit_listed, paginate
+from ..common import BEARER, Blueprint, PageArgs, audit, audit_listed, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import HouseholdSchema, PersonSchema
 from ...auth import login_required

@@ -3,7 +3,6 @@ import uuid
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from ...errors import ApiError
 from ...extensions import db
 from ...models import Household, Person
 from ...services.records import present, vault
-from ..common import BEARER, audit
+from ..common import BEARER, Blueprint, audit
 from ..records import input_schema, load_in_scope, save
 from ..schemas import PersonSchema
 

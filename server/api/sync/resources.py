@@ -1,7 +1,6 @@
 """POST /sync/push and GET /sync/pull: the protocol in docs/protocol.md."""
 from flask import Response, current_app, g, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from sync.protocol import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
 
@@ -11,7 +10,7 @@ from ...extensions import db
 from ...models.types import utcnow
 from ...scope import DEVICE_ROLES
 from ...services import ingest, pull
-from ..common import BEARER
+from ..common import BEARER, Blueprint
 
 blp = Blueprint("sync", __name__, url_prefix="/sync", description="Device sync: push changes, pull changes")
 

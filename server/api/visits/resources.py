@@ -3,14 +3,13 @@ import uuid
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
 from ...auth import login_required
 from ...extensions import db
 from ...models import Visit
-from ..common import BEARER, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import VisitSchema
 
