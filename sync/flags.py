@@ -3,8 +3,8 @@
 Each transition event names the state its actor saw (``from_state``); the server refuses an
 event whose ``from_state`` does not allow its action. A flag's state, level and colour are each
 the value set by the latest-stamped event that sets them, so a stale transition (older stamp,
-synced late) can never undo a later one; an event whose actor saw an out-of-date state is kept in
-the log and reported as ``concurrent`` for a person to look at.
+synced late) can never undo a later one; a transition that a later one superseded is kept in the
+log and reported as ``concurrent`` for a person to look at.
 """
 from .errors import InvalidChange
 
@@ -55,16 +55,29 @@ def fold_flag(initial_colour, initial_level, events):
     may come in any order.
     """
     state, level, colour, state_stamp = "reported", initial_level, initial_colour, None
-    concurrent = []
-    for ev in sorted(events, key=lambda e: e["stamp"]):
+    ordered = sorted(events, key=lambda e: e["stamp"])
+    transitions = []
+    for ev in ordered:
         action = ev["action"]
         if action in TRANSITIONS:
-            if ev.get("from_state") != state:
-                concurrent.append(ev.get("id"))
+            transitions.append(ev)
             state, state_stamp = TRANSITIONS[action][1], ev["stamp"]
         elif action in ("escalate", "route"):
             level = ev["level"]
         elif action == "recolour":
             colour = ev["colour"]
     return {"state": state, "level": level, "colour": colour, "state_stamp": state_stamp,
-            "concurrent": concurrent}
+            "concurrent": _off_the_path(transitions)}
+
+
+def _off_the_path(transitions):
+    """Transitions that are not on the path leading to the current state: walking back from the
+    latest one, each step must start from the state the step before it led to. What is left
+    was made on a view that a later transition superseded."""
+    on_path, expected = set(), None
+    for i in range(len(transitions) - 1, -1, -1):
+        ev = transitions[i]
+        if expected is None or TRANSITIONS[ev["action"]][1] == expected:
+            on_path.add(i)
+            expected = ev.get("from_state")
+    return [ev.get("id") for i, ev in enumerate(transitions) if i not in on_path]

@@ -36,7 +36,7 @@ def test_a_stale_transition_cannot_undo_a_later_one():
               ev(3, "reject", "confirmed")]
     view = fold_flag("yellow", "community", events)
     assert view["state"] == "resolved"
-    assert view["concurrent"] == ["4"]
+    assert view["concurrent"] == ["3"]   # the stale reject, not the transitions that won
 
 
 def test_escalation_and_recolour_are_folded():

@@ -1,0 +1,196 @@
+"""Sync stories told through the HTTP API: conflicts kept and resolved, append-only visits,
+flag events, clear rejections, and the resync signal."""
+import gzip
+import json
+import time
+import uuid
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import ChangeLog, Conflict, Household
+from sync.checklist import CHECK_KEYS
+from tests.helpers import change, pull_all, push, stamp
+
+NOW = int(time.time() * 1000)
+
+
+def checks(**over):
+    out = {k: {"status": "ok", "answers": {}, "note": ""} for k in CHECK_KEYS}
+    out.update(over)
+    return out
+
+
+def make_household(client, h, city, device="dev-w1", ms=NOW - 60_000):
+    hid = str(uuid.uuid4())
+    resp = push(client, h, device, [change("household", hid, {"grid_id": city["G1"], "address": "和平路1号"},
+                                           stamp(ms, device))])
+    assert resp.json["results"][0]["status"] == "applied"
+    return hid
+
+
+def test_two_devices_set_the_same_field_the_loser_is_kept_and_can_be_restored(client, auth, city, app):
+    a, b = auth.headers("w1", "tab-a"), auth.headers("w12", "tab-b")
+    hid = make_household(client, a, city, device="tab-a")
+    base = {"head_name": None}
+    r1 = push(client, a, "tab-a", [change("household", hid, {"head_name": "王伟"}, stamp(NOW - 5000, "tab-a"), base)])
+    r2 = push(client, b, "tab-b", [change("household", hid, {"head_name": "王玮"}, stamp(NOW - 4000, "tab-b"), base)])
+    assert r1.json["results"][0]["status"] == "applied"
+    assert r2.json["results"][0] == {**r2.json["results"][0], "status": "merged_with_conflict",
+                                     "conflicts": ["head_name"]}
+    assert client.get(f"/api/v1/households/{hid}", headers=a).json["head_name"] == "王玮"
+    (conflict,) = client.get("/api/v1/conflicts", headers=auth.headers("comm1")).json
+    assert (conflict["field"], conflict["kept_value"], conflict["lost_value"]) == ("head_name", "王玮", "王伟")
+    resp = client.post(f"/api/v1/conflicts/{conflict['id']}/resolve", headers=auth.headers("comm1"),
+                       json={"choice": "restore"})
+    assert resp.status_code == 200 and resp.json["status"] == "resolved"
+    assert client.get(f"/api/v1/households/{hid}", headers=a).json["head_name"] == "王伟"
+    # the restore is an ordinary change: the devices pull it
+    changes, _ = pull_all(client, b)
+    assert changes[-1]["fields"] == {"head_name": "王伟"}
+    again = client.post(f"/api/v1/conflicts/{conflict['id']}/resolve", headers=auth.headers("comm1"),
+                        json={"choice": "keep"})
+    assert again.status_code == 409
+
+
+def test_conflicts_are_listed_only_in_ones_area(client, auth, city):
+    a, b = auth.headers("w1", "tab-a"), auth.headers("w12", "tab-b")
+    hid = make_household(client, a, city, device="tab-a")
+    push(client, a, "tab-a", [change("household", hid, {"note": "x"}, stamp(NOW - 5000, "tab-a"), {"note": None})])
+    push(client, b, "tab-b", [change("household", hid, {"note": "y"}, stamp(NOW - 4000, "tab-b"), {"note": None})])
+    assert len(client.get("/api/v1/conflicts", headers=auth.headers("w1")).json) == 1
+    assert client.get("/api/v1/conflicts", headers=auth.headers("w3")).json == []
+
+
+def test_visits_are_append_only_and_corrected_by_amendments(client, auth, city):
+    h = auth.headers("w1")
+    hid = make_household(client, h, city)
+    vid = str(uuid.uuid4())
+    visit = {"household_id": hid, "visited_at": "2026-11-01T09:00:00+08:00", "checklist_version": 1,
+             "checks": checks()}
+    assert push(client, h, "dev-w1", [change("visit", vid, visit, stamp(NOW - 3000))]).json["results"][0][
+        "status"] == "applied"
+    edit = push(client, h, "dev-w1", [change("visit", vid, {**visit, "note": "changed"}, stamp(NOW - 2000))])
+    assert edit.json["results"][0]["reason"]["code"] == "append_only"
+    amend = push(client, h, "dev-w1", [change("visit", uuid.uuid4(), {
+        **visit, "amends_id": vid, "checks": checks(children={"status": "urgent", "answers": {}, "note": "no carer"})},
+        stamp(NOW - 1000))])
+    assert amend.json["results"][0]["status"] == "applied"
+    listed = client.get(f"/api/v1/visits?household_id={hid}", headers=h).json
+    assert sorted(v["amends_id"] or "" for v in listed) == ["", vid]
+    bad = push(client, h, "dev-w1", [change("visit", uuid.uuid4(), {**visit, "amends_id": str(uuid.uuid4())},
+                                            stamp(NOW - 500))])
+    assert bad.json["results"][0]["reason"]["code"] == "unknown_reference"
+
+
+def test_a_flag_moves_through_its_loop_by_pushed_events(client, auth, city):
+    h = auth.headers("w1")
+    hid = make_household(client, h, city)
+    fid, vid = str(uuid.uuid4()), str(uuid.uuid4())
+    t = NOW - 50_000
+    steps = [change("flag", fid, {"household_id": hid, "category": "de_facto_unsupported_child", "colour": "red"},
+                    stamp(t))]
+    for i, (action, frm) in enumerate([("confirm", "reported"), ("start", "confirmed"), ("resolve", "in_progress")]):
+        steps.append(change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": action, "from_state": frm},
+                            stamp(t + 10 + i)))
+    steps.append(change("visit", vid, {"household_id": hid, "visited_at": "2026-11-02T09:00:00Z",
+                                       "checklist_version": 1, "checks": checks()}, stamp(t + 20)))
+    steps.append(change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "verify", "from_state": "resolved",
+                                                     "visit_id": vid}, stamp(t + 21)))
+    resp = push(client, h, "dev-w1", steps)
+    assert {r["status"] for r in resp.json["results"]} == {"applied"}
+    flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
+    assert flag["state"] == "verified" and len(flag["events"]) == 4
+    # a stale reject, made offline before "start", arrives late: it cannot undo the later steps
+    stale = push(client, h, "dev-w1", [change("flag_event", uuid.uuid4(), {
+        "flag_id": fid, "action": "reject", "from_state": "confirmed"}, stamp(t + 11, counter=5))])
+    assert stale.json["results"][0]["status"] == "applied"
+    flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
+    assert flag["state"] == "verified"
+    assert len(flag["concurrent_event_ids"]) == 1
+    illegal = push(client, h, "dev-w1", [change("flag_event", uuid.uuid4(), {
+        "flag_id": fid, "action": "close", "from_state": "reported"}, stamp(t + 30))])
+    assert illegal.json["results"][0]["reason"]["field"] == "action"
+
+
+def test_rejections_say_why_and_write_nothing(client, auth, city, app):
+    h = auth.headers("w1")
+    with app.app_context():
+        before = db.session.execute(select(func.count()).select_from(ChangeLog)).scalar_one()
+    far = int(time.time() * 1000) + 3 * 3600 * 1000
+    resp = push(client, h, "dev-w1", [
+        change("household", uuid.uuid4(), {"grid_id": city["G1"], "address": "a"}, stamp(far)),
+        change("household", uuid.uuid4(), {"grid_id": city["G1"], "address": "a"}, stamp(NOW, "someone-else")),
+        change("household", uuid.uuid4(), {"grid_id": city["G2"], "address": "a"}, stamp(NOW)),
+        {**change("household", uuid.uuid4(), {"address": "a"}, stamp(NOW)), "entity": "spaceship"},
+        change("person", uuid.uuid4(), {"household_id": str(uuid.uuid4()), "name": "王伟"}, stamp(NOW)),
+        change("household", uuid.uuid4(), {"grid_id": city["G1"], "address": "a", "colour": "red"}, stamp(NOW)),
+    ])
+    codes = [r["reason"]["code"] for r in resp.json["results"]]
+    assert codes == ["clock_ahead", "stamp_node_mismatch", "out_of_scope", "unknown_entity", "unknown_reference",
+                     "invalid_change"]
+    assert all(r["status"] == "rejected" for r in resp.json["results"])
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(ChangeLog)).scalar_one() == before
+        assert db.session.execute(select(func.count()).select_from(Household)).scalar_one() == 0
+
+
+def test_a_change_rejected_once_is_not_acknowledged_when_resent_fixed(client, auth, city):
+    h = auth.headers("w1")
+    cid = str(uuid.uuid4())
+    hid = str(uuid.uuid4())
+    bad = change("household", hid, {"grid_id": city["G1"]}, stamp(NOW), change_id=cid)
+    good = change("household", hid, {"grid_id": city["G1"], "address": "和平路2号"}, stamp(NOW), change_id=cid)
+    resp = push(client, h, "dev-w1", [bad, good])
+    assert [r["status"] for r in resp.json["results"]] == ["rejected", "applied"]
+
+
+def test_unknown_cursors_and_untrusted_devices_are_told_to_resync(client, auth, city, app):
+    h = auth.headers("w1")
+    make_household(client, h, city)
+    changes, cursor = pull_all(client, h)
+    assert len(changes) == 1
+    epoch, seq = cursor.split(".")
+    for bad in (f"{epoch}.{int(seq) + 10}", f"deadbeef.{seq}", "garbage"):
+        resp = client.get(f"/api/v1/sync/pull?cursor={bad}", headers=h)
+        assert resp.status_code == 410 and resp.json["code"] == "resync_required"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["reset-sync-epoch"]).exit_code == 0
+    assert client.get(f"/api/v1/sync/pull?cursor={cursor}", headers=h).status_code == 410
+    again, fresh = pull_all(client, h)
+    assert [c["change_id"] for c in again] == [c["change_id"] for c in changes]
+    assert client.get(f"/api/v1/sync/pull?cursor={fresh}", headers=h).status_code == 200
+    # a tablet handed to another worker must start over before its cursor is trusted
+    auth.login("w12", "dev-w1")
+    h12 = {"Authorization": "Bearer " + auth.login("w12", "dev-w1")["token"]}
+    assert client.get(f"/api/v1/sync/pull?cursor={fresh}", headers=h12).status_code == 410
+    assert client.get("/api/v1/sync/pull", headers=h12).status_code == 200
+    assert client.get(f"/api/v1/sync/pull?cursor={fresh}", headers=h12).status_code == 200
+
+
+def test_pull_pages_in_order_and_compresses(client, auth, city):
+    h = auth.headers("w1")
+    hids = [str(uuid.uuid4()) for _ in range(30)]
+    push(client, h, "dev-w1", [change("household", hid, {"grid_id": city["G1"], "address": f"路{i}号"},
+                                      stamp(NOW - 1000, counter=i)) for i, hid in enumerate(hids)])
+    paged, _ = pull_all(client, h, limit=7)
+    assert [c["entity_id"] for c in paged] == hids
+    resp = client.get("/api/v1/sync/pull?limit=30", headers={**h, "Accept-Encoding": "gzip"})
+    assert resp.headers["Content-Encoding"] == "gzip"
+    assert len(json.loads(gzip.decompress(resp.data))["changes"]) == 30
+
+
+def test_conflict_values_of_personal_fields_are_encrypted_and_masked(client, auth, city, app):
+    a, b = auth.headers("w1", "tab-a"), auth.headers("w12", "tab-b")
+    hid = make_household(client, a, city, device="tab-a")
+    push(client, a, "tab-a", [change("household", hid, {"phone": "13800138000"}, stamp(NOW - 5000, "tab-a"),
+                                     {"phone": None})])
+    push(client, b, "tab-b", [change("household", hid, {"phone": "13900139000"}, stamp(NOW - 4000, "tab-b"),
+                                     {"phone": None})])
+    with app.app_context():
+        (row,) = db.session.execute(select(Conflict)).scalars()
+        assert b"13800138000" not in bytes(row.values_enc)
+    (full,) = client.get("/api/v1/conflicts", headers=a).json
+    assert full["lost_value"] == "13800138000"
+    (masked,) = client.get("/api/v1/conflicts", headers=auth.headers("street1")).json
+    assert masked["lost_value"] == "138****8000"
