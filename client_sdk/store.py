@@ -1,0 +1,281 @@
+"""The device's local SQLite file: records, events, the outbox, and what sync needs to resume.
+
+Plain storage, no rules: merging lives in ``apply``, validation in ``entry``. Every write that
+must be atomic (a record and its outbox line; a pulled page and its cursor) runs inside one
+``transaction()``, so a crash or a dropped connection never leaves half of it behind. Personal
+fields are kept apart from the rest of a row (``pii`` columns) and go through the sealer, which
+encrypts them when the store has a passphrase.
+"""
+import contextlib
+import json
+import os
+import sqlite3
+
+from sync.entities import ENTITIES
+
+from . import crypto
+from .errors import StoreLocked
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    entity TEXT NOT NULL, id TEXT NOT NULL, grid_id TEXT, household_id TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0, vals TEXT NOT NULL, pii BLOB, stamps TEXT NOT NULL,
+    PRIMARY KEY (entity, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_records_grid ON records (entity, grid_id);
+CREATE INDEX IF NOT EXISTS ix_records_household ON records (household_id);
+CREATE TABLE IF NOT EXISTS visits (
+    id TEXT PRIMARY KEY, household_id TEXT NOT NULL, grid_id TEXT, visited_at TEXT NOT NULL,
+    stamp TEXT NOT NULL, vals TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_visits_household ON visits (household_id, visited_at);
+CREATE INDEX IF NOT EXISTS ix_visits_grid ON visits (grid_id);
+CREATE TABLE IF NOT EXISTS flag_events (
+    id TEXT PRIMARY KEY, flag_id TEXT NOT NULL, grid_id TEXT, stamp TEXT NOT NULL, vals TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_flag_events_flag ON flag_events (flag_id);
+CREATE TABLE IF NOT EXISTS flag_state (
+    flag_id TEXT PRIMARY KEY, state TEXT NOT NULL, level TEXT, colour TEXT, state_stamp TEXT,
+    concurrent TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, change_id TEXT NOT NULL UNIQUE, entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL, body TEXT NOT NULL, pii BLOB);
+CREATE TABLE IF NOT EXISTS rejected (
+    change_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+    body TEXT NOT NULL, pii BLOB, code TEXT NOT NULL, message TEXT NOT NULL, field TEXT,
+    rejected_at TEXT NOT NULL);
+"""
+_DATA_TABLES = ("records", "visits", "flag_events", "flag_state")
+
+
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    def __init__(self, path, passphrase=None):
+        self.path = os.fspath(path)
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last transaction but never corrupts.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+        self._depth = 0
+        self.sealer = self._open_sealer(passphrase)
+
+    def _open_sealer(self, passphrase):
+        kdf = self.get_meta("kdf")
+        if kdf is None:
+            if not passphrase:
+                return crypto.PlainSealer()
+            if self.get_meta("device_id") is not None:
+                raise StoreLocked("this store was created without a passphrase; it cannot be given one later")
+            with self.transaction():
+                kdf = crypto.new_kdf_params()
+                sealer = crypto.derive(passphrase, kdf)
+                self.set_meta("kdf", kdf)
+                self.set_meta("key_check", crypto.key_check(sealer))
+            return sealer
+        sealer = crypto.derive(passphrase, kdf)
+        crypto.verify(sealer, self.get_meta("key_check"))
+        return sealer
+
+    def close(self):
+        self.conn.close()
+
+    def wipe(self):
+        """Close and delete the file (and SQLite's side files): logging out of a shared tablet."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path + suffix)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Re-entrant: the outermost block commits, or rolls everything back on an exception."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # --- meta -----------------------------------------------------------------------------
+    def get_meta(self, key, default=None):
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key, value):
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
+
+    def get_secret(self, key):
+        sealed = self.get_meta(key)
+        return self.sealer.open(bytes.fromhex(sealed), "meta:" + key) if sealed else None
+
+    def set_secret(self, key, value):
+        self.set_meta(key, None if value is None else self.sealer.seal(value, "meta:" + key).hex())
+
+    # --- records --------------------------------------------------------------------------
+    def _split(self, entity, values, aad):
+        pii_names = ENTITIES[entity].pii
+        secret = {k: v for k, v in values.items() if k in pii_names}
+        plain = {k: v for k, v in values.items() if k not in pii_names}
+        return _dumps(plain), (self.sealer.seal(secret, aad) if secret else None)
+
+    def _join(self, vals, pii, aad):
+        values = json.loads(vals)
+        if pii is not None:
+            values.update(self.sealer.open(pii, aad))
+        return values
+
+    def load_records(self, entity, ids):
+        """``{id: (values, stamps, grid_id)}`` for those of ``ids`` the device holds."""
+        out, ids = {}, list(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for rid, grid, vals, pii, stamps in self.conn.execute(
+                    f"SELECT id, grid_id, vals, pii, stamps FROM records WHERE entity = ? AND id IN ({marks})",
+                    [entity, *chunk]):
+                out[rid] = (self._join(vals, pii, f"{entity}:{rid}"), json.loads(stamps), grid)
+        return out
+
+    def put_records(self, entity, rows):
+        """``rows``: ``(id, values, stamps, grid_id)``; insert or replace whole rows."""
+        params = []
+        for rid, values, stamps, grid in rows:
+            vals, pii = self._split(entity, values, f"{entity}:{rid}")
+            params.append((entity, rid, grid, values.get("household_id"), int(bool(values.get("deleted"))),
+                           vals, pii, _dumps(stamps)))
+        self.conn.executemany("INSERT OR REPLACE INTO records (entity, id, grid_id, household_id, deleted, vals, "
+                              "pii, stamps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
+
+    def select_records(self, entity, where="1", params=()):
+        sql = f"SELECT id, vals, pii FROM records WHERE entity = ? AND ({where})"
+        rows = self.conn.execute(sql, [entity, *params]).fetchall()
+        return [dict(self._join(vals, pii, f"{entity}:{rid}"), id=rid) for rid, vals, pii in rows]
+
+    def regrid_household(self, household_id, grid_id):
+        """A household moved grid: its persons, flags, visits and flag events move with it."""
+        self.conn.execute("UPDATE records SET grid_id = ? WHERE household_id = ?", (grid_id, household_id))
+        self.conn.execute("UPDATE visits SET grid_id = ? WHERE household_id = ?", (grid_id, household_id))
+        self.conn.execute("UPDATE flag_events SET grid_id = ? WHERE flag_id IN (SELECT id FROM records WHERE "
+                          "entity = 'flag' AND household_id = ?)", (grid_id, household_id))
+
+    # --- events ---------------------------------------------------------------------------
+    def add_visits(self, rows):
+        """``rows``: ``(id, household_id, grid_id, visited_at, stamp, fields)``; insert if absent."""
+        self.conn.executemany("INSERT OR IGNORE INTO visits (id, household_id, grid_id, visited_at, stamp, vals) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", [(*r[:5], _dumps(r[5])) for r in rows])
+
+    def select_visits(self, where="1", params=()):
+        rows = self.conn.execute(f"SELECT id, stamp, vals FROM visits WHERE {where} ORDER BY visited_at, id",
+                                 params).fetchall()
+        return [dict(json.loads(vals), id=vid, stamp=stamp) for vid, stamp, vals in rows]
+
+    def add_flag_events(self, rows):
+        """``rows``: ``(id, flag_id, grid_id, stamp, fields)``; insert if absent."""
+        self.conn.executemany("INSERT OR IGNORE INTO flag_events (id, flag_id, grid_id, stamp, vals) "
+                              "VALUES (?, ?, ?, ?, ?)", [(*r[:4], _dumps(r[4])) for r in rows])
+
+    def flag_events(self, flag_ids):
+        out = {fid: [] for fid in flag_ids}
+        for fid in flag_ids:
+            for eid, stamp, vals in self.conn.execute(
+                    "SELECT id, stamp, vals FROM flag_events WHERE flag_id = ? ORDER BY stamp", (fid,)):
+                out[fid].append(dict(json.loads(vals), id=eid, stamp=stamp))
+        return out
+
+    def put_flag_states(self, rows):
+        """``rows``: ``(flag_id, view)`` with the view from ``sync.flags.fold_flag``."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO flag_state (flag_id, state, level, colour, state_stamp, concurrent) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(fid, v["state"], v["level"], v["colour"], v["state_stamp"], _dumps(v["concurrent"])) for fid, v in rows])
+
+    def flag_states(self, where="1", params=()):
+        rows = self.conn.execute(f"SELECT flag_id, state, level, colour, concurrent FROM flag_state WHERE {where}",
+                                 params).fetchall()
+        return {r[0]: {"state": r[1], "level": r[2], "colour": r[3], "concurrent": json.loads(r[4])} for r in rows}
+
+    # --- outbox ---------------------------------------------------------------------------
+    def append_outbox(self, change):
+        body, pii = self._split(change["entity"], change["fields"], "change:" + change["change_id"])
+        envelope = dict(change, fields=json.loads(body))
+        self.conn.execute("INSERT INTO outbox (change_id, entity, entity_id, body, pii) VALUES (?, ?, ?, ?, ?)",
+                          (change["change_id"], change["entity"], change["entity_id"], _dumps(envelope), pii))
+
+    def _change(self, body, pii):
+        change = json.loads(body)
+        if pii is not None:
+            change["fields"].update(self.sealer.open(pii, "change:" + change["change_id"]))
+        return change
+
+    def outbox(self, limit=-1):
+        """The oldest ``limit`` unsent changes, exactly as they will be sent, in order."""
+        rows = self.conn.execute("SELECT body, pii FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [self._change(body, pii) for body, pii in rows]
+
+    def outbox_count(self):
+        return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def outbox_done(self, change_ids):
+        self.conn.executemany("DELETE FROM outbox WHERE change_id = ?", [(c,) for c in change_ids])
+
+    def outbox_reject(self, change_id, reason, at):
+        """Move a refused change aside with the server's reason: kept for the worker to see."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO rejected (change_id, seq, entity, entity_id, body, pii, code, message, field, "
+            "rejected_at) SELECT change_id, seq, entity, entity_id, body, pii, ?, ?, ?, ? FROM outbox "
+            "WHERE change_id = ?", (reason.get("code", "rejected"), reason.get("message", ""), reason.get("field"),
+                                    at, change_id))
+        self.conn.execute("DELETE FROM outbox WHERE change_id = ?", (change_id,))
+
+    def rejected(self):
+        rows = self.conn.execute("SELECT body, pii, code, message, field, rejected_at FROM rejected ORDER BY seq")
+        return [{"change": self._change(body, pii), "reason": {"code": code, "message": message, "field": field},
+                 "rejected_at": at} for body, pii, code, message, field, at in rows.fetchall()]
+
+    def dismiss_rejected(self, change_id):
+        return self.conn.execute("DELETE FROM rejected WHERE change_id = ?", (change_id,)).rowcount
+
+    # --- scope ----------------------------------------------------------------------------
+    def drop_outside(self, grid_ids, keep_ids):
+        """Delete what lies outside ``grid_ids``, except rows whose id is in ``keep_ids``
+        (records with unsent changes and what they hang on). Returns the number of rows."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _keep_grid (id TEXT PRIMARY KEY)")
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _keep_id (id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM _keep_grid")
+        self.conn.execute("DELETE FROM _keep_id")
+        self.conn.executemany("INSERT OR IGNORE INTO _keep_grid VALUES (?)", [(g,) for g in grid_ids])
+        self.conn.executemany("INSERT OR IGNORE INTO _keep_id VALUES (?)", [(i,) for i in keep_ids])
+        outside = "(grid_id IS NULL OR grid_id NOT IN (SELECT id FROM _keep_grid)) AND id NOT IN (SELECT id FROM _keep_id)"
+        dropped = 0
+        for table in ("visits", "flag_events", "records"):
+            dropped += self.conn.execute(f"DELETE FROM {table} WHERE {outside}").rowcount
+        self.conn.execute("DELETE FROM flag_state WHERE flag_id NOT IN (SELECT id FROM records WHERE entity = 'flag')")
+        return dropped
+
+    def rejected_count(self):
+        return self.conn.execute("SELECT count(*) FROM rejected").fetchone()[0]
+
+    def clear_data(self):
+        """Forget every record, refused change and the cursor (the outbox must be empty)."""
+        for table in _DATA_TABLES + ("rejected",):
+            self.conn.execute(f"DELETE FROM {table}")
+        self.set_meta("cursor", None)
+        self.set_meta("synced_grids", None)
+        self.set_meta("regrid", None)

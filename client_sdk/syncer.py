@@ -1,0 +1,190 @@
+"""One sync: check the grids, push the outbox, pull until caught up, prune what is no longer held.
+
+The steps are named after the protocol. Each one commits its own progress before the next
+network call (a pushed batch leaves the outbox with its results; a pulled page and its cursor
+are stored together), so a connection cut at any point loses nothing, and the next ``sync()``
+continues from where this one stopped: re-sent changes come back ``already_applied``, a
+re-pulled page changes nothing.
+"""
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+from sync import SCHEMA_VERSION
+
+from .apply import apply_changes
+from .errors import ResyncRequired, SyncClientError
+
+#: Changes per push: about 100 KB gzipped, well under the server's limit of 1000.
+PUSH_BATCH = 500
+#: Changes per pull page (the server allows up to 5000): fewer round trips on a first sync.
+PULL_PAGE = 5000
+_DONE = frozenset({"applied", "already_applied", "merged_with_conflict"})
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    already_applied: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    pages: int = 0
+    resynced: bool = False
+    grids_changed: bool = False
+    dropped: int = 0
+    seconds: dict = field(default_factory=dict)
+
+
+def _now():
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Syncer:
+    def __init__(self, store, transport, clock, *, device_id, token, progress=None, page_size=PULL_PAGE):
+        self.store, self.transport, self.clock = store, transport, clock
+        self.device_id, self.token, self.page_size = device_id, token, page_size
+        self.progress = progress or (lambda phase, done, total: None)
+        self.report = SyncReport()
+        self.apply_s = 0.0
+
+    def run(self):
+        started = time.perf_counter()
+        net0, dec0 = self.transport.stats["network_s"], self.transport.stats["decode_s"]
+        grids, changed = self.check_grids()
+        self.push_outbox()
+        self.pull_changes()
+        if changed:
+            self.prune(grids)
+        with self.store.transaction():
+            self.store.set_meta("last_sync", _now())
+        self.report.seconds = {"total": time.perf_counter() - started,
+                               "network": self.transport.stats["network_s"] - net0,
+                               "decode": self.transport.stats["decode_s"] - dec0,
+                               "apply": self.apply_s}
+        return self.report
+
+    def _call(self, method, path, **kw):
+        return self.transport.request(method, path, token=self.token, **kw)
+
+    # --- steps ----------------------------------------------------------------------------
+    def check_grids(self):
+        """Ask which grids the worker holds now. After a change the device pulls from the start
+        (the new grids' history is behind its cursor) and then prunes. The restart is noted in
+        the store, so a cut during that long pull resumes it instead of starting over again."""
+        me = self._call("GET", "/auth/me")
+        with self.store.transaction():
+            self.store.set_meta("worker", dict(self.store.get_meta("worker") or {}, **me))
+        grids = sorted(str(g) for g in me.get("grid_ids") or ())
+        synced = self.store.get_meta("synced_grids")
+        # A first sync (nothing synced yet) also ends with a prune: it records the grids.
+        changed = synced is None or sorted(synced) != grids
+        with self.store.transaction():
+            regrid = self.store.get_meta("regrid")
+            if synced is not None and changed and regrid != grids:
+                self.store.set_meta("cursor", None)
+                self.store.set_meta("regrid", grids)
+                self.report.grids_changed = True
+            elif not changed and regrid is not None:
+                self.store.set_meta("regrid", None)     # changed and changed back before it finished
+        return grids, changed
+
+    def push_outbox(self):
+        total = self.store.outbox_count()
+        self.progress("push", 0, total)
+        done = 0
+        while True:
+            batch = self.store.outbox(PUSH_BATCH)
+            if not batch:
+                return
+            resp = self._call("POST", "/sync/push", json_body={
+                "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch})
+            self.finish_batch(batch, resp)
+            done += len(batch)
+            self.progress("push", done, max(total, done))
+
+    def finish_batch(self, batch, resp):
+        """Take accepted changes out of the outbox and set refused ones aside, in one transaction."""
+        results = {r.get("index"): r for r in resp.get("results") or ()}
+        if len(results) != len(batch):
+            raise SyncClientError(f"the server answered {len(results)} results for {len(batch)} changes",
+                                  code="bad_response")
+        accepted, at = [], _now()
+        with self.store.transaction():
+            for index, change in enumerate(batch):
+                result = results.get(index) or {}
+                status = result.get("status")
+                if status in _DONE:
+                    accepted.append(change["change_id"])
+                    self.report.conflicts += status == "merged_with_conflict"
+                    self.report.already_applied += status == "already_applied"
+                elif status == "rejected":
+                    self.store.outbox_reject(change["change_id"], result.get("reason") or {}, at)
+                    self.report.rejected += 1
+                else:
+                    raise SyncClientError(f"unknown push result {status!r}", code="bad_response")
+            self.store.outbox_done(accepted)
+            self._observe(resp.get("server_stamp"))
+        self.report.pushed += len(accepted)
+
+    def pull_changes(self):
+        """Pull pages from the stored cursor until ``more`` is false. A 410 is the designed
+        start-over signal: drop the cursor and pull everything again (the outbox is untouched)."""
+        cursor = self.store.get_meta("cursor")
+        restarted = False
+        while True:
+            params = {"limit": self.page_size, **({"cursor": cursor} if cursor else {})}
+            try:
+                page = self._call("GET", "/sync/pull", params=params)
+            except ResyncRequired:
+                if restarted or cursor is None:
+                    raise
+                restarted, cursor = True, None
+                self.report.resynced = True
+                with self.store.transaction():
+                    self.store.set_meta("cursor", None)
+                self.progress("resync", 0, None)
+                continue
+            self.write_page(page)
+            cursor = page["cursor"]
+            self.progress("pull", self.report.pulled, None)
+            if not page.get("more"):
+                return
+
+    def write_page(self, page):
+        """Apply a page and store its cursor in the same transaction: resumable at any cut."""
+        started = time.perf_counter()
+        changes = page.get("changes") or []
+        with self.store.transaction():
+            apply_changes(self.store, changes)
+            if changes:
+                self._observe(max(c["stamp"] for c in changes))
+            self._observe(page.get("server_stamp"))
+            self.store.set_meta("cursor", page["cursor"])
+        self.apply_s += time.perf_counter() - started
+        self.report.pulled += len(changes)
+        self.report.pages += 1
+
+    def prune(self, grids):
+        """After a full pull for the new grids: drop what lies outside them, keeping every record
+        an unsent or refused change touches (and the household it hangs on), so the worker can
+        still see what did not reach the server; then remember the grids."""
+        keep = set()
+        for change in self.store.outbox() + [r["change"] for r in self.store.rejected()]:
+            keep.add(change["entity_id"])
+            fields = change["fields"]
+            keep.update(v for k, v in fields.items() if k in ("household_id", "flag_id", "person_id") and v)
+        for rec in self.store.load_records("flag", [k for k in keep]).values():
+            keep.add(rec[0].get("household_id"))
+        with self.store.transaction():
+            self.report.dropped = self.store.drop_outside(grids, keep - {None})
+            self.store.set_meta("synced_grids", grids)
+            self.store.set_meta("regrid", None)
+        if self.report.dropped:
+            self.progress("prune", self.report.dropped, None)
+
+    def _observe(self, stamp):
+        # Whatever this device writes next must order after everything it has seen.
+        if stamp:
+            self.clock.observe(stamp)
+            self.store.set_meta("hlc", self.clock.peek())
