@@ -9,7 +9,9 @@ from flask import Flask, jsonify, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from sync.checklist import load_checklists
 from sync.clock import HybridClock
+from sync.rules import load_rules
 
 from . import errors
 from .config import Config, TestConfig
@@ -68,6 +70,10 @@ def create_app(config=None):
     extensions.api.init_app(app)
     errors.register(app)
     app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
+    # Loaded and checked now: a bad city file stops the server at start-up with its reason,
+    # not at the first visit.
+    app.extensions["checklists"] = load_checklists(app.config.get("CHECKLISTS_FILE"))
+    app.extensions["rules"] = load_rules(app.config.get("RULES_FILE"))
     # One clock node per process: stamps of two server processes never tie.
     app.extensions["hlc"] = HybridClock(f"server-{uuid.uuid4().hex[:8]}")
 

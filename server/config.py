@@ -40,6 +40,9 @@ class Config:
 
     # How many proxies (load balancers) stand in front; 0: clients connect directly.
     PROXY_HOPS = int(os.environ.get("GRIDSYNC_PROXY_HOPS", 0))
+    # The city's checklist versions and flag rules (JSON); None: the built-in ones (sync/data).
+    CHECKLISTS_FILE = os.environ.get("GRIDSYNC_CHECKLISTS")
+    RULES_FILE = os.environ.get("GRIDSYNC_RULES")
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")

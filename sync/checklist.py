@@ -1,60 +1,139 @@
-"""The six checks (六查) a visit is recorded against, and validation of a visit's answers.
+"""The six checks (六查) a visit is recorded against, as versioned configuration.
 
-The checklist is versioned: a visit names the version it was filled against and is validated
-against that version, so old visits stay readable after a city adds questions.
+The checklist is data (``sync/data/checklists.json`` by default, or a city's own file): each
+version lists the six items and their typed questions. A visit names the version it was filled
+against and is validated against that version, so old visits stay readable after a city adds
+questions in a new version. Server and device load the same file.
 """
+import json
+import os
+
 from .errors import InvalidChange
 
 CHECK_KEYS = ("income", "food", "clothing", "children", "health", "housing")
 STATUSES = ("ok", "concern", "urgent")
+QUESTION_TYPES = ("number", "integer", "boolean", "text", "choice", "rows")
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "checklists.json")
 
-#: Built-in checklist versions. Version 1 is the national six checks with no city questions.
-CHECKLISTS = {
-    1: {
-        "version": 1,
-        "items": {
-            "income": {"phrase": "点点钱袋子"},
-            "food": {"phrase": "掂掂米袋子"},
-            "clothing": {"phrase": "看看衣柜子"},
-            "children": {"phrase": "问问小孩子"},
-            "health": {"phrase": "望望身板子"},
-            "housing": {"phrase": "查查住宅子"},
-        },
-    }
-}
-
-_MAX_NOTE = 2000
+_MAX_TEXT = 2000
+_MAX_ROWS = 64
 _ITEM_KEYS = frozenset({"status", "answers", "note"})
-_MAX_ANSWERS = 64
 
 
-_SCALARS = (bool, int, float, type(None))
+class ChecklistConfigError(ValueError):
+    """A checklist file that cannot be used; the message says where and what."""
 
 
-def _answer_problem(value, depth=0):
-    """What is wrong with one answer value, or None (the common case, kept cheap)."""
-    if isinstance(value, _SCALARS):
+def _question(spec, where):
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict) or spec.get("type") not in QUESTION_TYPES:
+        raise ChecklistConfigError(f"{where}: type must be one of {', '.join(QUESTION_TYPES)}")
+    if spec["type"] == "choice" and not (isinstance(spec.get("options"), list) and spec["options"]):
+        raise ChecklistConfigError(f"{where}: a choice needs a non-empty options list")
+    if spec["type"] == "rows":
+        fields = spec.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise ChecklistConfigError(f"{where}: rows need a fields object")
+        spec = dict(spec, fields={name: _question(f, f"{where}.fields.{name}") for name, f in fields.items()})
+        if any(f["type"] == "rows" for f in spec["fields"].values()):
+            raise ChecklistConfigError(f"{where}: rows cannot nest rows")
+    return spec
+
+
+class Checklists:
+    """Every checklist version a city has used, plus its settings (e.g. the minimum-living line)."""
+
+    def __init__(self, data, source="checklist"):
+        if not isinstance(data, dict) or not isinstance(data.get("versions"), list) or not data["versions"]:
+            raise ChecklistConfigError(f"{source}: needs a non-empty 'versions' list")
+        self.settings = data.get("settings", {})
+        self.versions = {}
+        for i, version in enumerate(data["versions"]):
+            where = f"{source}: versions[{i}]"
+            number = version.get("version") if isinstance(version, dict) else None
+            if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+                raise ChecklistConfigError(f"{where}: 'version' must be a positive integer")
+            if number in self.versions:
+                raise ChecklistConfigError(f"{where}: version {number} appears twice")
+            items = version.get("items")
+            if not isinstance(items, dict) or sorted(items) != sorted(CHECK_KEYS):
+                raise ChecklistConfigError(f"{where}: items must be exactly {', '.join(CHECK_KEYS)}")
+            self.versions[number] = {
+                key: {"phrase": item.get("phrase", key),
+                      "questions": {q: _question(spec, f"{where}.items.{key}.questions.{q}")
+                                    for q, spec in (item.get("questions") or {}).items()}}
+                for key, item in items.items()}
+        self.latest = max(self.versions)
+
+    def as_dict(self):
+        return {"settings": self.settings, "latest": self.latest,
+                "versions": [{"version": v, "items": items} for v, items in sorted(self.versions.items())]}
+
+
+def load_checklists(path=None):
+    """Load and validate a checklist file (the built-in one when ``path`` is None)."""
+    path = path or DEFAULT_PATH
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ChecklistConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ChecklistConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return Checklists(data, source=path)
+
+
+_default = None
+
+
+def default_checklists():
+    global _default
+    if _default is None:
+        _default = load_checklists()
+    return _default
+
+
+def _answer_problem(spec, value):
+    """What is wrong with one answer, or None (the common case, kept cheap)."""
+    if value is None:
         return None
-    if isinstance(value, str):
-        return f"text longer than {_MAX_NOTE} characters" if len(value) > _MAX_NOTE else None
-    if depth < 2 and isinstance(value, (list, dict)) and len(value) <= _MAX_ANSWERS:
-        # a list of values, or of small records (e.g. one row per child): two levels at most
-        items = value.values() if isinstance(value, dict) else value
-        if depth == 1 and isinstance(value, dict) and any(isinstance(v, (list, dict)) for v in items):
-            return "nested too deep"
-        for item in items:
-            problem = _answer_problem(item, depth + 1)
-            if problem:
-                return problem
+    kind = spec["type"]
+    if kind == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind == "text":
+        ok = isinstance(value, str) and len(value) <= _MAX_TEXT
+    elif kind == "choice":
+        ok = value in spec["options"]
+        if not ok:
+            return f"must be one of {', '.join(map(str, spec['options']))}"
+    else:
+        if not isinstance(value, list) or len(value) > _MAX_ROWS:
+            return f"must be a list of at most {_MAX_ROWS} rows"
+        for i, row in enumerate(value):
+            if not isinstance(row, dict):
+                return f"row {i} must be an object"
+            for name, cell in row.items():
+                field = spec["fields"].get(name)
+                if field is None:
+                    return f"row {i}: {name} is not a field of this question"
+                problem = _answer_problem(field, cell)
+                if problem:
+                    return f"row {i}: {name} {problem}"
         return None
-    return "nested too deep" if isinstance(value, (list, dict)) else "unsupported answer value"
+    return None if ok else f"must be a {kind}"
 
 
-def validate_checks(checks, version):
+def validate_checks(checks, version, checklists=None):
     """Validate a visit's ``checks`` against checklist ``version``; return it unchanged."""
-    if version not in CHECKLISTS:
+    registry = checklists or default_checklists()
+    items = registry.versions.get(version) if isinstance(version, int) else None
+    if items is None:
         raise InvalidChange(f"unknown checklist version {version!r}", field="checklist_version")
-    items = CHECKLISTS[version]["items"]
     if not isinstance(checks, dict):
         raise InvalidChange("checks must be an object keyed by check item", field="checks")
     missing = [k for k in items if k not in checks]
@@ -62,7 +141,8 @@ def validate_checks(checks, version):
         raise InvalidChange(f"checks is missing {', '.join(missing)}", field="checks")
     for key, item in checks.items():
         where = f"checks.{key}"
-        if key not in items:
+        spec = items.get(key)
+        if spec is None:
             raise InvalidChange(f"{where}: not an item of checklist version {version}", field=where)
         if not isinstance(item, dict):
             raise InvalidChange(f"{where}: must be an object", field=where)
@@ -72,14 +152,18 @@ def validate_checks(checks, version):
         if item.get("status") not in STATUSES:
             raise InvalidChange(f"{where}.status must be one of {', '.join(STATUSES)}", field=f"{where}.status")
         answers = item.get("answers", {})
-        if not isinstance(answers, dict) or len(answers) > _MAX_ANSWERS:
-            raise InvalidChange(f"{where}.answers must be an object of at most {_MAX_ANSWERS} answers",
-                                field=f"{where}.answers")
+        if not isinstance(answers, dict):
+            raise InvalidChange(f"{where}.answers must be an object", field=f"{where}.answers")
+        questions = spec["questions"]
         for name, value in answers.items():
-            problem = _answer_problem(value)
+            question = questions.get(name)
+            if question is None:
+                raise InvalidChange(f"{where}.answers.{name}: not a question of checklist version {version}",
+                                    field=f"{where}.answers.{name}")
+            problem = _answer_problem(question, value)
             if problem:
-                raise InvalidChange(f"{where}.answers.{name}: {problem}", field=f"{where}.answers.{name}")
+                raise InvalidChange(f"{where}.answers.{name} {problem}", field=f"{where}.answers.{name}")
         note = item.get("note")
-        if note is not None and (not isinstance(note, str) or len(note) > _MAX_NOTE):
-            raise InvalidChange(f"{where}.note must be text of at most {_MAX_NOTE} characters", field=f"{where}.note")
+        if note is not None and (not isinstance(note, str) or len(note) > _MAX_TEXT):
+            raise InvalidChange(f"{where}.note must be text of at most {_MAX_TEXT} characters", field=f"{where}.note")
     return checks

@@ -97,8 +97,9 @@ class Entity:
         self.pii = frozenset(f for f, spec in fields.items() if spec.pii)
         self.required = tuple(f for f, spec in fields.items() if spec.required)
 
-    def clean(self, fields, *, creating):
-        """Check and normalise a change's ``fields``; raise InvalidChange naming the field."""
+    def clean(self, fields, *, creating, checklists=None):
+        """Check and normalise a change's ``fields``; raise InvalidChange naming the field.
+        ``checklists``: the city's checklist versions (sync/checklist.py; default: built-in)."""
         if not isinstance(fields, dict) or not fields:
             raise InvalidChange("fields must be a non-empty object", field="fields")
         out = {}
@@ -116,7 +117,7 @@ class Entity:
             if missing:
                 raise InvalidChange(f"a new {self.name} needs {', '.join(missing)}", field=missing[0])
         if self.name == "visit":
-            checklist.validate_checks(out["checks"], out["checklist_version"])
+            checklist.validate_checks(out["checks"], out["checklist_version"], checklists)
         elif self.name == "flag_event":
             flags.check_event(out)
         return out

@@ -147,6 +147,7 @@ class _Batch:
         self.event_ids = set()
         self.refold = set()
         self.vault = vault()
+        self.checklists = current_app.extensions["checklists"]
 
     # --- load -----------------------------------------------------------------------------
     def load(self, changes):
@@ -195,7 +196,7 @@ class _Batch:
             grid = self._grid_of(entity, fields, existing)
             conflicts = self._merge(entity, eid, existing, fields, change, grid)
         elif entity == "visit":
-            fields = spec.clean(change["fields_"], creating=True)
+            fields = spec.clean(change["fields_"], creating=True, checklists=self.checklists)
             grid = self._visit(eid, fields, change)
             conflicts = []
         else:
@@ -216,16 +217,16 @@ class _Batch:
         if entity == "household":
             grid = fields.get("grid_id") or existing.values["grid_id"]
             if existing is not None and grid != existing.values["grid_id"]:
-                self.scope.check_write(_u(existing.values["grid_id"]), "household")
+                raise _cross_grid("a household cannot move to another grid by sync")
             self.scope.check_write(_u(grid), "household")
             return grid
         hid = fields.get("household_id") or existing.values["household_id"]
+        grid = self._household(hid, entity).values["grid_id"]
         if existing is not None and hid != existing.values["household_id"]:
             if entity in IMMUTABLE and "household_id" in IMMUTABLE[entity]:
                 raise InvalidChange(f"a {entity} cannot move to another household", field="household_id")
-            self.scope.check_write(_u(self._household(existing.values["household_id"], entity)
-                                             .values["grid_id"]), entity)
-        grid = self._household(hid, entity).values["grid_id"]
+            if self._household(existing.values["household_id"], entity).values["grid_id"] != grid:
+                raise _cross_grid(f"a {entity} cannot move to a household in another grid by sync")
         self.scope.check_write(_u(grid), entity)
         person = fields.get("person_id")
         if entity == "flag" and person and self.records["person"].get(person, _Record({}, {})).values.get(
@@ -374,6 +375,12 @@ class _Batch:
                 state=bindparam("state"), current_level=bindparam("current_level"),
                 current_colour=bindparam("current_colour")),
             rows, execution_options={"synchronize_session": False})
+
+
+def _cross_grid(message):
+    # Devices pull by grid: a record moved across grids would reach the new grid's devices as a
+    # bare edit with no history. Until moves re-send that history, they are refused, loudly.
+    return InvalidChange(message + "; ask community staff to move it", field="grid_id", code="cross_grid_move")
 
 
 def _parse_ts(value):

@@ -88,12 +88,14 @@ def test_worker_cannot_patch_another_grids_household(app, client, auth, world):
     assert household_state(app, hid) == before
 
 
-def test_worker_cannot_move_own_household_into_another_grid(app, client, auth, city, world):
+@pytest.mark.parametrize("username", ["w1", "w12"])
+def test_a_household_cannot_move_into_another_grid(app, client, auth, city, world, username):
+    # not even by a worker holding both grids: devices pull by grid (see ingest._cross_grid)
     hid = world["household"]["G1"]
     before = household_state(app, hid)
-    resp = client.patch(f"/api/v1/households/{hid}", headers=auth.headers("w1"), json={"grid_id": city["G2"]})
-    assert resp.status_code == 404
-    assert resp.json["code"] == "out_of_scope"
+    resp = client.patch(f"/api/v1/households/{hid}", headers=auth.headers(username), json={"grid_id": city["G2"]})
+    assert resp.status_code == 422
+    assert resp.json["code"] == "cross_grid_move"
     assert household_state(app, hid) == before
 
 

@@ -1,0 +1,123 @@
+"""Rules that turn a visit's answers into suggested flags (category and colour).
+
+Rules are configuration (``sync/data/rules.json`` by default, or a city's own file) and run the
+same on the device — so the worker sees the warning at the door, offline — and on the server.
+A suggestion is not a flag: the worker (or the server's ingest) raises one from it.
+"""
+import json
+import operator
+import os
+from dataclasses import dataclass
+
+from .checklist import CHECK_KEYS, ChecklistConfigError
+from .flags import COLOURS
+
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "rules.json")
+
+_OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">=": operator.ge,
+        ">": operator.gt, "in": lambda a, b: a in b}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    rule_id: str
+    category: str
+    colour: str
+    reason: str
+
+
+class Rules:
+    def __init__(self, data, source="rules"):
+        rules = data.get("rules") if isinstance(data, dict) else None
+        if not isinstance(rules, list):
+            raise ChecklistConfigError(f"{source}: needs a 'rules' list")
+        self.rules = []
+        seen = set()
+        for i, rule in enumerate(rules):
+            where = f"{source}: rules[{i}]"
+            if not isinstance(rule, dict):
+                raise ChecklistConfigError(f"{where}: must be an object")
+            for key in ("id", "category", "colour", "when"):
+                if key not in rule:
+                    raise ChecklistConfigError(f"{where}: missing {key!r}")
+            if rule["colour"] not in COLOURS:
+                raise ChecklistConfigError(f"{where}: colour must be one of {', '.join(COLOURS)}")
+            if rule["id"] in seen:
+                raise ChecklistConfigError(f"{where}: id {rule['id']!r} appears twice")
+            seen.add(rule["id"])
+            _check_condition(rule["when"], f"{where}.when")
+            self.rules.append(rule)
+
+    def evaluate(self, checks, settings=None):
+        """The suggestions a visit's ``checks`` raise, most urgent colour first."""
+        settings = settings or {}
+        out = [Suggestion(r["id"], r["category"], r["colour"], r.get("reason", r["id"]))
+               for r in self.rules if _holds(r["when"], checks, settings, None)]
+        order = {c: i for i, c in enumerate(COLOURS)}
+        return sorted(out, key=lambda s: order[s.colour])
+
+
+def _check_condition(cond, where):
+    if not isinstance(cond, dict):
+        raise ChecklistConfigError(f"{where}: a condition must be an object")
+    if "all" in cond or "any" in cond and "rows" not in cond:
+        parts = cond.get("all", cond.get("any"))
+        if not isinstance(parts, list) or not parts:
+            raise ChecklistConfigError(f"{where}: all/any need a non-empty list")
+        for i, part in enumerate(parts):
+            _check_condition(part, f"{where}[{i}]")
+    elif "rows" in cond:
+        _check_condition(cond.get("any"), f"{where}.any")
+    elif "status" in cond:
+        if cond["status"] != "*" and cond["status"] not in CHECK_KEYS:
+            raise ChecklistConfigError(f"{where}: status names an unknown item {cond['status']!r}")
+    elif "answer" in cond or "field" in cond:
+        if cond.get("op") not in _OPS:
+            raise ChecklistConfigError(f"{where}: op must be one of {' '.join(_OPS)}")
+    else:
+        raise ChecklistConfigError(f"{where}: not a condition: {sorted(cond)}")
+
+
+def _answer(checks, path):
+    item, _, question = path.partition(".")
+    return ((checks.get(item) or {}).get("answers") or {}).get(question)
+
+
+def _compare(actual, cond, settings):
+    expected = cond["value"]
+    if isinstance(expected, dict) and "setting" in expected:
+        expected = settings.get(expected["setting"])
+    if actual is None or expected is None:
+        return False
+    try:
+        return bool(_OPS[cond["op"]](actual, expected))
+    except TypeError:
+        return False
+
+
+def _holds(cond, checks, settings, row):
+    if "all" in cond:
+        return all(_holds(c, checks, settings, row) for c in cond["all"])
+    if "rows" in cond:
+        rows = _answer(checks, cond["rows"]) or []
+        return any(isinstance(r, dict) and _holds(cond["any"], checks, settings, r) for r in rows)
+    if "any" in cond:
+        return any(_holds(c, checks, settings, row) for c in cond["any"])
+    if "status" in cond:
+        items = CHECK_KEYS if cond["status"] == "*" else (cond["status"],)
+        return any((checks.get(k) or {}).get("status") in cond["in"] for k in items)
+    if "field" in cond:
+        return row is not None and _compare(row.get(cond["field"]), cond, settings)
+    return _compare(_answer(checks, cond["answer"]), cond, settings)
+
+
+def load_rules(path=None):
+    path = path or DEFAULT_PATH
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ChecklistConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ChecklistConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return Rules(data, source=path)
