@@ -9,11 +9,12 @@ code that applies pulled changes, and appended to the outbox in the same transac
 import datetime as dt
 import uuid
 
+from sync.casework import may_act
 from sync.entities import ENTITIES
 from sync.errors import InvalidChange
 
 from .apply import apply_changes
-from .errors import InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
 
 #: The checklist version this SDK fills visits against (sync.checklist.CHECKLISTS).
 CHECKLIST_VERSION = 1
@@ -120,6 +121,11 @@ class EntryAPI:
         with self._store.transaction():
             flag = self._require("flag", flag_id, live=False)
             view = self._store.flag_states("flag_id = ?", (flag_id,)).get(flag_id, {"state": "reported"})
+            role = (self._store.get_meta("worker") or {}).get("role")
+            level = view.get("level") or flag[0].get("level") or "community"
+            if role and not may_act(role, action, level):
+                # the same rule the server applies: refused here, at once, rather than at sync
+                raise Forbidden(f"the {role} role may not {action} a flag at {level} level")
             cleaned = _clean("flag_event", _given({"flag_id": flag_id, "action": action, "from_state": view["state"],
                                                    "note": note, "visit_id": visit_id, "level": level,
                                                    "colour": colour}), creating=True)

@@ -144,6 +144,8 @@ def demo_cmd(ctx, host, port):
     if not db.session.execute(select(func.count()).select_from(Area)).scalar_one():
         ctx.invoke(seed_demo_cmd)
     click.echo(f"serving on http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    from .jobs import start_scheduler
+    start_scheduler(app)
     # Flask refuses app.run() inside its own CLI; the demo serves with werkzeug directly.
     from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True)
@@ -191,9 +193,19 @@ def reset_sync_epoch_cmd():
     click.echo(f"sync epoch is now {state.epoch}")
 
 
+@click.command("run-scheduler")
+@with_appcontext
+def run_scheduler_cmd():
+    """Run the scheduled jobs (escalation of overdue flags) in the foreground. Safe to run in
+    several processes at once: only one acts in each round."""
+    from .jobs import start_scheduler
+    click.echo(f"escalation job every {current_app.config['ESCALATION_INTERVAL_S']} s; Ctrl-C stops")
+    start_scheduler(current_app._get_current_object(), blocking=True)
+
+
 def register_commands(app):
     for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
-                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd):
+                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd):
         app.cli.add_command(cmd)
 
 

@@ -1,5 +1,8 @@
 """Configuration read from the environment, with safe defaults for a first run."""
+import json
 import os
+
+from sync.casework import DEFAULT_DEADLINE_HOURS, DEFAULT_REVISIT_DAYS
 
 from .jsonfast import dumps as _json_dumps
 from .jsonfast import loads as _json_loads
@@ -43,6 +46,12 @@ class Config:
     # The city's checklist versions and flag rules (JSON); None: the built-in ones (sync/data).
     CHECKLISTS_FILE = os.environ.get("GRIDSYNC_CHECKLISTS")
     RULES_FILE = os.environ.get("GRIDSYNC_RULES")
+    # Hours to handle a flag at its level, by colour ({"red": 24} or {"red": {"community": 12, …}}),
+    # and days between re-visits of a flagged household (sync/casework.py has the defaults).
+    DEADLINE_HOURS = json.loads(os.environ.get("GRIDSYNC_DEADLINE_HOURS", "null")) or DEFAULT_DEADLINE_HOURS
+    REVISIT_DAYS = json.loads(os.environ.get("GRIDSYNC_REVISIT_DAYS", "null")) or DEFAULT_REVISIT_DAYS
+    # How often the escalation job runs (seconds) in processes that start the scheduler.
+    ESCALATION_INTERVAL_S = int(os.environ.get("GRIDSYNC_ESCALATION_INTERVAL_S", 60))
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")

@@ -48,6 +48,14 @@ class Scope:
         if grid_id not in self.grid_ids:
             raise OutOfScope(f"no such {what} in your area")
 
+    def check_flag(self, grid_id):
+        """Moving a flag on: the field workers of its grid, the staff of its area, and the
+        bureau for flags escalated to it (sync/casework.may_act checks the level)."""
+        if self.role == "bureau":
+            return
+        if self.role not in RECORD_READERS or grid_id not in self.grid_ids:
+            raise OutOfScope("the flag is outside your area")
+
     def check_write(self, grid_id, what="record"):
         self.require_records(write=True)
         if grid_id not in self.grid_ids:

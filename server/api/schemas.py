@@ -53,6 +53,9 @@ class FlagSchema(SQLAlchemyAutoSchema):
     events = fields.List(fields.Nested(FlagEventSchema), dump_only=True)
     #: events whose author acted on an out-of-date state (sync/flags.py): for a person to check
     concurrent_event_ids = fields.List(fields.Str(), dump_only=True)
+    overdue = fields.Bool(dump_only=True)
+    #: the transitions the caller may offer on this flag now
+    allowed_actions = fields.List(fields.Str(), dump_only=True)
 
 
 class AreaSchema(SQLAlchemyAutoSchema):

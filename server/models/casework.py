@@ -24,6 +24,8 @@ class Visit(db.Model):
     checks: Mapped[dict] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
     amends_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), index=True)
+    # flags the configured rules suggest from the answers (sync/rules.py), as the server saw them
+    suggestions: Mapped[list | None] = mapped_column(JSON)
     stamp: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
 
@@ -47,7 +49,11 @@ class Flag(db.Model):
     current_level: Mapped[str] = mapped_column(String(16), default="community")
     current_colour: Mapped[str] = mapped_column(String(8))
     raised_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
+    # server time: a flag raised offline starts its clock when the server learns of it
     raised_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+    level_since: Mapped[dt.datetime | None] = mapped_column(TS)
+    # when it must be handled at its level; None while its clock is not running (sync/casework.py)
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(TS, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
 
 

@@ -19,6 +19,7 @@ from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
 from sync.entities import ENTITIES, IMMUTABLE
 from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
+from sync.casework import deadline, may_act
 from sync.flags import fold_flag
 from sync.merge import merge_fields, node_of
 from sync.protocol import parse_change
@@ -148,6 +149,8 @@ class _Batch:
         self.refold = set()
         self.vault = vault()
         self.checklists = current_app.extensions["checklists"]
+        self.rules = current_app.extensions["rules"]
+        self.deadline_table = current_app.config["DEADLINE_HOURS"]
 
     # --- load -----------------------------------------------------------------------------
     def load(self, changes):
@@ -183,7 +186,7 @@ class _Batch:
         for row in db.session.execute(select(model).where(model.id.in_(ids))).scalars():
             rec = _Record(values=row_values(entity, row, self.vault), stamps=dict(row.stamps))
             if entity == "flag":
-                rec.extra = {"grid_id": str(row.grid_id)}
+                rec.extra = {"grid_id": str(row.grid_id), "level": row.current_level, "raised_at": row.raised_at}
             self.records[entity][str(row.id)] = rec
 
     # --- apply ----------------------------------------------------------------------------
@@ -238,7 +241,8 @@ class _Batch:
         if existing is None:
             existing = _Record(values={}, stamps={}, new=True)
             if entity == "flag":
-                existing.extra = {"grid_id": grid, "raised_by": self.worker_id}
+                existing.extra = {"grid_id": grid, "raised_by": self.worker_id, "raised_at": utcnow(),
+                                  "level": fields.get("level") or "community"}
             self.records[entity][eid] = existing
         changed, conflicts = merge_fields(existing.values, existing.stamps, fields, change["stamp"],
                                           change["base"])
@@ -275,6 +279,7 @@ class _Batch:
             "visited_at": _parse_ts(fields["visited_at"]), "checklist_version": fields["checklist_version"],
             "checks": fields["checks"], "note": fields.get("note"),
             "amends_id": _u(amends) if amends else None, "stamp": change["stamp"], "created_at": utcnow(),
+            "suggestions": [s.__dict__ for s in self.rules.evaluate(fields["checks"], self.checklists.settings)],
         })
         return grid
 
@@ -287,7 +292,13 @@ class _Batch:
             raise InvalidChange("flag_id names a flag the server does not have; push the flag first",
                                 field="flag_id", code="unknown_reference")
         grid = flag.extra["grid_id"]
-        self.scope.check_write(_u(grid), "flag")
+        self.scope.check_flag(_u(grid))
+        action, level = fields["action"], flag.extra["level"]
+        if not may_act(self.scope.role, action, level):
+            raise InvalidChange(f"the {self.scope.role} role may not {action} a flag at {level} level",
+                                field="action", code="not_allowed")
+        if action in ("escalate", "route"):
+            flag.extra["level"] = fields["level"]
         visit = fields.get("visit_id")
         if visit and self.visits.get(visit) != flag.values["household_id"]:
             raise InvalidChange("visit_id must name a visit to the flag's household", field="visit_id",
@@ -362,18 +373,26 @@ class _Batch:
         for ev in db.session.execute(select(FlagEvent).where(FlagEvent.flag_id.in_(ids))).scalars():
             events.setdefault(str(ev.flag_id), []).append(
                 {"id": str(ev.id), "stamp": ev.stamp, "action": ev.action, "from_state": ev.from_state,
-                 "level": ev.level, "colour": ev.colour})
+                 "level": ev.level, "colour": ev.colour, "received": ev.created_at})
         rows = []
         for fid in self.refold:
             rec = self.records["flag"][fid]
-            view = fold_flag(rec.values["colour"], rec.values.get("level") or "community", events.get(fid, []))
+            evs = events.get(fid, [])
+            view = fold_flag(rec.values["colour"], rec.values.get("level") or "community", evs)
+            # The clock at a level starts when the server learnt of the move to that level.
+            moves = [e for e in evs if e["action"] in ("escalate", "route")]
+            since = max(moves, key=lambda e: e["stamp"])["received"] if moves else rec.extra["raised_at"]
+            since = _aware(since)
             rows.append({"_id": _u(fid), "state": view["state"], "current_level": view["level"],
-                         "current_colour": view["colour"]})
+                         "current_colour": view["colour"], "level_since": since,
+                         "deadline_at": deadline(view["state"], view["colour"], view["level"], since,
+                                                 self.deadline_table)})
         table = Flag.__table__
         db.session.execute(
             update(table).where(table.c.id == bindparam("_id")).values(
                 state=bindparam("state"), current_level=bindparam("current_level"),
-                current_colour=bindparam("current_colour")),
+                current_colour=bindparam("current_colour"), level_since=bindparam("level_since"),
+                deadline_at=bindparam("deadline_at")),
             rows, execution_options={"synchronize_session": False})
 
 
@@ -381,6 +400,11 @@ def _cross_grid(message):
     # Devices pull by grid: a record moved across grids would reach the new grid's devices as a
     # bare edit with no history. Until moves re-send that history, they are refused, loudly.
     return InvalidChange(message + "; ask community staff to move it", field="grid_id", code="cross_grid_move")
+
+
+def _aware(ts):
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return ts if ts is None or ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
 
 
 def _parse_ts(value):

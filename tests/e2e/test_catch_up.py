@@ -5,6 +5,7 @@ from tests.e2e.conftest import CHECKS_OK, day_of_work, snapshot
 def test_device_offline_for_a_week_catches_up(live, device):
     a = device("tab-a", "w1")
     b = device("tab-b", "w1")
+    staff = device("tab-c", "comm1")      # community staff confirm what workers report
     first = day_of_work(a, live.city["G1"], 20)
     a.sync(), b.sync()
 
@@ -13,8 +14,10 @@ def test_device_offline_for_a_week_catches_up(live, device):
         ids = day_of_work(a, live.city["G1"], 25, persons_each=2, visits_each=1)
         a.update_household(first[day], note=f"第{day + 1}天复访")
         fid = a.raise_flag(ids[0], "illness_poverty", "yellow")
-        a.move_flag(fid, "confirm")
         a.sync()
+        staff.sync()
+        staff.move_flag(fid, "confirm")
+        staff.sync()
     # Meanwhile B, offline, kept working too.
     b.update_household(first[0], phone="13700137000")
     b.record_visit(first[1], dict(CHECKS_OK, food={"status": "concern", "answers": {"meals_per_day": 1}}))
@@ -23,6 +26,7 @@ def test_device_offline_for_a_week_catches_up(live, device):
 
     report = b.sync()
     assert report.pushed == 4 and report.rejected == 0
+    a.sync()
     assert report.pulled >= 7 * (25 * 4 + 3)
     a.sync()
     assert snapshot(a) == snapshot(b)

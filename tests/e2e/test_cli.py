@@ -32,14 +32,11 @@ def test_a_workers_day_with_the_cli(live, tmp_path, capsys):
     visit = out.split(": ")[1].split(" ")[0]
     code, out = _run(store, live, "flag", hid[:6], "--category", "de_facto_unsupported_child", "--colour", "red")
     flag = out.split(": ")[1].split(" ")[0]
-    for action in ("confirm", "start", "resolve"):
-        code, out = _run(store, live, "move-flag", flag[:6], action)
-        assert code == 0
-    code, out = _run(store, live, "move-flag", flag[:6], "verify", "--visit", visit[:6])
-    assert code == 0 and "-> verified" in out
+    code, out = _run(store, live, "move-flag", flag[:6], "confirm")
+    assert code != 0                                 # confirming is the community's job
 
     code, out = _run(store, live, "pending")
-    assert "8 changes waiting" in out
+    assert "4 changes waiting" in out
     code, out = _run(store, live, "list", "visits")
     assert "children=urgent" in out and "(1 visits)" in out
 
@@ -47,7 +44,21 @@ def test_a_workers_day_with_the_cli(live, tmp_path, capsys):
     script = shutil.which("fieldsync", path=os.path.dirname(sys.executable))
     done = subprocess.run([script, "--store", str(store), "sync"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "pushed 8" in done.stdout and "push   [" in done.stderr
+    assert "pushed 4" in done.stdout and "push   [" in done.stderr
+
+    # Community staff confirm, handle and resolve the case on their own tablet…
+    staff = tmp_path / "staff.db"
+    assert _run(staff, live, "login", "comm1", "--password", "pw-comm1")[0] == 0
+    assert _run(staff, live, "sync")[0] == 0
+    for action in ("confirm", "start", "resolve"):
+        code, out = _run(staff, live, "move-flag", flag[:6], action)
+        assert code == 0, out
+    assert _run(staff, live, "sync")[0] == 0
+    # …and the worker verifies it with a follow-up visit.
+    assert _run(store, live, "sync")[0] == 0
+    code, out = _run(store, live, "move-flag", flag[:6], "verify", "--visit", visit[:6])
+    assert code == 0 and "-> verified" in out
+    assert _run(store, live, "sync")[0] == 0
 
     code, out = _run(store, live, "list", "flags")
     assert "red" in out and "verified" in out

@@ -1,4 +1,8 @@
 """Two devices edit the same household offline, then sync: the merge the design promises."""
+import pytest
+
+from client_sdk import Forbidden
+
 from tests.e2e.conftest import CHECKS_OK
 
 
@@ -49,12 +53,15 @@ def test_same_field_has_one_winner_everywhere_and_a_conflict_for_review(live, de
 def test_flag_moved_on_two_devices_keeps_every_event(live, device):
     a, b, hid = _shared_household(live, device)
     fid = a.raise_flag(hid, "elderly_alone", "yellow", note="独居")
-    a.sync(), b.sync()
-    a.move_flag(fid, "confirm", note="社区已确认")
-    b.move_flag(fid, "reject", note="不符合条件")             # both made from "reported"
-    a.sync(), b.sync(), a.sync()
+    with pytest.raises(Forbidden):
+        a.move_flag(fid, "confirm")                          # confirming is community staff's
+    c1, c2 = device("tab-c1", "comm1"), device("tab-c2", "comm1")
+    a.sync(), c1.sync(), c2.sync()
+    c1.move_flag(fid, "confirm", note="社区已确认")
+    c2.move_flag(fid, "reject", note="不符合条件")            # both made from "reported"
+    c1.sync(), c2.sync(), c1.sync(), a.sync(), b.sync()
 
-    fa, fb = a.flag(fid), b.flag(fid)
+    fa, fb = a.flag(fid), c2.flag(fid)
     assert fa["state"] == fb["state"] == "rejected"          # the later event wins
     assert len(fa["events"]) == len(fb["events"]) == 2
     assert fa["concurrent"] == fb["concurrent"] and len(fa["concurrent"]) == 1

@@ -178,7 +178,7 @@ def test_bureau_and_admin_get_403_on_records(client, auth, city, world, username
     for method, url, body in [
         ("get", "/api/v1/households", None), ("get", f"/api/v1/households/{hid}", None),
         ("get", f"/api/v1/households/{hid}/persons", None), ("get", f"/api/v1/persons/{pid}", None),
-        ("get", f"/api/v1/visits?household_id={hid}", None), ("get", "/api/v1/flags", None),
+        ("get", f"/api/v1/visits?household_id={hid}", None),
         ("get", "/api/v1/conflicts", None),
         ("post", "/api/v1/households", {"grid_id": city["G1"], "address": "x"}),
         ("patch", f"/api/v1/households/{hid}", {"address": "x"}),
@@ -188,6 +188,12 @@ def test_bureau_and_admin_get_403_on_records(client, auth, city, world, username
         resp = getattr(client, method)(url, headers=h, json=body)
         assert resp.status_code == 403, (method, url, resp.json)
         assert resp.json["code"] == "forbidden"
+    flags = client.get("/api/v1/flags", headers=h)
+    if username == "admin":
+        assert flags.status_code == 403
+    else:
+        # the bureau sees only flags escalated to the bureau: none in this world
+        assert flags.status_code == 200 and flags.json == []
 
 
 def test_bureau_summary_counts(client, auth, city, world):

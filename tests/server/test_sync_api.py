@@ -84,32 +84,37 @@ def test_visits_are_append_only_and_corrected_by_amendments(client, auth, city):
 
 
 def test_a_flag_moves_through_its_loop_by_pushed_events(client, auth, city):
-    h = auth.headers("w1")
+    h, staff = auth.headers("w1"), auth.headers("comm1")
     hid = make_household(client, h, city)
     fid, vid = str(uuid.uuid4()), str(uuid.uuid4())
     t = NOW - 50_000
-    steps = [change("flag", fid, {"household_id": hid, "category": "de_facto_unsupported_child", "colour": "red"},
-                    stamp(t))]
-    for i, (action, frm) in enumerate([("confirm", "reported"), ("start", "confirmed"), ("resolve", "in_progress")]):
-        steps.append(change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": action, "from_state": frm},
-                            stamp(t + 10 + i)))
-    steps.append(change("visit", vid, {"household_id": hid, "visited_at": "2026-11-02T09:00:00Z",
-                                       "checklist_version": 1, "checks": checks()}, stamp(t + 20)))
-    steps.append(change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "verify", "from_state": "resolved",
-                                                     "visit_id": vid}, stamp(t + 21)))
-    resp = push(client, h, "dev-w1", steps)
-    assert {r["status"] for r in resp.json["results"]} == {"applied"}
+    raised = push(client, h, "dev-w1", [change("flag", fid, {
+        "household_id": hid, "category": "de_facto_unsupported_child", "colour": "red"}, stamp(t))])
+    assert raised.json["results"][0]["status"] == "applied"
+    refused = push(client, h, "dev-w1", [change("flag_event", uuid.uuid4(), {
+        "flag_id": fid, "action": "confirm", "from_state": "reported"}, stamp(t + 1))])
+    assert refused.json["results"][0]["reason"]["code"] == "not_allowed"
+    steps = [change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": action, "from_state": frm},
+                    stamp(t + 10 + i, "dev-comm1"))
+             for i, (action, frm) in enumerate([("confirm", "reported"), ("start", "confirmed"),
+                                                ("resolve", "in_progress")])]
+    assert {r["status"] for r in push(client, staff, "dev-comm1", steps).json["results"]} == {"applied"}
+    verify = [change("visit", vid, {"household_id": hid, "visited_at": "2026-11-02T09:00:00Z",
+                                    "checklist_version": 1, "checks": checks()}, stamp(t + 20)),
+              change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "verify", "from_state": "resolved",
+                                                  "visit_id": vid}, stamp(t + 21))]
+    assert {r["status"] for r in push(client, h, "dev-w1", verify).json["results"]} == {"applied"}
     flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
     assert flag["state"] == "verified" and len(flag["events"]) == 4
     # a stale reject, made offline before "start", arrives late: it cannot undo the later steps
-    stale = push(client, h, "dev-w1", [change("flag_event", uuid.uuid4(), {
-        "flag_id": fid, "action": "reject", "from_state": "confirmed"}, stamp(t + 11, counter=5))])
+    stale = push(client, staff, "dev-comm1", [change("flag_event", uuid.uuid4(), {
+        "flag_id": fid, "action": "reject", "from_state": "confirmed"}, stamp(t + 11, "dev-comm1", counter=5))])
     assert stale.json["results"][0]["status"] == "applied"
     flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
     assert flag["state"] == "verified"
     assert len(flag["concurrent_event_ids"]) == 1
-    illegal = push(client, h, "dev-w1", [change("flag_event", uuid.uuid4(), {
-        "flag_id": fid, "action": "close", "from_state": "reported"}, stamp(t + 30))])
+    illegal = push(client, staff, "dev-comm1", [change("flag_event", uuid.uuid4(), {
+        "flag_id": fid, "action": "close", "from_state": "reported"}, stamp(t + 30, "dev-comm1"))])
     assert illegal.json["results"][0]["reason"]["field"] == "action"
 
 

@@ -1,4 +1,4 @@
-"""Flags on families in difficulty and their event log."""
+"""Flags on families in difficulty, their event log, and each person's queue."""
 import uuid
 
 from flask import g
@@ -6,13 +6,16 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from sync.flags import COLOURS, STATES, fold_flag
+from sync.casework import ACTIVE_STATES, LEVEL_ROLE, OPEN_STATES, allowed_actions
+from sync.flags import COLOURS, LEVELS, STATES, fold_flag
 
 from ...auth import login_required
+from ...errors import ApiError
 from ...extensions import db
 from ...models import Flag, FlagEvent
+from ...models.types import utcnow
 from ..common import BEARER, Blueprint, PageArgs, paginate
-from ..records import input_schema, load_in_scope, save
+from ..records import input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
 
 blp = Blueprint("flags", __name__, url_prefix="/flags", description="Flags (三色预警) and their closed loop")
@@ -21,8 +24,25 @@ blp = Blueprint("flags", __name__, url_prefix="/flags", description="Flags (三�
 class FlagListArgs(PageArgs):
     state = fields.Str(load_default=None, validate=validate.OneOf(STATES))
     colour = fields.Str(load_default=None, validate=validate.OneOf(COLOURS))
+    level = fields.Str(load_default=None, validate=validate.OneOf(LEVELS))
     grid_id = fields.UUID(load_default=None)
     household_id = fields.UUID(load_default=None)
+    overdue = fields.Bool(load_default=None)
+
+
+def _scoped(query):
+    """Flags the caller may see: their grids or area; the bureau sees flags escalated to it."""
+    if g.scope.role == "bureau":
+        return query.where(Flag.current_level == "bureau")
+    g.scope.require_records()
+    return query.where(Flag.grid_id.in_(g.scope.grid_ids))
+
+
+def _load(flag_id):
+    flag = db.session.execute(_scoped(select(Flag).where(Flag.id == flag_id))).scalar_one_or_none()
+    if flag is None:
+        raise ApiError(404, "not_found", "no such flag in your area")
+    return flag
 
 
 def _with_events(flag):
@@ -32,6 +52,16 @@ def _with_events(flag):
         {"id": str(e.id), "stamp": e.stamp, "action": e.action, "from_state": e.from_state, "level": e.level,
          "colour": e.colour} for e in flag.events])
     flag.concurrent_event_ids = view["concurrent"]
+    flag.allowed_actions = allowed_actions(g.scope.role, flag.state, flag.current_level)
+    return _decorate(flag)
+
+
+def _decorate(flag, now=None):
+    now = now or utcnow()
+    due = flag.deadline_at
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=now.tzinfo)
+    flag.overdue = due is not None and due < now
     return flag
 
 
@@ -44,16 +74,20 @@ class FlagList(MethodView):
     @blp.doc(security=BEARER)
     def get(self, args):
         """Flags in the caller's area, red first, oldest first."""
-        g.scope.require_records()
-        grids = g.scope.grid_ids if args["grid_id"] is None else g.scope.grid_ids & {args["grid_id"]}
-        query = select(Flag).where(Flag.grid_id.in_(grids))
-        for name in ("state", "household_id"):
+        query = _scoped(select(Flag))
+        for name in ("state", "household_id", "grid_id"):
             if args[name] is not None:
                 query = query.where(getattr(Flag, name) == args[name])
         if args["colour"] is not None:
             query = query.where(Flag.current_colour == args["colour"])
+        if args["level"] is not None:
+            query = query.where(Flag.current_level == args["level"])
+        if args["overdue"] is not None:
+            late = Flag.deadline_at < utcnow()
+            query = query.where(late if args["overdue"] else (Flag.deadline_at.is_(None) | ~late))
         query = query.order_by(Flag.current_colour.desc(), Flag.raised_at, Flag.id)
-        return db.session.execute(paginate(query, args)).scalars().all()
+        now = utcnow()
+        return [_decorate(f, now) for f in db.session.execute(paginate(query, args)).scalars()]
 
     @blp.arguments(input_schema("flag", creating=True))
     @blp.response(201, FlagSchema)
@@ -65,6 +99,28 @@ class FlagList(MethodView):
         return _with_events(db.session.get(Flag, fid))
 
 
+@blp.route("/queue")
+class FlagQueue(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, FlagSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """What the caller has to act on, most urgent first: staff see open flags at their own
+        level in their area; a grid worker sees the active flags of their grids."""
+        role = g.scope.role
+        query = _scoped(select(Flag))
+        if role in LEVEL_ROLE.values():
+            query = query.where(Flag.current_level == role, Flag.state.in_(OPEN_STATES))
+        else:
+            query = query.where(Flag.state.in_(ACTIVE_STATES))
+        # overdue and nearest deadlines first; flags whose clock is not running after them
+        query = query.order_by(Flag.deadline_at.is_(None), Flag.deadline_at, Flag.raised_at, Flag.id)
+        now = utcnow()
+        return [_decorate(f, now) for f in db.session.execute(paginate(query, args)).scalars()]
+
+
 @blp.route("/<uuid:flag_id>")
 class FlagItem(MethodView):
     decorators = [login_required]
@@ -72,8 +128,8 @@ class FlagItem(MethodView):
     @blp.response(200, FlagSchema)
     @blp.doc(security=BEARER)
     def get(self, flag_id):
-        """A flag with its whole event log."""
-        return _with_events(load_in_scope("flag", flag_id))
+        """A flag with its whole event log and the actions the caller may take."""
+        return _with_events(_load(flag_id))
 
 
 @blp.route("/<uuid:flag_id>/events")
@@ -84,9 +140,11 @@ class FlagEvents(MethodView):
     @blp.response(201, FlagEventSchema)
     @blp.doc(security=BEARER)
     def post(self, args, flag_id):
-        """Move a flag on (confirm, start, resolve, verify, close, reject, reopen, escalate …)."""
-        load_in_scope("flag", flag_id, write=True)
+        """Move a flag on (confirm, start, resolve, verify, close, reject, reopen, escalate …);
+        who may do what depends on the flag's level (sync/casework.py)."""
+        _load(flag_id)
         eid = args.pop("id", None) or uuid.uuid4()
         args["flag_id"] = flag_id
         save("flag_event", eid, args)
         return db.session.get(FlagEvent, eid)
+

@@ -1,0 +1,72 @@
+"""Scheduled jobs. They run inside an app context they push themselves, and are started by the
+process entry point (``gridsync run-scheduler`` or ``gridsync demo``), never by create_app.
+
+Several server processes may run the scheduler against one PostgreSQL database: the escalation
+job takes a transaction-level advisory lock, so only one acts in a round, and each escalation
+event has an id derived from the flag and the level it leaves, so even two rounds that raced
+could not escalate a flag twice.
+"""
+import logging
+import uuid
+
+from sqlalchemy import select, text
+
+from sync.casework import OPEN_STATES, next_level
+
+from .extensions import db
+from .models import Flag
+from .models.types import utcnow
+from .services.ingest import apply_changes
+from .services.writes import SystemScope
+
+log = logging.getLogger(__name__)
+
+_LOCK_KEY = 0x67726964  # "grid": one advisory lock for the escalation round
+_NS = uuid.UUID("6d1f6c2e-5a4b-4e1e-9a57-0c0e6f6b7a11")
+
+
+def escalate_overdue(app, now=None):
+    """Move every overdue open flag one level up, with an event saying why. Returns how many."""
+    with app.app_context():
+        now = now or app.extensions["wall_clock"]()
+        if db.engine.dialect.name == "postgresql":
+            got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK_KEY}).scalar()
+            if not got:
+                db.session.rollback()
+                return 0
+        overdue = db.session.execute(
+            select(Flag).where(Flag.state.in_(OPEN_STATES), Flag.deadline_at < now,
+                               Flag.current_level != "bureau").order_by(Flag.deadline_at)).scalars().all()
+        if not overdue:
+            db.session.rollback()
+            return 0
+        clock = app.extensions["hlc"]
+        changes = []
+        for flag in overdue:
+            up = next_level(flag.current_level)
+            since = flag.level_since.isoformat() if flag.level_since else ""
+            event_id = uuid.uuid5(_NS, f"{flag.id}:{flag.current_level}:{since}")
+            note = (f"overdue: the {flag.current_colour} deadline {flag.deadline_at:%Y-%m-%d %H:%M} UTC "
+                    f"passed at {flag.current_level} level with the flag {flag.state}; escalated to {up}")
+            changes.append({"index": len(changes), "change_id": str(uuid.uuid5(_NS, f"change:{event_id}")),
+                            "entity": "flag_event", "entity_id": str(event_id), "stamp": clock.now(),
+                            "fields_": {"flag_id": str(flag.id), "action": "escalate", "level": up, "note": note},
+                            "base": None})
+        results = [{"index": c["index"]} for c in changes]
+        apply_changes(changes, results, worker_id=None, device_id="scheduler", scope=SystemScope(),
+                      device_stamped=False)
+        db.session.commit()
+        done = sum(r["status"] == "applied" for r in results)
+        log.info("escalated %d overdue flag(s)", done)
+        return done
+
+
+def start_scheduler(app, blocking=False):
+    """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    scheduler.add_job(escalate_overdue, "interval", args=[app], seconds=app.config["ESCALATION_INTERVAL_S"],
+                      id="escalate_overdue", max_instances=1, coalesce=True)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,264 @@
+"""Addresses: one comparable spelling of the many ways a door is written.
+
+The same flat is typed as ``幸福小区5栋3单元501``, ``幸福小区 五幢三单元501室``, ``幸福小区5-3-501``
+or ``朝阳区幸福小区5座3单元501号``. ``parse_address`` folds them all to
+
+* ``text``: the words, full-width folded, spaces and punctuation removed (``幸福小区``);
+* ``parts``: the numbered parts, each under one canonical word: ``号`` (door number on the
+  road), ``栋`` (栋 = 幢 = 座 = 号楼 = #), ``单元`` (单元 = 门), ``层`` (层, or 楼 after a
+  number when it is not a building), ``室`` (室 = 房 = 户, a ``号`` after a building or unit, or
+  the last bare number of ``5-3-501``), ``弄``, ``组``;
+
+with Chinese numerals turned into Arabic ones (``五`` → 5, ``二十三`` → 23, ``一〇二`` → 102,
+``一百零五`` → 105) everywhere, words included (``三里屯`` → ``3里屯``, on both sides alike).
+
+``canonical`` is the text followed by the parts in a fixed order: equal canonicals are the same
+door. ``key`` is the part that identifies a door inside one grid, for blocking households:
+building / unit / room when there are any, else every number, else the text. ``compare_addresses``
+tells ``exact`` / ``close`` / ``different``; ``tokens`` (text bigrams and numbered parts) give a
+Jaccard ``address_similarity`` for ranking.
+"""
+import re
+import unicodedata
+from functools import lru_cache
+
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_RUN = re.compile(r"[〇零○一二两三四五六七八九十百千]+")
+# 两 only counts as a numeral before a unit word or another numeral (两路口 stays as it is).
+_SPACES = re.compile(r"[\s\u3000]+")
+_PUNCT = re.compile(r"[,，、;；:：()（）\[\]【】\"'“”‘’·•。.!！?？]+")
+_DASHES = re.compile(r"\s*[-‐‑‒–—―~～_/]+\s*")
+
+_UNIT_WORDS = {
+    "号楼": "栋", "栋": "栋", "幢": "栋", "座": "栋", "#楼": "栋", "#": "栋", "号院": "号",
+    "单元": "单元", "门": "单元",
+    "层": "层", "楼": "层",
+    "室": "室", "房": "室", "户": "室",
+    "号": "号", "弄": "弄", "组": "组",
+}
+_TOKEN = re.compile(
+    r"第?(?P<num>\d+)(?P<unit>号楼|号院|#楼|栋|幢|座|#|单元|门|层|楼|室|房|户|号|弄|组)?"
+    r"|(?P<letter>[a-z])(?P<lunit>号楼|栋|幢|座|#|单元)")
+ORDER = ("弄", "号", "组", "栋", "单元", "层", "室")
+_HIER = ("栋", "单元", "室")
+
+
+def cn_numeral(run):
+    """``五`` → 5, ``二十三`` → 23, ``一〇二`` → 102 (read digit by digit), ``一百零五`` → 105."""
+    if not any(c in _CN_UNITS for c in run):
+        return int("".join(str(_CN_DIGITS[c]) for c in run))
+    total, current = 0, 0
+    for c in run:
+        if c in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[c]
+            current = 0
+        else:
+            current = current * 10 + _CN_DIGITS[c] if current else _CN_DIGITS[c]
+    return total + current
+
+
+def _replace_numerals(text):
+    def repl(match):
+        run = match.group()
+        if run == "两":
+            nxt = text[match.end():match.end() + 1]
+            if not nxt or nxt not in "栋幢座单元门层楼室号":
+                return run
+        return str(cn_numeral(run))
+    return _CN_RUN.sub(repl, text)
+
+
+def fold_text(raw):
+    """Full-width folded (NFKC), lowercased, Chinese numerals to Arabic, no spaces or punctuation;
+    dashes between numbers kept as ``-`` (they carry building-unit-room)."""
+    text = unicodedata.normalize("NFKC", raw).lower()
+    text = _replace_numerals(text)
+    text = _DASHES.sub("-", text)
+    text = _PUNCT.sub("", _SPACES.sub("", text))
+    return text.strip("-")
+
+
+class Address:
+    __slots__ = ("text", "parts", "canonical", "key", "tokens")
+
+    def __init__(self, text, parts):
+        self.text, self.parts = text, parts
+        self.canonical = text + "".join(f"{parts[unit]}{unit}" for unit in ORDER if unit in parts)
+        door = [f"{u}{parts[u]}" for u in _HIER if u in parts]
+        if door:
+            self.key = "|".join(door)
+        elif parts:
+            self.key = "|".join(f"{u}{parts[u]}" for u in ORDER if u in parts)
+        else:
+            self.key = text
+        bigrams = {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} if text else set()
+        self.tokens = frozenset(bigrams | {f"{u}{v}" for u, v in parts.items()})
+
+    def __repr__(self):
+        return f"Address({self.canonical!r})"
+
+
+def _assign_bare(bare, last_typed, parts):
+    """Numbers typed without a word (``5-3-501``, the trailing ``501`` of ``5栋3单元501``) fill
+    the door hierarchy 栋 → 单元 → 室 after the last named part, the last number being the room."""
+    if last_typed is None and not parts and len(bare) == 1:
+        parts.setdefault("号", bare[0])                     # 解放路12: a door number on the road
+        return
+    available = _HIER[_HIER.index(last_typed) + 1:] if last_typed in _HIER else _HIER
+    if not available:
+        return
+    k = len(bare)
+    if k >= len(available):
+        slots = available
+        if k > len(available) and "号" not in parts and last_typed is None:
+            parts["号"] = bare[k - len(available) - 1]
+    elif k == 1:
+        slots = ("室",)
+    elif k == 2 and available == _HIER:
+        slots = ("栋", "室")
+    else:
+        slots = available[-k:]
+    for value, unit in zip(bare[-len(slots):], slots):
+        parts.setdefault(unit, value)
+
+
+@lru_cache(maxsize=131072)
+def _parse(folded):
+    text_parts, parts, bare = [], {}, []
+    last_typed = None
+    pos = 0
+    for match in _TOKEN.finditer(folded):
+        between = folded[pos:match.start()]
+        if between.strip("-"):
+            if bare:
+                _assign_bare(bare, last_typed, parts)
+                bare = []
+            text_parts.append(between.replace("-", ""))
+        pos = match.end()
+        if match.group("letter"):
+            value, word = match.group("letter"), match.group("lunit")
+        else:
+            value, word = str(int(match.group("num"))), match.group("unit")
+        if word is None:
+            after = folded[pos:pos + 1]
+            if after and after != "-":
+                text_parts.append(match.group())            # 3里屯: a number inside a name
+                continue
+            bare.append(value)
+            continue
+        if bare:
+            _assign_bare(bare, last_typed, parts)
+            bare = []
+        unit = _UNIT_WORDS[word]
+        if word == "楼" and re.match(r"\d+单元", folded[pos:]):
+            unit = "栋"                                     # 5楼3单元: 楼 names the building
+        if unit == "号" and (last_typed in ("栋", "单元") or "栋" in parts):
+            unit = "室"                                     # 3单元501号: 号 names the room
+        if unit in parts:
+            if unit == "号" and "栋" not in parts:
+                unit = "栋"                                 # 路12号5号: the second 号 is a building
+            else:
+                continue
+        parts[unit] = value
+        last_typed = unit
+    tail = folded[pos:]
+    if bare:
+        if tail.strip("-"):
+            text_parts.extend(bare)
+        else:
+            _assign_bare(bare, last_typed, parts)
+    text_parts.append(tail.replace("-", ""))
+    if "室" in parts:
+        parts.pop("层", None)                               # the room number already says the floor
+    return Address("".join(text_parts), parts)
+
+
+def parse_address(raw):
+    """The parsed form of an address, or None when it is empty."""
+    if not raw or not isinstance(raw, str):
+        return None
+    folded = fold_text(raw)
+    if not folded:
+        return None
+    return _parse(folded)
+
+
+def normalize_address(raw):
+    """One spelling of an address, for ``==``: ``幸福小区5幢三单元501室`` → ``幸福小区5栋3单元501室``."""
+    parsed = parse_address(raw)
+    return parsed.canonical if parsed else None
+
+
+def address_key(raw):
+    """What identifies the door within one grid: ``栋5|单元3|室501`` (or the numbers, or the text)."""
+    parsed = parse_address(raw)
+    return parsed.key if parsed else None
+
+
+def address_tokens(raw):
+    parsed = parse_address(raw)
+    return parsed.tokens if parsed else frozenset()
+
+
+def household_address(household):
+    """The full address of a household record: ``address`` plus its ``building``, ``unit`` and
+    ``room`` fields when these are set (bare numbers get their word: 5 → 5栋)."""
+    pieces = [household.get("address") or ""]
+    for field, word in (("building", "栋"), ("unit", "单元"), ("room", "室")):
+        value = household.get(field)
+        if value:
+            value = str(value).strip()
+            folded = fold_text(value)
+            pieces.append(value + word if folded.isdigit() or (len(folded) == 1 and folded.isalpha())
+                          else value)
+    return "".join(pieces)
+
+
+# Agreement levels.
+ADDR_EXACT, ADDR_CLOSE, ADDR_DIFFERENT = "exact", "close", "different"
+
+
+def _texts_agree(a, b):
+    if a == b or not a or not b:
+        return True
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 2 and (long.endswith(short) or short in long):
+        return True
+    from rapidfuzz.fuzz import ratio
+    return ratio(a, b) >= 80
+
+
+def compare_parsed(a, b):
+    if a is None or b is None:
+        return None
+    if a.canonical == b.canonical:
+        return ADDR_EXACT
+    pa, pb = a.parts, b.parts
+    shared = pa.keys() & pb.keys()
+    if any(pa[u] != pb[u] for u in shared):
+        return ADDR_DIFFERENT
+    if not _texts_agree(a.text, b.text):
+        return ADDR_DIFFERENT
+    door = [u for u in ("栋", "单元", "室", "号", "组") if u in shared]
+    # The room is needed when both name one; otherwise the numbers both name must agree.
+    if door and (("室" in shared) or not ({"室"} & (pa.keys() | pb.keys()))):
+        return ADDR_CLOSE
+    if not pa and not pb:
+        return ADDR_CLOSE                                 # the same words, no numbers at all
+    return ADDR_DIFFERENT
+
+
+def compare_addresses(a, b):
+    """``exact`` (same canonical) / ``close`` (the numbered parts both name agree, the room
+    included, and one text contains or nearly equals the other) / ``different``; None if missing."""
+    return compare_parsed(parse_address(a), parse_address(b))
+
+
+def address_similarity(a, b):
+    """Jaccard similarity of the two addresses' tokens, 0..1."""
+    ta, tb = address_tokens(a), address_tokens(b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / len(ta | tb)

@@ -1,0 +1,107 @@
+"""Birth dates: the forms people type, folded to ``YYYY-MM-DD``; and the date inside an ID number.
+
+Accepted: ``1990-01-05``, ``1990-1-5``, ``1990/1/5``, ``1990.1.5``, ``19900105``,
+``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, full-width digits,
+surrounding spaces, a ``datetime.date``/``datetime``, and an ISO date-time (its date is kept).
+Anything that is not a real calendar date between 1880 and 2100 gives None.
+"""
+import datetime as _dt
+import re
+import unicodedata
+
+from . import is_valid_id_number, normalize_id_number
+
+_DIGIT_CHARS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二": "2", "三": "3", "四": "4",
+                "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_SEPARATED = re.compile(r"^(\d{4})\s*[-/.年\s]\s*(\d{1,2})\s*[-/.月\s]\s*(\d{1,2})\s*[日号]?")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_CN_NUMBER = re.compile(r"[〇零○一二三四五六七八九十]+")
+
+
+def _cn_small_number(text):
+    """``十二`` → 12, ``二十五`` → 25, ``三十`` → 30, ``〇五`` → 5 (month and day only)."""
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        value = (int(_DIGIT_CHARS[tens]) if tens else 1) * 10
+        return str(value + (int(_DIGIT_CHARS[ones]) if ones else 0))
+    return "".join(_DIGIT_CHARS[c] for c in text)
+
+
+def _from_chinese(text):
+    # 一九九〇年十二月二十五日: the year digit by digit, month and day as small numbers.
+    return _CN_NUMBER.sub(lambda m: _cn_small_number(m.group()), text)
+
+
+def make_date(year, month, day):
+    try:
+        date = _dt.date(int(year), int(month), int(day))
+    except (ValueError, TypeError):
+        return None
+    return date.isoformat() if 1880 <= date.year <= 2100 else None
+
+
+def normalize_birth_date(raw):
+    """``YYYY-MM-DD``, or None when ``raw`` is not a date."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, _dt.datetime):
+        raw = raw.date()
+    if isinstance(raw, _dt.date):
+        return make_date(raw.year, raw.month, raw.day)
+    if not isinstance(raw, str):
+        return None
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw[:4].isdigit():
+        return make_date(raw[:4], raw[5:7], raw[8:10])      # the stored form: fast path
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if _CN_NUMBER.search(text):
+        text = _from_chinese(text)
+    match = _COMPACT.match(text) or _SEPARATED.match(text)
+    if not match:
+        return None
+    return make_date(*match.groups())
+
+
+def birth_date_from_id(raw):
+    """The birth date embedded in a resident ID number (15 or 18 characters), or None."""
+    number = normalize_id_number(raw) if raw else None
+    if not number:
+        return None
+    return make_date(number[6:10], number[10:12], number[12:14])
+
+
+def gender_from_id(raw):
+    """``M`` or ``F`` from the ID number's sequence digit (odd: male), when it is a valid number."""
+    if not is_valid_id_number(raw):
+        return None
+    number = normalize_id_number(raw)
+    return "M" if int(number[16]) % 2 else "F"
+
+
+# Agreement levels for dates.
+DATE_EXACT, DATE_CLOSE, DATE_DIFFERENT = "exact", "close", "different"
+
+
+def compare_dates(a, b):
+    """``exact`` / ``close`` (one typed digit wrong, two adjacent digits swapped, or day and month
+    swapped) / ``different`` for two ``YYYY-MM-DD`` strings; None when either is missing."""
+    if not a or not b:
+        return None
+    if a == b:
+        return DATE_EXACT
+    if is_date_typo(a, b):
+        return DATE_CLOSE
+    return DATE_DIFFERENT
+
+
+def is_date_typo(a, b):
+    da, db = a.replace("-", ""), b.replace("-", "")
+    if len(da) != 8 or len(db) != 8:
+        return False
+    diff = [i for i in range(8) if da[i] != db[i]]
+    if len(diff) == 1:
+        return True
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and da[diff[0]] == db[diff[1]] and da[diff[1]] == db[diff[0]]:
+        return True
+    # Day and month swapped (1990-05-03 for 1990-03-05).
+    return da[:4] == db[:4] and da[4:6] == db[6:8] and da[6:8] == db[4:6]
+

@@ -1,0 +1,149 @@
+"""Personal names: the comparable form, pinyin, and a homophone-tolerant pinyin key.
+
+Names are typed on a tablet with a pinyin input method, so the commonest error is a homophone:
+the right sound, the wrong character (王伟 / 王玮, 张三 / 章三). Regional accents add near
+homophones: many speakers do not separate zh/z, ch/c, sh/s, n/l, or the finals an/ang, en/eng,
+in/ing, so the worker hears and types 刘 (liu) for 牛 (niu), or 陈 (chen) for 程 (cheng).
+
+Three forms, from strict to loose, each comparable with ``==``:
+
+* ``normalize_name``: the characters, full-width folded, spaces and punctuation removed
+  (``买买提·艾力`` → ``买买提艾力``; ``王 伟`` → ``王伟``), Latin letters lowercased.
+* ``name_pinyin``: the toneless pinyin syllables, joined (``王伟`` and ``王玮`` → ``wangwei``).
+  A name already typed in pinyin or Latin letters gives its letters (``Wang Wei`` → ``wangwei``).
+* ``fuzzy_pinyin``: the same with the accent pairs folded (``zh→z ch→c sh→s n→l ang→an
+  eng→en ing→in``, also ``iang→ian``, ``uang→uan``); ``陈成`` and ``程晨`` share ``cencen``.
+
+Traditional and simplified characters are not folded (not needed for tablets set to
+simplified input).
+"""
+import re
+import unicodedata
+from functools import lru_cache
+
+#: Two-character surnames (复姓): the rest of the name is the given name.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 独孤 南宫 "
+    "西门 百里 呼延 万俟 单于 澹台 公冶 太史 申屠 闻人 赫连 钟离 宗政 濮阳 淳于 仲孙 第五 "
+    "左丘 东郭 拓跋 完颜 司空 鲜于 闾丘 子车 亓官 司寇 巫马 公西 颛孙 壤驷 公良 漆雕 乐正 "
+    "谷梁 宰父 夹谷 段干 呼衍 梁丘 东门 公羊 羊舌 微生 梁丘".split())
+
+#: Surnames read differently from the character's everyday reading (pypinyin gives the latter).
+_SURNAME_READINGS = {
+    "单": ["shan"], "曾": ["zeng"], "区": ["ou"], "仇": ["qiu"], "解": ["xie"], "朴": ["piao"],
+    "查": ["zha"], "盖": ["ge"], "乐": ["yue"], "覃": ["qin"], "缪": ["miao"], "翟": ["zhai"],
+    "召": ["shao"], "秘": ["bi"], "员": ["yun"], "种": ["chong"], "牟": ["mou"], "宿": ["su"],
+    "燕": ["yan"], "纪": ["ji"], "任": ["ren"], "华": ["hua"], "尉迟": ["yu", "chi"],
+    "万俟": ["mo", "qi"], "长孙": ["zhang", "sun"], "单于": ["chan", "yu"], "乐正": ["yue", "zheng"],
+}
+
+# Everything that is not a letter or a digit of some script: spaces, dots (·•.), hyphens,
+# brackets, commas. NFKC has already folded the full-width forms to ASCII.
+_NOT_NAME = re.compile(r"[\W_]+", re.UNICODE)
+_LATIN = re.compile(r"^[a-z]+$")
+
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q",
+             "x", "r", "z", "c", "s", "y", "w")
+_FOLD_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l"}
+# Longest first, so iang is folded as a whole before ang.
+_FOLD_FINAL = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def normalize_name(raw):
+    """The comparable characters of a name, or None when nothing is left."""
+    if not raw or not isinstance(raw, str):
+        return None
+    text = _NOT_NAME.sub("", unicodedata.normalize("NFKC", raw)).lower()
+    return text or None
+
+
+def split_surname(name):
+    """``(surname, given_name)`` of a normalised name; a compound surname (欧阳) is kept whole."""
+    if not name:
+        return "", ""
+    if _LATIN.match(name):
+        return "", name
+    if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2], name[2:]
+    return name[:1], name[1:]
+
+
+def fold_syllable(syllable):
+    """One toneless syllable with the accent pairs folded: ``zhang`` → ``zan``, ``ning`` → ``lin``."""
+    initial = ""
+    for candidate in _INITIALS:
+        if syllable.startswith(candidate):
+            initial = candidate
+            break
+    final = syllable[len(initial):]
+    for long, short in _FOLD_FINAL:
+        if final.endswith(long):
+            final = final[: len(final) - len(long)] + short
+            break
+    return _FOLD_INITIAL.get(initial, initial) + final
+
+
+@lru_cache(maxsize=1)
+def _lazy_pinyin():
+    # pypinyin loads its dictionaries on import (~0.3 s): only when a name is first compared.
+    from pypinyin import lazy_pinyin
+    return lazy_pinyin
+
+
+@lru_cache(maxsize=262144)
+def name_syllables(name):
+    """The toneless pinyin syllables of a normalised name, the surname read as a surname.
+
+    Characters without a reading (Latin letters, digits) come back as they are, one item per run.
+    """
+    if not name:
+        return ()
+    lazy = _lazy_pinyin()
+    surname, given = split_surname(name)
+    head = _SURNAME_READINGS.get(surname) or (lazy(surname) if surname else [])
+    return tuple(s.lower() for s in (*head, *(lazy(given) if given else ())))
+
+
+@lru_cache(maxsize=262144)
+def name_keys(name):
+    """``(pinyin, fuzzy pinyin, fuzzy surname pinyin)`` of a normalised name, all joined."""
+    syllables = name_syllables(name)
+    if not syllables:
+        return "", "", ""
+    surname, _ = split_surname(name)
+    n_surname = len(surname) if surname and not _LATIN.match(name) else 0
+    folded = [fold_syllable(s) for s in syllables]
+    return "".join(syllables), "".join(folded), "".join(folded[:n_surname])
+
+
+def name_pinyin(raw):
+    """Toneless pinyin of a name, joined: ``王伟`` → ``wangwei``; None for an empty name."""
+    name = normalize_name(raw)
+    return name_keys(name)[0] or None if name else None
+
+
+def fuzzy_pinyin(raw):
+    """The homophone-tolerant key of a name: ``张三`` and ``章三`` → ``zansan``; ``刘`` ≈ ``牛``."""
+    name = normalize_name(raw)
+    return name_keys(name)[1] or None if name else None
+
+
+# Agreement levels, strongest first.
+NAME_EXACT, NAME_HOMOPHONE, NAME_FUZZY, NAME_DIFFERENT = "exact", "homophone", "fuzzy", "different"
+
+
+def compare_names(a, b):
+    """How two names agree: ``exact`` / ``homophone`` / ``fuzzy`` / ``different``; None if either
+    is missing. Inputs are raw names (normalised here)."""
+    na, nb = normalize_name(a), normalize_name(b)
+    if not na or not nb:
+        return None
+    if na == nb:
+        return NAME_EXACT
+    pa, fa, _ = name_keys(na)
+    pb, fb, _ = name_keys(nb)
+    if pa == pb:
+        return NAME_HOMOPHONE
+    if fa == fb:
+        return NAME_FUZZY
+    return NAME_DIFFERENT
