@@ -54,7 +54,7 @@ def escalate_overdue(app, now=None):
                             "base": None})
         results = [{"index": c["index"]} for c in changes]
         apply_changes(changes, results, worker_id=None, device_id="scheduler", scope=SystemScope(),
-                      device_stamped=False)
+                      device_stamped=False, now=now)
         db.session.commit()
         done = sum(r["status"] == "applied" for r in results)
         log.info("escalated %d overdue flag(s)", done)

@@ -59,13 +59,14 @@ def is_overdue(state, colour, level, level_since, now, table=None):
     return due is not None and due < now and next_level(level) is not None
 
 
-def revisit_due(flag_state, colour, raised_at, last_visit_at, table=None):
-    """When a flagged household should next be visited, and why; None if it need not be.
+def revisit_due(flag_state, colour, raised_at, last_visit_at, changed_at, table=None):
+    """``(due, why)`` for a flagged household's next visit, or None if none is needed.
 
-    A resolved flag needs its verifying visit now; an open one is re-visited every few days by
-    colour, counted from the last visit (or from when the flag was raised)."""
+    A resolved flag needs its verifying visit as soon as it was resolved (``changed_at``); an
+    open one is re-visited every few days by colour, counted from the last visit or from when
+    the flag was raised, whichever is later."""
     if flag_state == "resolved":
-        return raised_at if last_visit_at is None else min(last_visit_at, raised_at), "verify"
+        return changed_at, "verify"
     if flag_state not in OPEN_STATES:
         return None
     days = (table or DEFAULT_REVISIT_DAYS).get(colour, 14)

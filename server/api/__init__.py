@@ -1,6 +1,7 @@
 """The API: one blueprint per resource, registered from one list."""
 from .areas.resources import blp as areas
 from .auth.resources import blp as auth
+from .config.resources import blp as config
 from .conflicts.resources import blp as conflicts
 from .flags.resources import blp as flags
 from .households.resources import blp as households
@@ -8,7 +9,7 @@ from .persons.resources import blp as persons
 from .sync.resources import blp as sync
 from .visits.resources import blp as visits
 
-BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas]
+BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config]
 
 
 def register_blueprints(api):

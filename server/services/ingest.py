@@ -28,7 +28,6 @@ from ..errors import ApiError
 from ..extensions import db
 from ..jsonfast import dumps
 from ..models import ChangeLog, Conflict, Flag, FlagEvent, SyncState, Visit
-from ..models.types import utcnow
 from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
 
@@ -87,7 +86,7 @@ def _reject(result, error):
     result["reason"] = error.as_dict()
 
 
-def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamped=True):
+def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamped=True, now=None):
     """Apply already-parsed changes; fills ``results``. Server-made changes (online edits,
     imports) pass ``device_stamped=False``: they carry the server clock's stamps."""
     for change in changes:
@@ -97,7 +96,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
                 change[key] = str(change[key])
     _lock()
     clock = current_app.extensions["hlc"]
-    batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope)
+    batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope, now=now)
     seen = batch.load(changes)
     for change in changes:
         result = results[change["index"]]
@@ -140,7 +139,7 @@ def _uuid_or_none(value):
 
 
 class _Batch:
-    def __init__(self, *, worker_id, device_id, scope):
+    def __init__(self, *, worker_id, device_id, scope, now=None):
         self.worker_id, self.device_id, self.scope = worker_id, device_id, scope
         self.records = {"household": {}, "person": {}, "flag": {}}
         self.visits = {}            # id -> household_id (str), existing or new in this batch
@@ -151,6 +150,8 @@ class _Batch:
         self.checklists = current_app.extensions["checklists"]
         self.rules = current_app.extensions["rules"]
         self.deadline_table = current_app.config["DEADLINE_HOURS"]
+        # one "received at" for the whole batch, from the app's clock (tests drive it)
+        self.now = now or current_app.extensions["wall_clock"]()
 
     # --- load -----------------------------------------------------------------------------
     def load(self, changes):
@@ -241,7 +242,7 @@ class _Batch:
         if existing is None:
             existing = _Record(values={}, stamps={}, new=True)
             if entity == "flag":
-                existing.extra = {"grid_id": grid, "raised_by": self.worker_id, "raised_at": utcnow(),
+                existing.extra = {"grid_id": grid, "raised_by": self.worker_id, "raised_at": self.now,
                                   "level": fields.get("level") or "community"}
             self.records[entity][eid] = existing
         changed, conflicts = merge_fields(existing.values, existing.stamps, fields, change["stamp"],
@@ -257,7 +258,7 @@ class _Batch:
                 "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
                 "lost_side": c.lost_side, "change_id": uuid.UUID(change["change_id"]),
                 "values_enc": self.vault.encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
-                "status": "open", "created_at": utcnow(),
+                "status": "open", "created_at": self.now,
             })
         return [c.field for c in conflicts]
 
@@ -278,7 +279,7 @@ class _Batch:
             "worker_id": self.worker_id, "device_id": self.device_id,
             "visited_at": _parse_ts(fields["visited_at"]), "checklist_version": fields["checklist_version"],
             "checks": fields["checks"], "note": fields.get("note"),
-            "amends_id": _u(amends) if amends else None, "stamp": change["stamp"], "created_at": utcnow(),
+            "amends_id": _u(amends) if amends else None, "stamp": change["stamp"], "created_at": self.now,
             "suggestions": [s.__dict__ for s in self.rules.evaluate(fields["checks"], self.checklists.settings)],
         })
         return grid
@@ -310,7 +311,7 @@ class _Batch:
             "from_state": fields.get("from_state"), "level": fields.get("level"), "colour": fields.get("colour"),
             "visit_id": _u(visit) if visit else None, "note": fields.get("note"),
             "stamp": change["stamp"], "worker_id": self.worker_id, "device_id": self.device_id,
-            "created_at": utcnow(),
+            "created_at": self.now,
         })
         return grid
 
@@ -327,12 +328,12 @@ class _Batch:
             "change_id": uuid.UUID(change["change_id"]), "entity": change["entity"], "entity_id": _u(eid),
             "grid_id": _u(grid), "device_id": self.device_id, "worker_id": self.worker_id,
             "stamp": change["stamp"], "payload": payload,
-            "pii": self.vault.encrypt_json(secret) if secret else None, "received_at": utcnow(),
+            "pii": self.vault.encrypt_json(secret) if secret else None, "received_at": self.now,
         })
 
     # --- write ----------------------------------------------------------------------------
     def write(self):
-        now = utcnow()
+        now = self.now
         for entity in ("household", "person", "flag"):
             model = MODELS[entity]
             inserts, updates = [], []

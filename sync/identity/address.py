@@ -21,6 +21,7 @@ Jaccard ``address_similarity`` for ranking.
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}
@@ -80,24 +81,31 @@ def fold_text(raw):
     return text.strip("-")
 
 
-class Address:
-    __slots__ = ("text", "parts", "canonical", "key", "tokens")
+class Address(NamedTuple):
+    """A parsed address: ``text``, ``parts`` ({canonical word: number}), ``canonical``, ``key``."""
+    text: str
+    parts: dict
+    canonical: str
+    key: str
 
-    def __init__(self, text, parts):
-        self.text, self.parts = text, parts
-        self.canonical = text + "".join(f"{parts[unit]}{unit}" for unit in ORDER if unit in parts)
+    @classmethod
+    def build(cls, text, parts):
+        canonical = text + "".join(f"{parts[unit]}{unit}" for unit in ORDER if unit in parts)
         door = [f"{u}{parts[u]}" for u in _HIER if u in parts]
         if door:
-            self.key = "|".join(door)
+            key = "|".join(door)
         elif parts:
-            self.key = "|".join(f"{u}{parts[u]}" for u in ORDER if u in parts)
+            key = "|".join(f"{u}{parts[u]}" for u in ORDER if u in parts)
         else:
-            self.key = text
-        bigrams = {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} if text else set()
-        self.tokens = frozenset(bigrams | {f"{u}{v}" for u, v in parts.items()})
+            key = text
+        return cls(text, parts, canonical, key)
 
-    def __repr__(self):
-        return f"Address({self.canonical!r})"
+    @property
+    def tokens(self):
+        """Character bigrams of the text and the numbered parts (``栋5``), for similarity."""
+        text = self.text
+        grams = {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} if text else set()
+        return frozenset(grams | {f"{u}{v}" for u, v in self.parts.items()})
 
 
 def _assign_bare(bare, last_typed, parts):
@@ -172,7 +180,7 @@ def _parse(folded):
     text_parts.append(tail.replace("-", ""))
     if "室" in parts:
         parts.pop("层", None)                               # the room number already says the floor
-    return Address("".join(text_parts), parts)
+    return Address.build("".join(text_parts), parts)
 
 
 def parse_address(raw):

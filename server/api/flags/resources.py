@@ -13,8 +13,7 @@ from ...auth import login_required
 from ...errors import ApiError
 from ...extensions import db
 from ...models import Flag, FlagEvent
-from ...models.types import utcnow
-from ..common import BEARER, Blueprint, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
 
@@ -56,12 +55,12 @@ def _with_events(flag):
     return _decorate(flag)
 
 
-def _decorate(flag, now=None):
-    now = now or utcnow()
+def _decorate(flag, at=None):
+    at = at or now()
     due = flag.deadline_at
     if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=now.tzinfo)
-    flag.overdue = due is not None and due < now
+        due = due.replace(tzinfo=at.tzinfo)
+    flag.overdue = due is not None and due < at
     return flag
 
 
@@ -83,11 +82,11 @@ class FlagList(MethodView):
         if args["level"] is not None:
             query = query.where(Flag.current_level == args["level"])
         if args["overdue"] is not None:
-            late = Flag.deadline_at < utcnow()
+            late = Flag.deadline_at < now()
             query = query.where(late if args["overdue"] else (Flag.deadline_at.is_(None) | ~late))
         query = query.order_by(Flag.current_colour.desc(), Flag.raised_at, Flag.id)
-        now = utcnow()
-        return [_decorate(f, now) for f in db.session.execute(paginate(query, args)).scalars()]
+        at = now()
+        return [_decorate(f, at) for f in db.session.execute(paginate(query, args)).scalars()]
 
     @blp.arguments(input_schema("flag", creating=True))
     @blp.response(201, FlagSchema)
@@ -117,8 +116,8 @@ class FlagQueue(MethodView):
             query = query.where(Flag.state.in_(ACTIVE_STATES))
         # overdue and nearest deadlines first; flags whose clock is not running after them
         query = query.order_by(Flag.deadline_at.is_(None), Flag.deadline_at, Flag.raised_at, Flag.id)
-        now = utcnow()
-        return [_decorate(f, now) for f in db.session.execute(paginate(query, args)).scalars()]
+        at = now()
+        return [_decorate(f, at) for f in db.session.execute(paginate(query, args)).scalars()]
 
 
 @blp.route("/<uuid:flag_id>")

@@ -1,15 +1,18 @@
 """Visits: list a household's visits, read one, record one online."""
+import datetime as dt
 import uuid
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
-from marshmallow import fields
-from sqlalchemy import select
+from marshmallow import Schema, fields
+from sqlalchemy import func, select
+
+from sync.casework import OPEN_STATES, revisit_due
 
 from ...auth import login_required
 from ...extensions import db
-from ...models import Visit
-from ..common import BEARER, Blueprint, PageArgs, paginate
+from ...models import Flag, Household, Visit
+from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import VisitSchema
 
@@ -53,3 +56,51 @@ class VisitItem(MethodView):
     def get(self, visit_id):
         """One visit."""
         return load_in_scope("visit", visit_id)
+
+
+class DueVisitSchema(Schema):
+    household_id = fields.UUID()
+    address = fields.Str()
+    grid_id = fields.UUID()
+    flag_id = fields.UUID()
+    category = fields.Str()
+    colour = fields.Str()
+    flag_state = fields.Str()
+    why = fields.Str(metadata={"description": "revisit (an open flag) or verify (a resolved flag)"})
+    due_at = fields.DateTime()
+    last_visit_at = fields.DateTime(allow_none=True)
+    overdue = fields.Bool()
+
+
+@blp.route("/due")
+class DueVisits(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, DueVisitSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self):
+        """Flagged households in the caller's grids that are due a visit, soonest first: open
+        flags are re-visited every few days by colour; resolved ones need a verifying visit."""
+        g.scope.require_records()
+        rows = db.session.execute(
+            select(Flag, Household.address).join(Household, Household.id == Flag.household_id)
+            .where(Flag.grid_id.in_(g.scope.grid_ids), Flag.state.in_(OPEN_STATES + ("resolved",)))).all()
+        last = dict(db.session.execute(
+            select(Visit.household_id, func.max(Visit.visited_at))
+            .where(Visit.household_id.in_({f.household_id for f, _ in rows})).group_by(Visit.household_id)).all())
+        current, table, out = now(), current_app.config["REVISIT_DAYS"], []
+        for flag, address in rows:
+            seen = _aware(last.get(flag.household_id))
+            due = revisit_due(flag.state, flag.current_colour, _aware(flag.raised_at), seen,
+                              _aware(flag.updated_at), table)
+            if due is None:
+                continue
+            out.append({"household_id": flag.household_id, "address": address, "grid_id": flag.grid_id,
+                        "flag_id": flag.id, "category": flag.category, "colour": flag.current_colour,
+                        "flag_state": flag.state, "why": due[1], "due_at": due[0], "last_visit_at": seen,
+                        "overdue": due[0] <= current})
+        return sorted(out, key=lambda d: (d["due_at"], str(d["flag_id"])))
+
+
+def _aware(ts):
+    return ts if ts is None or ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,238 @@
+"""Batch linkage of a whole register: which records are the same person.
+
+``link_records(records)`` → ``{record_id: cluster_id}``:
+
+1. features of every record (``keys.person_features``), in worker processes for large inputs;
+2. blocking: records sharing a blocking key form a block; blocks larger than ``block_cap``
+   are skipped (ID-number blocks are kept up to ``id_block_cap``), singletons cost nothing;
+3. every pair inside a block is scored once (by the first key kind the pair shares), in worker
+   processes over groups of blocks; only ``same`` pairs are kept;
+4. union-find over the ``same`` pairs, strongest first, refusing a union that would put two
+   different valid ID numbers, or two birth dates that are different people's, in one cluster
+   (a record that looks the same as both a father and his namesake son joins only one);
+5. the cluster id is the record id of the cluster's first record in input order.
+
+``maybe`` pairs are not linked: a wrong merge costs more than a missed one.
+"""
+import multiprocessing
+import os
+from collections import Counter
+
+from .keys import KEY_KINDS, person_features
+from .score import SAME, NameFrequency, birth_level, compare
+
+BLOCK_CAP = 150
+ID_BLOCK_CAP = 2000
+PARALLEL_FROM = 20000          # records; below this everything runs in this process
+_CHUNK = 5000
+
+# Set in the parent before the scoring pool forks, inherited by the workers.
+_STATE = {}
+
+
+def _features_chunk(chunk):
+    start, rows = chunk
+    return [person_features(r, start + k) for k, r in enumerate(rows)]
+
+
+def _default_workers():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def compute_features(records, workers=1):
+    """Features of ``records`` (dicts), ``rid`` set to the position in the list."""
+    if workers <= 1 or len(records) < PARALLEL_FROM:
+        return [person_features(r, i) for i, r in enumerate(records)]
+    chunks = [(i, records[i:i + _CHUNK]) for i in range(0, len(records), _CHUNK)]
+    feats = []
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for part in pool.imap(_features_chunk, chunks, chunksize=2):
+            feats.extend(part)
+    return feats
+
+
+def build_blocks(feats, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
+    """``(blocks, skipped)``: blocks as ``(kind index, [record positions])`` with 2..cap
+    members; ``skipped`` counts the oversize blocks left out."""
+    blocks = []
+    skipped = 0
+    for kind in range(len(KEY_KINDS)):
+        index = {}
+        for pos, f in enumerate(feats):
+            key = f.keys[kind]
+            if key is None:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = pos
+            elif type(found) is int:
+                index[key] = [found, pos]
+            else:
+                found.append(pos)
+        cap = id_block_cap if KEY_KINDS[kind] == "i" else block_cap
+        for members in index.values():
+            if type(members) is int:
+                continue
+            if len(members) > cap:
+                skipped += 1
+                continue
+            blocks.append((kind, members))
+        del index
+    return blocks, skipped
+
+
+def _score_blocks(span):
+    feats, blocks, names = _STATE["feats"], _STATE["blocks"], _STATE["names"]
+    same = []
+    compared = 0
+    for kind, members in blocks[span[0]:span[1]]:
+        n = len(members)
+        for x in range(n - 1):
+            a = feats[members[x]]
+            ak = a.keys
+            for y in range(x + 1, n):
+                b = feats[members[y]]
+                bk = b.keys
+                # Scored once: only in the block of the first key kind the pair shares.
+                owned = True
+                for k in range(kind):
+                    if ak[k] is not None and ak[k] == bk[k]:
+                        owned = False
+                        break
+                if not owned:
+                    continue
+                compared += 1
+                verdict, score, _, _ = compare(a, b, names)
+                if verdict == SAME:
+                    same.append((score, a.rid, b.rid))
+    return same, compared
+
+
+def score_blocks(feats, blocks, names, workers=1):
+    """``(same_pairs, pairs_compared)``; ``same_pairs`` as ``(score, pos_a, pos_b)``."""
+    _STATE.update(feats=feats, blocks=blocks, names=names)
+    try:
+        if workers <= 1 or len(feats) < PARALLEL_FROM:
+            return _score_blocks((0, len(blocks)))
+        # Spans of about equal work (pairs), several per worker so that they even out.
+        costs = [len(m) * (len(m) - 1) // 2 for _, m in blocks]
+        target = max(1, sum(costs) // (workers * 16))
+        spans, start, acc = [], 0, 0
+        for i, cost in enumerate(costs):
+            acc += cost
+            if acc >= target:
+                spans.append((start, i + 1))
+                start, acc = i + 1, 0
+        if start < len(blocks):
+            spans.append((start, len(blocks)))
+        same, compared = [], 0
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for part, n in pool.imap_unordered(_score_blocks, spans):
+                same.extend(part)
+                compared += n
+        return same, compared
+    finally:
+        _STATE.clear()
+
+
+class _Clusters:
+    """Union-find whose roots remember the valid ID numbers and birth dates inside."""
+
+    def __init__(self, feats):
+        self.parent = list(range(len(feats)))
+        self.feats = feats
+        self.ids = {}      # root -> frozenset of valid ID numbers (only for clusters > 1)
+        self.births = {}   # root -> frozenset of birth dates
+
+    def find(self, x):
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def _ids(self, root):
+        got = self.ids.get(root)
+        if got is None:
+            f = self.feats[root]
+            got = frozenset((f.id18,)) if f.id_valid else frozenset()
+        return got
+
+    def _births(self, root):
+        got = self.births.get(root)
+        if got is None:
+            b = self.feats[root].birth
+            got = frozenset((b,)) if b else frozenset()
+        return got
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        ia, ib = self._ids(ra), self._ids(rb)
+        if ia and ib and ia != ib:
+            return False
+        ba, bb = self._births(ra), self._births(rb)
+        if ba and bb and ba != bb:
+            for x in ba:
+                for y in bb:
+                    if birth_level(x, y) == "different":
+                        return False
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra          # the smaller position is the root: the first record
+        self.ids[ra] = ia | ib
+        self.births[ra] = ba | bb
+        self.ids.pop(rb, None)
+        self.births.pop(rb, None)
+        return True
+
+
+def cluster(feats, same_pairs):
+    """Root position of each record after joining ``same_pairs`` strongest first."""
+    clusters = _Clusters(feats)
+    refused = 0
+    for _, a, b in sorted(same_pairs, key=lambda p: (-p[0], p[1], p[2])):
+        if not clusters.union(a, b):
+            refused += 1
+    roots = [clusters.find(i) for i in range(len(feats))]
+    return roots, refused
+
+
+def name_frequency(feats):
+    counts = Counter(f.name for f in feats if f.name)
+    return NameFrequency(dict(counts), sum(counts.values()))
+
+
+def link_features(feats, *, workers=1, block_cap=BLOCK_CAP, stats=None):
+    """Cluster roots (positions) for features whose ``rid`` are their positions."""
+    names = name_frequency(feats)
+    blocks, skipped = build_blocks(feats, block_cap)
+    same, compared = score_blocks(feats, blocks, names, workers)
+    roots, refused = cluster(feats, same)
+    if stats is not None:
+        stats.update(records=len(feats), blocks=len(blocks), oversize_blocks_skipped=skipped,
+                     pairs_compared=compared, same_pairs=len(same), unions_refused=refused,
+                     clusters=len(set(roots)))
+    return roots
+
+
+def link_records(records, *, workers=None, block_cap=BLOCK_CAP, stats=None):
+    """``{record_id: cluster_id}`` for person dicts (``record_id`` or ``id``, and any of
+    ``name, id_number, gender, birth_date, phone, address``). Records of one person share a
+    cluster id: the id of the cluster's first record. ``workers``: processes (default: the
+    CPUs this process may use; inputs under 20,000 records run in this process); ``stats``:
+    a dict to fill with counts."""
+    records = list(records)
+    ids = [r.get("record_id", r.get("id")) for r in records]
+    if len(set(ids)) != len(ids):
+        raise ValueError("record ids must be unique")
+    workers = _default_workers() if workers is None else workers
+    feats = compute_features(records, workers)
+    roots = link_features(feats, workers=workers, block_cap=block_cap, stats=stats)
+    return {ids[i]: ids[root] for i, root in enumerate(roots)}
