@@ -9,6 +9,7 @@ import uuid
 
 from sync.clock import HybridClock
 
+from .casework import CaseworkAPI
 from .entry import EntryAPI
 from .errors import AuthRequired, Forbidden, InvalidInput, ServerUnavailable, SyncClientError
 from .queries import QueryAPI
@@ -17,7 +18,7 @@ from .syncer import PULL_PAGE, Syncer
 from .transport import Transport
 
 
-class FieldClient(EntryAPI, QueryAPI):
+class FieldClient(EntryAPI, QueryAPI, CaseworkAPI):
     """A field device over a local SQLite file at ``path``.
 
     ``device_id`` is chosen once (a UUID by default) and kept in the store: it is the device's

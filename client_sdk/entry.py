@@ -16,13 +16,9 @@ from sync.errors import InvalidChange
 from .apply import apply_changes
 from .errors import Forbidden, InvalidInput, NotFound
 
-#: The checklist version this SDK fills visits against (sync.checklist.CHECKLISTS).
-CHECKLIST_VERSION = 1
-
-
-def _clean(entity, fields, *, creating):
+def _clean(entity, fields, *, creating, checklists=None):
     try:
-        return ENTITIES[entity].clean(fields, creating=creating)
+        return ENTITIES[entity].clean(fields, creating=creating, checklists=checklists)
     except InvalidChange as exc:
         raise InvalidInput(exc.message, field=exc.field, code=exc.code) from None
 
@@ -85,15 +81,18 @@ class EntryAPI:
 
     # --- visits ---------------------------------------------------------------------------
     def record_visit(self, household_id, checks, visited_at=None, note=None, amends_id=None):
-        """Record a visit against the six checks (checklist version ``CHECKLIST_VERSION``).
-        A correction is a new visit with ``amends_id``: a visit is never edited."""
+        """Record a visit against the six checks, filled against the newest checklist version
+        the city has (from the last sync). A correction is a new visit with ``amends_id``: a
+        visit is never edited. ``suggestions(checks)`` gives the warnings to show."""
+        checklists = self.checklists()
         when = visited_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         household_id = _id("household", household_id)
         with self._store.transaction():
             self._require("household", household_id)
             cleaned = _clean("visit", _given({"household_id": household_id, "visited_at": when,
-                                              "checklist_version": CHECKLIST_VERSION, "checks": checks,
-                                              "note": note, "amends_id": amends_id}), creating=True)
+                                              "checklist_version": checklists.latest, "checks": checks,
+                                              "note": note, "amends_id": amends_id}), creating=True,
+                             checklists=checklists)
             if amends_id and not self._store.select_visits("id = ? AND household_id = ?",
                                                            (cleaned["amends_id"], household_id)):
                 raise InvalidInput("amends_id must name an earlier visit to the same household", field="amends_id")
@@ -122,10 +121,10 @@ class EntryAPI:
             flag = self._require("flag", flag_id, live=False)
             view = self._store.flag_states("flag_id = ?", (flag_id,)).get(flag_id, {"state": "reported"})
             role = (self._store.get_meta("worker") or {}).get("role")
-            level = view.get("level") or flag[0].get("level") or "community"
-            if role and not may_act(role, action, level):
+            at_level = view.get("level") or flag[0].get("level") or "community"
+            if role and not may_act(role, action, at_level):
                 # the same rule the server applies: refused here, at once, rather than at sync
-                raise Forbidden(f"the {role} role may not {action} a flag at {level} level")
+                raise Forbidden(f"the {role} role may not {action} a flag at {at_level} level")
             cleaned = _clean("flag_event", _given({"flag_id": flag_id, "action": action, "from_state": view["state"],
                                                    "note": note, "visit_id": visit_id, "level": level,
                                                    "colour": colour}), creating=True)

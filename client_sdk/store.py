@@ -207,9 +207,11 @@ class Store:
             [(fid, v["state"], v["level"], v["colour"], v["state_stamp"], _dumps(v["concurrent"])) for fid, v in rows])
 
     def flag_states(self, where="1", params=()):
-        rows = self.conn.execute(f"SELECT flag_id, state, level, colour, concurrent FROM flag_state WHERE {where}",
-                                 params).fetchall()
-        return {r[0]: {"state": r[1], "level": r[2], "colour": r[3], "concurrent": json.loads(r[4])} for r in rows}
+        rows = self.conn.execute(
+            f"SELECT flag_id, state, level, colour, concurrent, state_stamp FROM flag_state WHERE {where}",
+            params).fetchall()
+        return {r[0]: {"state": r[1], "level": r[2], "colour": r[3], "concurrent": json.loads(r[4]),
+                       "state_stamp": r[5]} for r in rows}
 
     # --- outbox ---------------------------------------------------------------------------
     def append_outbox(self, change):

@@ -52,6 +52,7 @@ class Syncer:
         started = time.perf_counter()
         net0, dec0 = self.transport.stats["network_s"], self.transport.stats["decode_s"]
         grids, changed = self.check_grids()
+        self.fetch_config()
         self.push_outbox()
         self.pull_changes()
         if changed:
@@ -68,6 +69,13 @@ class Syncer:
         return self.transport.request(method, path, token=self.token, **kw)
 
     # --- steps ----------------------------------------------------------------------------
+    def fetch_config(self):
+        """The city's checklist versions, rules, deadlines and re-visit intervals (GET /config),
+        kept for the days the device works offline."""
+        config = self._call("GET", "/config")
+        with self.store.transaction():
+            self.store.set_meta("config", config)
+
     def check_grids(self):
         """Ask which grids the worker holds now. After a change the device pulls from the start
         (the new grids' history is behind its cursor) and then prunes. The restart is noted in
