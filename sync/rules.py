@@ -47,14 +47,16 @@ class Rules:
             seen.add(rule["id"])
             _check_condition(rule["when"], f"{where}.when")
             self.rules.append(rule)
+        order = {c: i for i, c in enumerate(COLOURS)}
+        # Compiled once into closures: the server runs every rule on every visit it ingests.
+        self._compiled = sorted(
+            ((order[r["colour"]], Suggestion(r["id"], r["category"], r["colour"], r.get("reason", r["id"])),
+              _compile(r["when"])) for r in self.rules), key=lambda t: t[0])
 
     def evaluate(self, checks, settings=None):
         """The suggestions a visit's ``checks`` raise, most urgent colour first."""
         settings = settings or {}
-        out = [Suggestion(r["id"], r["category"], r["colour"], r.get("reason", r["id"]))
-               for r in self.rules if _holds(r["when"], checks, settings, None)]
-        order = {c: i for i, c in enumerate(COLOURS)}
-        return sorted(out, key=lambda s: order[s.colour])
+        return [s for _, s, test in self._compiled if test(checks, settings, None)]
 
 
 def _check_condition(cond, where):
@@ -95,20 +97,27 @@ def _compare(actual, cond, settings):
         return False
 
 
-def _holds(cond, checks, settings, row):
+def _compile(cond):
+    """A condition as a function ``(checks, settings, row) -> bool``."""
     if "all" in cond:
-        return all(_holds(c, checks, settings, row) for c in cond["all"])
+        parts = [_compile(c) for c in cond["all"]]
+        return lambda checks, settings, row: all(p(checks, settings, row) for p in parts)
     if "rows" in cond:
-        rows = _answer(checks, cond["rows"]) or []
-        return any(isinstance(r, dict) and _holds(cond["any"], checks, settings, r) for r in rows)
+        path, inner = cond["rows"], _compile(cond["any"])
+        return lambda checks, settings, row: any(
+            isinstance(r, dict) and inner(checks, settings, r) for r in (_answer(checks, path) or ()))
     if "any" in cond:
-        return any(_holds(c, checks, settings, row) for c in cond["any"])
+        parts = [_compile(c) for c in cond["any"]]
+        return lambda checks, settings, row: any(p(checks, settings, row) for p in parts)
     if "status" in cond:
         items = CHECK_KEYS if cond["status"] == "*" else (cond["status"],)
-        return any((checks.get(k) or {}).get("status") in cond["in"] for k in items)
+        wanted = frozenset(cond["in"])
+        return lambda checks, settings, row: any((checks.get(k) or {}).get("status") in wanted for k in items)
     if "field" in cond:
-        return row is not None and _compare(row.get(cond["field"]), cond, settings)
-    return _compare(_answer(checks, cond["answer"]), cond, settings)
+        name = cond["field"]
+        return lambda checks, settings, row: row is not None and _compare(row.get(name), cond, settings)
+    path = cond["answer"]
+    return lambda checks, settings, row: _compare(_answer(checks, path), cond, settings)
 
 
 def load_rules(path=None):

@@ -5,6 +5,8 @@ building parameter dictionaries than SQLite spends storing rows. There the rows 
 the driver, converted by each column type's own bind processor (so stored values are exactly
 what SQLAlchemy would store); other databases take the ordinary Core path.
 """
+from operator import itemgetter
+
 from sqlalchemy import insert
 
 from ..extensions import db
@@ -19,9 +21,15 @@ def insert_rows(table, rows):
         conn.execute(insert(table), rows)
         return
     names = list(rows[0])
-    procs = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    pairs = list(zip(names, procs))
-    params = [tuple(proc(row[name]) if proc else row[name] for name, proc in pairs) for row in rows]
+    convert = [(i, proc) for i, name in enumerate(names)
+               if (proc := table.c[name].type._cached_bind_processor(dialect)) is not None]
+    pick = itemgetter(*names)
+    params = []
+    for row in rows:
+        values = list(pick(row)) if len(names) > 1 else [pick(row)]
+        for i, proc in convert:
+            values[i] = proc(values[i])
+        params.append(tuple(values))
     sql = f'INSERT INTO "{table.name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) ' \
           f'VALUES ({", ".join("?" * len(names))})'
     conn.exec_driver_sql(sql, params)

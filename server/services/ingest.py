@@ -176,7 +176,9 @@ class _Batch:
             self.event_ids.update(str(i) for i in db.session.execute(
                 select(FlagEvent.id).where(FlagEvent.id.in_(ids["flag_event"]))).scalars())
         self._load_records("household", ids["household"])
-        change_ids = [uuid.UUID(c["change_id"]) for c in changes]
+        for c in changes:
+            c["change_uuid"] = uuid.UUID(c["change_id"])
+        change_ids = [c["change_uuid"] for c in changes]
         return {str(i) for i in db.session.execute(
             select(ChangeLog.change_id).where(ChangeLog.change_id.in_(change_ids))).scalars()}
 
@@ -256,7 +258,7 @@ class _Batch:
             self.conflicts.append({
                 "id": uuid.uuid4(), "entity": entity, "entity_id": _u(eid), "grid_id": _u(grid),
                 "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
-                "lost_side": c.lost_side, "change_id": uuid.UUID(change["change_id"]),
+                "lost_side": c.lost_side, "change_id": change["change_uuid"],
                 "values_enc": self.vault.encrypt_json({"kept": c.kept_value, "lost": c.lost_value}),
                 "status": "open", "created_at": self.now,
             })
@@ -325,7 +327,7 @@ class _Batch:
             "worker_id": str(self.worker_id) if self.worker_id else None,
         })
         self.log.append({
-            "change_id": uuid.UUID(change["change_id"]), "entity": change["entity"], "entity_id": _u(eid),
+            "change_id": change["change_uuid"], "entity": change["entity"], "entity_id": _u(eid),
             "grid_id": _u(grid), "device_id": self.device_id, "worker_id": self.worker_id,
             "stamp": change["stamp"], "payload": payload,
             "pii": self.vault.encrypt_json(secret) if secret else None, "received_at": self.now,

@@ -24,6 +24,7 @@ kind   key                                     finds
 ``a``  fuzzy full-name pinyin + address key    records with neither ID, birth date nor phone
 =====  ======================================  ============================================
 """
+import unicodedata
 from typing import NamedTuple
 
 from stdnum.cn import ric
@@ -40,10 +41,11 @@ class PersonFeatures(NamedTuple):
     rid: object            # the record's id
     name: str              # normalised characters, "" when missing
     py: str                # toneless pinyin, joined
+    py2: str               # the same with the surname's own reading (覃 qin), "" when no different
     fz: str                # fuzzy (accent-folded) pinyin, joined
     sfz: str               # fuzzy pinyin of the surname
     id18: str              # 18-character ID number, "" when missing or not an ID number
-    id_valid: bool         # check character and embedded date are right
+    id_valid: bool         # 18 characters as typed, check character and embedded date right
     birth: str             # YYYY-MM-DD, "" when unknown
     gender: str            # "M" / "F", "" when unknown
     phone: str             # digits, "" when missing
@@ -53,24 +55,38 @@ class PersonFeatures(NamedTuple):
 
 
 def _check_id(number):
-    """``(id18, valid)`` for a raw ID number; ``("", False)`` when it cannot be one."""
-    if not number:
-        return "", False
-    id18 = normalize_id_number(number) if isinstance(number, str) else None
+    """``(id18, valid, dated)`` for a raw ID number: ``valid`` when typed with 18 characters
+    whose check character and date are right; ``dated`` when its date is a real date and it
+    is valid or came from the old 15-digit form (which has no check character, so a slip in it
+    goes unseen: it is never "valid"). A number whose check character is wrong has a slip
+    somewhere, maybe in its date, so its date is not used as the birth date."""
+    if not number or not isinstance(number, str):
+        return "", False, False
+    if not number.isascii():
+        number = unicodedata.normalize("NFKC", number)
+    id18 = normalize_id_number(number)
     if not id18:
-        return "", False
-    birth = make_date(id18[6:10], id18[10:12], id18[12:14])
-    return id18, bool(birth) and ric.calc_check_digit(id18) == id18[17]
+        return "", False, False
+    if not make_date(id18[6:10], id18[10:12], id18[12:14]):
+        return id18, False, False
+    if len(_compact(number)) == 15:
+        return id18, False, True
+    valid = ric.calc_check_digit(id18) == id18[17]
+    return id18, valid, valid
 
 
-def _gender(raw, id18, id_valid):
+def _compact(number):
+    return number.replace(" ", "").replace("-", "")
+
+
+def _gender(raw, id18, dated):
     if raw:
         value = str(raw).strip().upper()[:1]
         if value in ("M", "男"):
             return "M"
         if value in ("F", "女"):
             return "F"
-    if id_valid:
+    if dated:
         return "M" if int(id18[16]) % 2 else "F"
     return ""
 
@@ -79,12 +95,12 @@ def person_features(record, rid=None):
     """The comparable features of a person record (see the module docstring)."""
     get = record.get
     name = normalize_name(get("name")) or ""
-    py, fz, sfz = name_keys(name) if name else ("", "", "")
-    id18, id_valid = _check_id(get("id_number"))
+    py, fz, sfz, py2 = name_keys(name) if name else ("", "", "", "")
+    id18, id_valid, dated = _check_id(get("id_number"))
     birth = normalize_birth_date(get("birth_date")) or ""
-    if not birth and id18:
+    if not birth and dated:
         birth = make_date(id18[6:10], id18[10:12], id18[12:14]) or ""
-    gender = _gender(get("gender"), id18, id_valid)
+    gender = _gender(get("gender"), id18, dated)
     phone = normalize_phone(get("phone")) if get("phone") else None
     phone = phone if phone and len(phone) >= 7 else ""
     address = parse_address(get("address")) if get("address") else None
@@ -98,7 +114,7 @@ def person_features(record, rid=None):
         "t" + fz + id18[-4:] if fz and id18 else None,
         "a" + fz + "|" + address.key if fz and address is not None and address.key else None,
     )
-    return PersonFeatures(rid, name, py, fz, sfz, id18, id_valid, birth, gender, phone, address,
+    return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, gender, phone, address,
                           get("household_id"), keys)
 
 

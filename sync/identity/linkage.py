@@ -8,8 +8,10 @@
 3. every pair inside a block is scored once (by the first key kind the pair shares), in worker
    processes over groups of blocks; only ``same`` pairs are kept;
 4. union-find over the ``same`` pairs, strongest first, refusing a union that would put two
-   different valid ID numbers, or two birth dates that are different people's, in one cluster
-   (a record that looks the same as both a father and his namesake son joins only one);
+   different valid ID numbers, or two birth dates that are different people's, in one cluster;
+   records with neither birth date nor ID number (linked by name and phone alone) join a
+   cluster only when they point at one: one that looks the same as both a father and his
+   namesake son joins neither (``cluster``);
 5. the cluster id is the record id of the cluster's first record in input order.
 
 ``maybe`` pairs are not linked: a wrong merge costs more than a missed one.
@@ -193,12 +195,61 @@ class _Clusters:
         return True
 
 
+def _thin(f):
+    return not f.birth and not f.id18
+
+
 def cluster(feats, same_pairs):
-    """Root position of each record after joining ``same_pairs`` strongest first."""
+    """Root position of each record after joining ``same_pairs``, and how many joins were refused.
+
+    First the pairs between records that carry a birth date or an ID number, strongest first.
+    Then the *thin* records (neither birth date nor ID number: linked by name and phone alone):
+    thin records that are the same join each other, and a group of them joins the one cluster
+    its members are the same as; when they are the same as two clusters that are not one
+    person (a father and his namesake son sharing the family phone), the group joins neither.
+    """
     clusters = _Clusters(feats)
     refused = 0
-    for _, a, b in sorted(same_pairs, key=lambda p: (-p[0], p[1], p[2])):
+    strong, weak = [], []
+    for pair in same_pairs:
+        (weak if _thin(feats[pair[1]]) or _thin(feats[pair[2]]) else strong).append(pair)
+    for _, a, b in sorted(strong, key=lambda p: (-p[0], p[1], p[2])):
         if not clusters.union(a, b):
+            refused += 1
+    groups = {}                                  # thin record -> its parent among thin records
+
+    def gfind(x):
+        root = x
+        while groups.setdefault(root, root) != root:
+            root = groups[root]
+        while groups[x] != root:
+            groups[x], x = root, groups[x]
+        return root
+
+    attach = []
+    for _, a, b in weak:
+        ta, tb = _thin(feats[a]), _thin(feats[b])
+        if ta and tb:
+            ra, rb = gfind(a), gfind(b)
+            if ra != rb:
+                groups[max(ra, rb)] = min(ra, rb)
+        else:
+            attach.append((a, b) if ta else (b, a))
+    targets = {}
+    for thin, other in attach:
+        targets.setdefault(gfind(thin), set()).add(clusters.find(other))
+    members = {}
+    for x in list(groups):
+        members.setdefault(gfind(x), []).append(x)
+    for thin, other in attach:
+        members.setdefault(gfind(thin), [thin])
+    for root, group in members.items():
+        roots = targets.get(root, set())
+        for x in group[1:]:
+            clusters.union(group[0], x)
+        if len(roots) == 1:
+            clusters.union(group[0], next(iter(roots)))
+        elif len(roots) > 1:
             refused += 1
     roots = [clusters.find(i) for i in range(len(feats))]
     return roots, refused

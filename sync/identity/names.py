@@ -9,7 +9,9 @@ Three forms, from strict to loose, each comparable with ``==``:
 
 * ``normalize_name``: the characters, full-width folded, spaces and punctuation removed
   (``买买提·艾力`` → ``买买提艾力``; ``王 伟`` → ``王伟``), Latin letters lowercased.
-* ``name_pinyin``: the toneless pinyin syllables, joined (``王伟`` and ``王玮`` → ``wangwei``).
+* ``name_pinyin``: the toneless pinyin syllables, joined (``王伟`` and ``王玮`` → ``wangwei``),
+  each character in its everyday reading (what an input method lists it under); a surname
+  with its own reading (覃 qin, 单 shan, 曾 zeng) also matches in that reading.
   A name already typed in pinyin or Latin letters gives its letters (``Wang Wei`` → ``wangwei``).
 * ``fuzzy_pinyin``: the same with the accent pairs folded (``zh→z ch→c sh→s n→l ang→an
   eng→en ing→in``, also ``iang→ian``, ``uang→uan``); ``陈成`` and ``程晨`` share ``cencen``.
@@ -90,30 +92,39 @@ def _lazy_pinyin():
     return lazy_pinyin
 
 
+def _syllables(name, surname_reading):
+    lazy = _lazy_pinyin()
+    surname, given = split_surname(name)
+    head = (surname_reading and _SURNAME_READINGS.get(surname)) or (lazy(surname) if surname else [])
+    return tuple(s.lower() for s in (*head, *(lazy(given) if given else ())))
+
+
 @lru_cache(maxsize=262144)
 def name_syllables(name):
-    """The toneless pinyin syllables of a normalised name, the surname read as a surname.
+    """The toneless pinyin syllables of a normalised name, each character in its everyday
+    reading (the one an input method lists it under: 覃 → tan, 单 → dan).
 
     Characters without a reading (Latin letters, digits) come back as they are, one item per run.
     """
     if not name:
         return ()
-    lazy = _lazy_pinyin()
-    surname, given = split_surname(name)
-    head = _SURNAME_READINGS.get(surname) or (lazy(surname) if surname else [])
-    return tuple(s.lower() for s in (*head, *(lazy(given) if given else ())))
+    return _syllables(name, False)
 
 
 @lru_cache(maxsize=262144)
 def name_keys(name):
-    """``(pinyin, fuzzy pinyin, fuzzy surname pinyin)`` of a normalised name, all joined."""
+    """``(pinyin, fuzzy pinyin, fuzzy surname pinyin, surname-reading pinyin)`` of a normalised
+    name, each joined. The last is the pinyin with the surname read as a surname (覃 → qin,
+    单 → shan), or "" when that is the same as the first: a worker who hears 覃 may type 秦."""
     syllables = name_syllables(name)
     if not syllables:
-        return "", "", ""
+        return "", "", "", ""
     surname, _ = split_surname(name)
     n_surname = len(surname) if surname and not _LATIN.match(name) else 0
     folded = [fold_syllable(s) for s in syllables]
-    return "".join(syllables), "".join(folded), "".join(folded[:n_surname])
+    alt = "".join(_syllables(name, True)) if surname in _SURNAME_READINGS else ""
+    py = "".join(syllables)
+    return py, "".join(folded), "".join(folded[:n_surname]), alt if alt != py else ""
 
 
 def name_pinyin(raw):
@@ -140,9 +151,9 @@ def compare_names(a, b):
         return None
     if na == nb:
         return NAME_EXACT
-    pa, fa, _ = name_keys(na)
-    pb, fb, _ = name_keys(nb)
-    if pa == pb:
+    pa, fa, _, aa = name_keys(na)
+    pb, fb, _, ab = name_keys(nb)
+    if pa == pb or (aa and aa in (pb, ab)) or (ab and ab == pa):
         return NAME_HOMOPHONE
     if fa == fb:
         return NAME_FUZZY

@@ -48,7 +48,7 @@ Rules that overrule the score (look-alikes that are different people):
    ``same`` (a parent and child named alike).
 5. Evidence: ``same`` needs an ID number that agrees (a valid one alone is enough; an unchecked
    or nearly equal one needs the name), or a name agreeing in characters or pinyin together
-   with the birth date or the phone. Two 王伟 of one community that share only the name, the
+   with the birth date, or the phone, or a birth date one slip away and the address. Two 王伟 of one community that share only the name, the
    gender and the address are not the same person. A fuzzy (accent-folded) name match needs the
    ID number.
 """
@@ -115,7 +115,7 @@ def id_level(a, b):
     if not x or not y:
         return None
     if x == y:
-        return "exact" if a.id_valid else "exact_unchecked"
+        return "exact" if a.id_valid or b.id_valid else "exact_unchecked"
     if x[:17] == y[:17]:
         return "valid_different" if a.id_valid and b.id_valid else "close"
     near = OSA.distance(x[:17], y[:17], score_cutoff=1) <= 1
@@ -129,7 +129,7 @@ def name_level(a, b):
         return None
     if a.name == b.name:
         return "exact"
-    if a.py == b.py:
+    if a.py == b.py or (a.py2 and a.py2 in (b.py, b.py2)) or (b.py2 and b.py2 == a.py):
         return "homophone"
     if a.fz == b.fz:
         return "fuzzy"
@@ -221,7 +221,8 @@ def verdict(score, levels, same_household=False):
         rule = "same-name-same-household-other-birth-date"
     elif not (idl == "exact"
               or (idl in ("exact_unchecked", "close") and nl in ("exact", "homophone", "fuzzy"))
-              or (name_agrees and (bl == "exact" or levels.get("phone") == "exact"))):
+              or (name_agrees and (bl == "exact" or levels.get("phone") == "exact"
+                                   or (bl == "close" and levels.get("address") in ("exact", "close"))))):
         rule = "not-enough-evidence"
     if rule is None and score >= SAME_AT:
         return SAME, None
