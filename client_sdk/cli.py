@@ -9,6 +9,7 @@ line (other users can read a process's arguments).
 import argparse
 import datetime as dt
 import getpass
+import json
 import os
 import sys
 
@@ -95,11 +96,41 @@ def cmd_add_person(client, args, out):
 
 def cmd_visit(client, args, out):
     checks = {key: {"status": getattr(args, key)} for key in CHECK_KEYS}
+    try:
+        answers = json.loads(args.answers) if args.answers else {}
+    except ValueError:
+        raise InvalidInput("--answers must be JSON: {\"item\": {\"question\": value}}", field="answers") from None
+    if not isinstance(answers, dict) or any(k not in checks or not isinstance(v, dict) for k, v in answers.items()):
+        raise InvalidInput(f"--answers must map check items ({', '.join(CHECK_KEYS)}) to objects", field="answers")
+    for key, given in answers.items():
+        checks[key]["answers"] = given
     hid = _household(client, args.household)
     amends = _resolve(args.amends, [v["id"] for v in client.visits(hid)], "visit") if args.amends else None
     vid = client.record_visit(hid, checks, visited_at=args.at, note=args.note, amends_id=amends)
     flagged = [f"{k}={c['status']}" for k, c in checks.items() if c["status"] != "ok"]
     print(f"visit saved: {vid} ({', '.join(flagged) or 'all six checks ok'})", file=out)
+    # the warning at the door: the city's rules on these answers, before any sync
+    for s in client.suggestions(checks):
+        print(f"WARNING {s['colour'].upper()}: {s['reason']} -> fieldsync flag {_short(hid)} "
+              f"--category {s['category']} --colour {s['colour']}", file=out)
+
+
+def cmd_due(client, args, out):
+    rows = client.due_visits()
+    for d in rows:
+        late = "OVERDUE " if d["overdue"] else ""
+        print(f"{late}{d['due_at']:%Y-%m-%d %H:%M}  {d['why']:<7} household {_short(d['household_id'])}  "
+              f"{d['colour']} {d['category']} ({d['flag_state']})", file=out)
+    print(f"({len(rows)} households due)", file=out)
+
+
+def cmd_queue(client, args, out):
+    rows = client.flag_queue()
+    for f in rows:
+        actions = ", ".join(f["allowed_actions"]) or "-"
+        print(f"{_short(f['id'])}  {f['colour']:<6} {f['state']:<11} {f['level']:<9} {f['category']}  "
+              f"you may: {actions}", file=out)
+    print(f"({len(rows)} flags)", file=out)
 
 
 def cmd_flag(client, args, out):
@@ -221,6 +252,7 @@ def build_parser():
     s.add_argument("--note")
     s.add_argument("--at", help="when, ISO 8601 with offset (default: now)")
     s.add_argument("--amends", help="the visit this one corrects")
+    s.add_argument("--answers", help='structured answers as JSON, e.g. \'{"income": {"income_per_person": 600}}\'')
     s.set_defaults(func=cmd_visit)
 
     s = sub.add_parser("flag", help="raise a warning flag on a household")
@@ -249,6 +281,8 @@ def build_parser():
     s.set_defaults(func=cmd_list)
 
     sub.add_parser("pending", help="changes not yet sent").set_defaults(func=cmd_pending)
+    sub.add_parser("due", help="flagged households due a visit").set_defaults(func=cmd_due)
+    sub.add_parser("queue", help="flags waiting on you, with what you may do").set_defaults(func=cmd_queue)
     sub.add_parser("sync", help="send and receive changes").set_defaults(func=cmd_sync)
     s = sub.add_parser("logout", help="log out (and wipe the store on a shared tablet)")
     s.add_argument("--wipe", action="store_true", help="delete the local store")
