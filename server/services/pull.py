@@ -44,10 +44,13 @@ def pull_page(grid_ids, cursor, limit, server_stamp, device=None):
     after = parse_cursor(cursor, epoch)
     rows = []
     if grid_ids:
+        # Keys first, then the payloads of just that page: ordering the matching rows with their
+        # payloads attached made every page of a first sync sort everything after it.
+        page = (select(ChangeLog.seq).where(ChangeLog.seq > after, ChangeLog.grid_id.in_(grid_ids))
+                .order_by(ChangeLog.seq).limit(limit + 1)).scalar_subquery()
         rows = db.session.execute(
             select(ChangeLog.seq, ChangeLog.payload, ChangeLog.pii)
-            .where(ChangeLog.seq > after, ChangeLog.grid_id.in_(grid_ids))
-            .order_by(ChangeLog.seq).limit(limit + 1)).all()
+            .where(ChangeLog.seq.in_(page)).order_by(ChangeLog.seq)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1].seq if rows else after
