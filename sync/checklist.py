@@ -59,6 +59,11 @@ class Checklists:
             items = version.get("items")
             if not isinstance(items, dict) or sorted(items) != sorted(CHECK_KEYS):
                 raise ChecklistConfigError(f"{where}: items must be exactly {', '.join(CHECK_KEYS)}")
+            for key, item in items.items():
+                if not isinstance(item, dict):
+                    raise ChecklistConfigError(f"{where}.items.{key}: must be an object")
+                if not isinstance(item.get("questions", {}), dict):
+                    raise ChecklistConfigError(f"{where}.items.{key}.questions: must be an object")
             self.versions[number] = {
                 key: {"phrase": item.get("phrase", key),
                       "questions": {q: _question(spec, f"{where}.items.{key}.questions.{q}")

@@ -69,13 +69,25 @@ def _check_condition(cond, where):
         for i, part in enumerate(parts):
             _check_condition(part, f"{where}[{i}]")
     elif "rows" in cond:
+        item, dot, question = str(cond["rows"]).partition(".")
+        if item not in CHECK_KEYS or not dot or not question:
+            raise ChecklistConfigError(f"{where}: rows must be '<item>.<question>'")
         _check_condition(cond.get("any"), f"{where}.any")
     elif "status" in cond:
         if cond["status"] != "*" and cond["status"] not in CHECK_KEYS:
             raise ChecklistConfigError(f"{where}: status names an unknown item {cond['status']!r}")
+        if not isinstance(cond.get("in"), list) or not cond["in"]:
+            raise ChecklistConfigError(f"{where}: a status condition needs an 'in' list of statuses")
     elif "answer" in cond or "field" in cond:
         if cond.get("op") not in _OPS:
             raise ChecklistConfigError(f"{where}: op must be one of {' '.join(_OPS)}")
+        if "value" not in cond:
+            raise ChecklistConfigError(f"{where}: a comparison needs a 'value'")
+        if "answer" in cond:
+            item, dot, question = str(cond["answer"]).partition(".")
+            if item not in CHECK_KEYS or not dot or not question:
+                raise ChecklistConfigError(f"{where}: answer must be '<item>.<question>' with an item of "
+                                           f"{', '.join(CHECK_KEYS)}")
     else:
         raise ChecklistConfigError(f"{where}: not a condition: {sorted(cond)}")
 

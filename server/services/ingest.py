@@ -382,8 +382,9 @@ class _Batch:
             rec = self.records["flag"][fid]
             evs = events.get(fid, [])
             view = fold_flag(rec.values["colour"], rec.values.get("level") or "community", evs)
-            # The clock at a level starts when the server learnt of the move to that level.
-            moves = [e for e in evs if e["action"] in ("escalate", "route")]
+            # The clock at a level starts when the server learnt of the move to that level, or
+            # of a reopening: a reopened case gets a fresh deadline, not one long past.
+            moves = [e for e in evs if e["action"] in ("escalate", "route", "reopen")]
             since = max(moves, key=lambda e: e["stamp"])["received"] if moves else rec.extra["raised_at"]
             since = _aware(since)
             rows.append({"_id": _u(fid), "state": view["state"], "current_level": view["level"],

@@ -183,6 +183,33 @@ def _parse(folded):
     return Address.build("".join(text_parts), parts)
 
 
+# The common shapes of a door at the end of an address, split off so that the words before
+# it (street, community: shared by hundreds of households) are parsed once and cached.
+_DOOR_TAIL = re.compile(r"^(.*?)(\d+)(栋|幢|座|号楼|#楼|#|楼)(\d+)(单元|门)(\d+)(室|号|房|户)?$")
+_DASH_TAIL = re.compile(r"^(.*?)(\d+)-(\d+)-(\d+)$")
+_DOOR_PARTS = frozenset(("栋", "单元", "层", "室"))
+
+
+def _parse_fast(folded):
+    """``_parse`` for ``…5栋3单元501(室)`` and ``…5-3-501``: the same result, faster."""
+    match = _DOOR_TAIL.match(folded)
+    if match:
+        head, building, unit, room = match.group(1), match.group(2), match.group(4), match.group(6)
+    else:
+        match = _DASH_TAIL.match(folded)
+        if not match:
+            return _parse(folded)
+        head, building, unit, room = match.groups()
+    if head and (head[-1].isdigit() or head[-1] in "-第"):
+        return _parse(folded)
+    prefix = _parse(head) if head else None
+    if prefix is not None and _DOOR_PARTS & prefix.parts.keys():
+        return _parse(folded)
+    parts = dict(prefix.parts) if prefix is not None else {}
+    parts["栋"], parts["单元"], parts["室"] = str(int(building)), str(int(unit)), str(int(room))
+    return Address.build(prefix.text if prefix is not None else "", parts)
+
+
 def parse_address(raw):
     """The parsed form of an address, or None when it is empty."""
     if not raw or not isinstance(raw, str):
@@ -190,7 +217,7 @@ def parse_address(raw):
     folded = fold_text(raw)
     if not folded:
         return None
-    return _parse(folded)
+    return _parse_fast(folded)
 
 
 def normalize_address(raw):

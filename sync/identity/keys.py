@@ -21,6 +21,7 @@ kind   key                                     finds
 ``s``  fuzzy surname pinyin + birth date       ID typos, homophone given names
 ``n``  fuzzy full-name pinyin + birth year     birth-date typos in month or day
 ``t``  fuzzy full-name pinyin + ID's last 4    ID typos in the birth-date part, no birth date
+``d``  fuzzy full-name pinyin + ID's date      ID typos elsewhere, no birth date
 ``a``  fuzzy full-name pinyin + address key    records with neither ID, birth date nor phone
 =====  ======================================  ============================================
 """
@@ -34,7 +35,7 @@ from .address import parse_address
 from .dates import make_date, normalize_birth_date
 from .names import name_keys, normalize_name
 
-KEY_KINDS = ("i", "p", "s", "n", "t", "a")
+KEY_KINDS = ("i", "p", "s", "n", "t", "d", "a")
 
 
 class PersonFeatures(NamedTuple):
@@ -47,6 +48,7 @@ class PersonFeatures(NamedTuple):
     id18: str              # 18-character ID number, "" when missing or not an ID number
     id_valid: bool         # 18 characters as typed, check character and embedded date right
     birth: str             # YYYY-MM-DD, "" when unknown
+    birth_from_id: bool    # the birth date was read from the ID number (none was typed)
     gender: str            # "M" / "F", "" when unknown
     phone: str             # digits, "" when missing
     address: object        # address.Address or None
@@ -98,8 +100,10 @@ def person_features(record, rid=None):
     py, fz, sfz, py2 = name_keys(name) if name else ("", "", "", "")
     id18, id_valid, dated = _check_id(get("id_number"))
     birth = normalize_birth_date(get("birth_date")) or ""
+    birth_from_id = False
     if not birth and dated:
         birth = make_date(id18[6:10], id18[10:12], id18[12:14]) or ""
+        birth_from_id = bool(birth)
     gender = _gender(get("gender"), id18, dated)
     phone = normalize_phone(get("phone")) if get("phone") else None
     phone = phone if phone and len(phone) >= 7 else ""
@@ -112,9 +116,10 @@ def person_features(record, rid=None):
         "s" + sfz + birth if sfz and birth else None,
         "n" + fz + birth[:4] if fz and birth else None,
         "t" + fz + id18[-4:] if fz and id18 else None,
+        "d" + fz + id18[6:14] if fz and id18 else None,
         "a" + fz + "|" + address.key if fz and address is not None and address.key else None,
     )
-    return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, gender, phone, address,
+    return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, birth_from_id, gender, phone, address,
                           get("household_id"), keys)
 
 

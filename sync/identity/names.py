@@ -70,6 +70,7 @@ def split_surname(name):
     return name[:1], name[1:]
 
 
+@lru_cache(maxsize=8192)
 def fold_syllable(syllable):
     """One toneless syllable with the accent pairs folded: ``zhang`` → ``zan``, ``ning`` → ``lin``."""
     initial = ""
@@ -92,11 +93,26 @@ def _lazy_pinyin():
     return lazy_pinyin
 
 
+@lru_cache(maxsize=65536)
+def char_pinyin(char):
+    """The toneless everyday reading of one character (``伟`` → ``wei``); the character itself,
+    lowercased, when it has none (a Latin letter, a digit)."""
+    reading = _lazy_pinyin()(char)
+    return reading[0].lower() if reading else char
+
+
+_RUN = re.compile(r"[a-z0-9]+|.", re.DOTALL)
+
+
 def _syllables(name, surname_reading):
-    lazy = _lazy_pinyin()
     surname, given = split_surname(name)
-    head = (surname_reading and _SURNAME_READINGS.get(surname)) or (lazy(surname) if surname else [])
-    return tuple(s.lower() for s in (*head, *(lazy(given) if given else ())))
+    special = surname_reading and _SURNAME_READINGS.get(surname)
+    if special:
+        return (*special, *_syllables(given, False)) if given else tuple(special)
+    # Character by character (names are not dictionary phrases): a run of Latin letters or
+    # digits stays one item.
+    return tuple(char_pinyin(piece) if len(piece) == 1 and not piece.isascii() else piece
+                 for piece in _RUN.findall(name))
 
 
 @lru_cache(maxsize=262144)

@@ -185,6 +185,8 @@ def compare(a, b, names=None):
         else:
             score += W_NAME[nl]
     bl = birth_level(a.birth, b.birth)
+    if bl is not None and idl == "close" and (a.birth_from_id or b.birth_from_id) and bl != "exact":
+        bl = None            # read from a number with a slip in it: the slip may be in the date
     if bl is not None:
         levels["birth"] = bl
         score += W_BIRTH[bl]

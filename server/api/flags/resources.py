@@ -4,7 +4,7 @@ import uuid
 from flask import g
 from flask.views import MethodView
 from marshmallow import fields, validate
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from sync.casework import ACTIVE_STATES, LEVEL_ROLE, OPEN_STATES, allowed_actions
 from sync.flags import COLOURS, LEVELS, STATES, fold_flag
@@ -27,6 +27,10 @@ class FlagListArgs(PageArgs):
     grid_id = fields.UUID(load_default=None)
     household_id = fields.UUID(load_default=None)
     overdue = fields.Bool(load_default=None)
+
+
+# red, yellow, green: by urgency, not by spelling
+COLOUR_RANK = case({"red": 0, "yellow": 1, "green": 2}, value=Flag.current_colour, else_=3)
 
 
 def _scoped(query):
@@ -84,7 +88,7 @@ class FlagList(MethodView):
         if args["overdue"] is not None:
             late = Flag.deadline_at < now()
             query = query.where(late if args["overdue"] else (Flag.deadline_at.is_(None) | ~late))
-        query = query.order_by(Flag.current_colour.desc(), Flag.raised_at, Flag.id)
+        query = query.order_by(COLOUR_RANK, Flag.raised_at, Flag.id)
         at = now()
         return [_decorate(f, at) for f in db.session.execute(paginate(query, args)).scalars()]
 

@@ -11,7 +11,7 @@ from sync.casework import OPEN_STATES, revisit_due
 
 from ...auth import login_required
 from ...extensions import db
-from ...models import Flag, Household, Visit
+from ...models import Flag, FlagEvent, Household, Visit
 from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import VisitSchema
@@ -88,11 +88,16 @@ class DueVisits(MethodView):
         last = dict(db.session.execute(
             select(Visit.household_id, func.max(Visit.visited_at))
             .where(Visit.household_id.in_({f.household_id for f, _ in rows})).group_by(Visit.household_id)).all())
+        # a resolved flag's verifying visit is due from when it was resolved (not its last note)
+        resolved = dict(db.session.execute(
+            select(FlagEvent.flag_id, func.max(FlagEvent.created_at))
+            .where(FlagEvent.flag_id.in_([f.id for f, _ in rows if f.state == "resolved"]),
+                   FlagEvent.action == "resolve").group_by(FlagEvent.flag_id)).all())
         current, table, out = now(), current_app.config["REVISIT_DAYS"], []
         for flag, address in rows:
             seen = _aware(last.get(flag.household_id))
             due = revisit_due(flag.state, flag.current_colour, _aware(flag.raised_at), seen,
-                              _aware(flag.updated_at), table)
+                              _aware(resolved.get(flag.id, flag.updated_at)), table)
             if due is None:
                 continue
             out.append({"household_id": flag.household_id, "address": address, "grid_id": flag.grid_id,
