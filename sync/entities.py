@@ -175,5 +175,7 @@ ENTITIES = {
     }, parent=("flag", "flag_id")),
 }
 
-#: Fields that may not change once a record exists: they fix where it lives (its scope).
-IMMUTABLE = {"flag": frozenset({"household_id"})}
+#: Fields that may not change once a record exists: where it lives (its scope), and a flag's
+#: colour and level, which move only by events (recolour, escalate, route) so that every
+#: change of either is a transition in the flag's log, made by someone allowed to make it.
+IMMUTABLE = {"flag": frozenset({"household_id", "colour", "level"})}

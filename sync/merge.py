@@ -23,8 +23,10 @@ class Conflict:
 def merge_fields(values, stamps, fields, stamp, base=None):
     """Merge one change into a record's ``values``/``stamps`` (both updated in place).
 
-    Returns ``(changed, conflicts)``: the names of fields whose value changed, and the
-    collisions found. Applying the same change twice changes nothing the second time.
+    Returns ``(changed, conflicts)``: the names of fields whose value or stamp moved (a newer
+    write of the same value still moves the stamp, and the replica must store it, or a later
+    write stamped in between would win on one replica and lose on another), and the collisions
+    found. Applying the same change twice changes nothing the second time.
     """
     changed, conflicts = [], []
     base = base or {}
@@ -35,8 +37,7 @@ def merge_fields(values, stamps, fields, stamp, base=None):
                     and node_of(current) != node_of(stamp)):
                 # A device always saw its own earlier write; another device's value it may not have.
                 conflicts.append(Conflict(name, value, stamp, values.get(name), current, "current"))
-            if values.get(name) != value or name not in values:
-                changed.append(name)
+            changed.append(name)
             values[name] = value
             stamps[name] = stamp
         elif stamp < current and values.get(name) != value:

@@ -241,6 +241,12 @@ class _Batch:
         return grid
 
     def _merge(self, entity, eid, existing, fields, change, grid):
+        if existing is not None:
+            for name in IMMUTABLE.get(entity, ()):
+                if name in fields and fields[name] != existing.values.get(name):
+                    raise InvalidChange(f"a {entity}'s {name} cannot be changed by editing it"
+                                        + ("; send a recolour, escalate or route event" if entity == "flag" else ""),
+                                        field=name, code="immutable_field")
         if existing is None:
             existing = _Record(values={}, stamps={}, new=True)
             if entity == "flag":

@@ -199,3 +199,17 @@ def test_conflict_values_of_personal_fields_are_encrypted_and_masked(client, aut
     assert full["lost_value"] == "13800138000"
     (masked,) = client.get("/api/v1/conflicts", headers=auth.headers("street1")).json
     assert masked["lost_value"] == "138****8000"
+
+
+def test_a_flags_colour_and_level_move_only_by_events(client, auth, city):
+    h = auth.headers("w1")
+    hid, fid = make_household(client, h, city), str(uuid.uuid4())
+    push(client, h, "dev-w1", [change("flag", fid, {"household_id": hid, "category": "elderly_alone",
+                                                    "colour": "green"}, stamp(NOW - 9000))])
+    for fields in ({"colour": "red"}, {"level": "bureau"}):
+        resp = push(client, h, "dev-w1", [change("flag", fid, fields, stamp(NOW - 8000))])
+        assert resp.json["results"][0]["reason"]["code"] == "immutable_field"
+    flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
+    assert (flag["current_colour"], flag["current_level"]) == ("green", "community")
+    note = push(client, h, "dev-w1", [change("flag", fid, {"note": "独居"}, stamp(NOW - 7000))])
+    assert note.json["results"][0]["status"] == "applied"

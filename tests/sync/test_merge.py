@@ -75,3 +75,13 @@ def test_every_order_of_delivery_gives_the_same_record(chs):
             merge_fields(values, stamps, {field: value}, s(ms, node))
         results.add(tuple(sorted(values.items())))
     assert len(results) == 1
+
+
+def test_a_newer_write_of_the_same_value_still_moves_the_stamp():
+    # otherwise a write stamped in between would win on a replica that skipped storing it
+    values, stamps = {}, {}
+    merge_fields(values, stamps, {"note": "低保户"}, s(1))
+    changed, _ = merge_fields(values, stamps, {"note": "低保户"}, s(3, "b"), base={"note": s(1)})
+    assert changed == ["note"] and stamps["note"] == s(3, "b")
+    merge_fields(values, stamps, {"note": "需复查"}, s(2, "c"), base={"note": s(1)})
+    assert values["note"] == "低保户"
