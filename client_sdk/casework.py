@@ -61,7 +61,7 @@ class CaseworkAPI:
 
     def flag_queue(self):
         """Flags this worker has to act on: staff, the open flags at their own level; a grid
-        worker, every active flag of their grids. Red first, then oldest."""
+        worker, every active flag of their grids. Red first, then yellow, then green."""
         role = (self._store.get_meta("worker") or {}).get("role")
         out = []
         for flag in self.flags():

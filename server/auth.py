@@ -31,7 +31,14 @@ def authenticate(username, password):
 _DUMMY_HASH = "scrypt:32768:8:1$dummysaltdummys$" + "0" * 128
 
 
+#: device ids the server itself uses as the author of its own changes (and its clock nodes)
+RESERVED_DEVICE_IDS = frozenset({"server", "scheduler", "web"})
+
+
 def enroll_device(worker, device_id, name):
+    if device_id in RESERVED_DEVICE_IDS or device_id.startswith("server-"):
+        raise ApiError(422, "invalid_input", f"device_id {device_id!r} is reserved: the server uses it for its "
+                       "own changes", {"device_id": ["reserved"]})
     device = db.session.get(Device, device_id)
     if device is None:
         device = Device(id=device_id, worker_id=worker.id, name=name)

@@ -20,6 +20,19 @@ def database_url(raw=None):
     return url
 
 
+def _json_env(name):
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise RuntimeError(f"{name} must be a JSON object keyed by colour")
+    return value
+
+
 class Config:
     # None: a SQLite file in the instance folder (set in create_app, which knows that folder).
     SQLALCHEMY_DATABASE_URI = database_url()
@@ -48,8 +61,8 @@ class Config:
     RULES_FILE = os.environ.get("GRIDSYNC_RULES")
     # Hours to handle a flag at its level, by colour ({"red": 24} or {"red": {"community": 12, …}}),
     # and days between re-visits of a flagged household (sync/casework.py has the defaults).
-    DEADLINE_HOURS = json.loads(os.environ.get("GRIDSYNC_DEADLINE_HOURS", "null")) or DEFAULT_DEADLINE_HOURS
-    REVISIT_DAYS = json.loads(os.environ.get("GRIDSYNC_REVISIT_DAYS", "null")) or DEFAULT_REVISIT_DAYS
+    DEADLINE_HOURS = _json_env("GRIDSYNC_DEADLINE_HOURS") or DEFAULT_DEADLINE_HOURS
+    REVISIT_DAYS = _json_env("GRIDSYNC_REVISIT_DAYS") or DEFAULT_REVISIT_DAYS
     # How often the escalation job runs (seconds) in processes that start the scheduler.
     ESCALATION_INTERVAL_S = int(os.environ.get("GRIDSYNC_ESCALATION_INTERVAL_S", 60))
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"

@@ -69,7 +69,7 @@ def revisit_due(flag_state, colour, raised_at, last_visit_at, changed_at, table=
         return changed_at, "verify"
     if flag_state not in OPEN_STATES:
         return None
-    days = (table or DEFAULT_REVISIT_DAYS).get(colour, 14)
+    days = (table or DEFAULT_REVISIT_DAYS).get(colour, DEFAULT_REVISIT_DAYS.get(colour, 14))
     since = max(d for d in (last_visit_at, raised_at) if d is not None)
     return since + dt.timedelta(days=days), "revisit"
 

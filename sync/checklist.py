@@ -130,7 +130,7 @@ def _answer_problem(spec, value):
                 if problem:
                     return f"row {i}: {name} {problem}"
         return None
-    return None if ok else f"must be a {kind}"
+    return None if ok else f"must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def validate_checks(checks, version, checklists=None):

@@ -56,7 +56,7 @@ def parse_change(raw):
         if raw.get(name) is None:
             raise InvalidChange(f"{name}: missing", field=name)
     entity = raw["entity"]
-    if entity not in ENTITIES:
+    if not isinstance(entity, str) or entity not in ENTITIES:
         raise InvalidChange(f"entity: unknown entity type {str(entity)[:32]!r}; one of {', '.join(sorted(ENTITIES))}",
                             field="entity", code="unknown_entity")
     fields_ = raw["fields"]

@@ -20,7 +20,7 @@ from sync.clock import stamp_wall_ms, wall_clock_ms
 from sync.entities import ENTITIES, IMMUTABLE
 from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
 from sync.casework import deadline, may_act
-from sync.flags import fold_flag
+from sync.flags import LEVELS, fold_flag
 from sync.merge import merge_fields, node_of
 from sync.protocol import parse_change
 
@@ -307,6 +307,10 @@ class _Batch:
             raise InvalidChange(f"the {self.scope.role} role may not {action} a flag at {level} level",
                                 field="action", code="not_allowed")
         if action in ("escalate", "route"):
+            up = LEVELS.index(fields["level"]) - LEVELS.index(level)
+            if up <= 0 if action == "escalate" else up == 0:
+                raise InvalidChange(f"{action} must move the flag {'up from' if action == 'escalate' else 'away from'} "
+                                    f"{level} level", field="level", code="level_not_moved")
             flag.extra["level"] = fields["level"]
         visit = fields.get("visit_id")
         if visit and self.visits.get(visit) != flag.values["household_id"]:
@@ -409,7 +413,8 @@ class _Batch:
 def _cross_grid(message):
     # Devices pull by grid: a record moved across grids would reach the new grid's devices as a
     # bare edit with no history. Until moves re-send that history, they are refused, loudly.
-    return InvalidChange(message + "; ask community staff to move it", field="grid_id", code="cross_grid_move")
+    return InvalidChange(message + ": moving records between grids is not supported yet; register it in the "
+                         "new grid and mark the old record deleted", field="grid_id", code="cross_grid_move")
 
 
 def _aware(ts):

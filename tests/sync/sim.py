@@ -292,7 +292,12 @@ class SimDevice:
             visits = self.visits_to(hid)
             extra["visit_id"] = rng.choice(visits) if visits else self.record_visit(hid, random_checks(rng))
         elif action in ("escalate", "route"):
-            extra["level"] = rng.choice(LEVELS)
+            here = LEVELS.index(view["level"])
+            # escalate goes up; route goes anywhere else (the server refuses a flag left in place)
+            choices = LEVELS[here + 1:] if action == "escalate" else [lv for lv in LEVELS if lv != view["level"]]
+            if not choices:
+                return f"nowhere to {action} {fid} from {view['level']}"
+            extra["level"] = rng.choice(choices)
         elif action == "recolour":
             extra["colour"] = rng.choice(COLOURS)
         if rng.random() < 0.3:

@@ -211,9 +211,9 @@ def test_well_typed_answers_are_accepted(item, question, value):
 @pytest.mark.parametrize("item,question,value,says", [
     ("income", "income_per_person", "800", "must be a number"),
     ("income", "income_per_person", True, "must be a number"),
-    ("food", "meals_per_day", 2.5, "must be a integer"),
-    ("food", "meals_per_day", 2.0, "must be a integer"),
-    ("food", "meals_per_day", False, "must be a integer"),
+    ("food", "meals_per_day", 2.5, "must be an integer"),
+    ("food", "meals_per_day", 2.0, "must be an integer"),
+    ("food", "meals_per_day", False, "must be an integer"),
     ("food", "relies_on_aid", 1, "must be a boolean"),
     ("clothing", "bedding", "yes", "must be a boolean"),
     ("income", "sources", 5, "must be a text"),
@@ -224,7 +224,7 @@ def test_well_typed_answers_are_accepted(item, question, value):
     ("children", "children", [{"age": 3}] * 65, "must be a list of at most 64 rows"),
     ("children", "children", ["kid"], "row 0 must be an object"),
     ("children", "children", [{"age": 3}, {"shoe_size": 30}], "row 1: shoe_size is not a field"),
-    ("children", "children", [{"age": "7"}], "row 0: age must be a integer"),
+    ("children", "children", [{"age": "7"}], "row 0: age must be an integer"),
     ("children", "children", [{"in_school": "no"}], "row 0: in_school must be a boolean"),
     ("children", "children", [{"age": 4}, {"carer": "aunt"}], "row 1: carer must be one of parents"),
 ])

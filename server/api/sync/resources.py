@@ -22,6 +22,8 @@ blp = Blueprint("sync", __name__, url_prefix="/sync", description="Device sync: 
 def _device():
     if g.worker.role not in DEVICE_ROLES:
         raise ApiError(403, "forbidden", f"the {g.worker.role} role does not sync a device")
+    if g.device is None:
+        raise ApiError(403, "no_device", "this token was not issued for a device")
     now = utcnow()
     seen = g.device.last_seen_at
     if seen is None or now - (seen if seen.tzinfo else seen.replace(tzinfo=now.tzinfo)) > LAST_SEEN_EVERY:
