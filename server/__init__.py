@@ -20,7 +20,7 @@ from . import extensions
 from .extensions import db, limiter, migrate
 from .jsonfast import OrjsonProvider
 from .models.types import utcnow
-from .wsgi_gzip import GzipRequestMiddleware
+from .wsgi_gzip import INFLATED, GzipRequestMiddleware
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 # Responses smaller than this are not worth compressing.
@@ -95,6 +95,13 @@ def create_app(config=None):
     # The wire limit is checked before decompression; Flask then checks the inflated body.
     wire_limit = app.config["MAX_CONTENT_LENGTH"]
     app.config["MAX_CONTENT_LENGTH"] = max(wire_limit, app.config["MAX_DECOMPRESSED_LENGTH"])
+
+    @app.before_request
+    def _plain_body_limit():
+        # A body that was not gzipped (chunked ones included) is held to the wire limit.
+        if not request.environ.get(INFLATED):
+            request.max_content_length = wire_limit
+
     app.wsgi_app = GzipRequestMiddleware(app.wsgi_app, wire_limit, app.config["MAX_DECOMPRESSED_LENGTH"])
     if app.config.get("PROXY_HOPS"):
         # Behind a load balancer: client addresses (login rate limit) come from X-Forwarded-For.

@@ -69,11 +69,6 @@ def revoke(token):
     token.revoked_at = utcnow()
 
 
-def _aware(ts):
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
-
-
 def current_token():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) > 200:
@@ -83,7 +78,7 @@ def current_token():
         raise ApiError(401, "bad_token", "unknown token; log in again")
     if token.revoked_at is not None:
         raise ApiError(401, "token_revoked", "this token was revoked; log in again")
-    if _aware(token.expires_at) <= utcnow():
+    if token.expires_at <= utcnow():
         raise ApiError(401, "token_expired", "this token has expired; log in again")
     return token
 

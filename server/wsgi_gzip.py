@@ -8,6 +8,10 @@ import json
 import zlib
 
 
+#: set in the WSGI environ of a request whose body this middleware inflated
+INFLATED = "gridsync.inflated"
+
+
 def _error(start_response, status, code, message):
     body = json.dumps({"code": code, "status": int(status.split()[0]), "message": message}).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -55,6 +59,7 @@ class GzipRequestMiddleware:
             # A cut-off stream (a dropped connection) must not be applied as a shorter batch.
             return _error(start_response, "400 Bad Request", "bad_gzip", "the gzip request body is incomplete")
         environ = dict(environ)
+        environ[INFLATED] = True
         environ.pop("HTTP_CONTENT_ENCODING", None)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)

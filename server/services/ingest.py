@@ -396,7 +396,6 @@ class _Batch:
             # of a reopening: a reopened case gets a fresh deadline, not one long past.
             moves = [e for e in evs if e["action"] in ("escalate", "route", "reopen")]
             since = max(moves, key=lambda e: e["stamp"])["received"] if moves else rec.extra["raised_at"]
-            since = _aware(since)
             rows.append({"_id": _u(fid), "state": view["state"], "current_level": view["level"],
                          "current_colour": view["colour"], "level_since": since,
                          "deadline_at": deadline(view["state"], view["colour"], view["level"], since,
@@ -415,11 +414,6 @@ def _cross_grid(message):
     # bare edit with no history. Until moves re-send that history, they are refused, loudly.
     return InvalidChange(message + ": moving records between grids is not supported yet; register it in the "
                          "new grid and mark the old record deleted", field="grid_id", code="cross_grid_move")
-
-
-def _aware(ts):
-    # SQLite returns naive datetimes; everything is stored in UTC.
-    return ts if ts is None or ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
 
 
 def _parse_ts(value):

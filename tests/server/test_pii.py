@@ -202,3 +202,28 @@ def test_plain_numbers_never_reach_the_logs(app, client, auth, city, caplog):
     for needle in ID_FORMS + (OTHER_ID, PHONE, HH_PHONE):
         assert needle not in logged
         assert needle.lower() not in logged.lower()
+
+
+def test_lookup_by_number_goes_through_the_blind_index_and_is_audited(app, client, auth, city):
+    import uuid as _uuid
+
+    from sqlalchemy import func, select
+
+    from server.models import AuditLog
+    from tests.helpers import change, push, stamp
+    h = auth.headers("w1")
+    hid, pid = str(_uuid.uuid4()), str(_uuid.uuid4())
+    ms = 1_790_000_000_000
+    push(client, h, "dev-w1", [
+        change("household", hid, {"grid_id": city["G1"], "address": "和平路9号"}, stamp(ms)),
+        change("person", pid, {"household_id": hid, "name": "王伟", "id_number": "11010519491231002X"},
+               stamp(ms + 1))])
+    found = client.post("/api/v1/persons/lookup", headers=h, json={"id_number": "110105491231002"})
+    assert [p["id"] for p in found.json] == [pid]
+    assert client.post("/api/v1/persons/lookup", headers=auth.headers("w2"),
+                       json={"id_number": "11010519491231002x"}).json == []
+    assert client.post("/api/v1/persons/lookup", headers=h, json={}).status_code == 422
+    with app.app_context():
+        from server.extensions import db
+        assert db.session.execute(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "lookup")).scalar_one() == 1

@@ -61,10 +61,7 @@ def _with_events(flag):
 
 def _decorate(flag, at=None):
     at = at or now()
-    due = flag.deadline_at
-    if due is not None and due.tzinfo is None:
-        due = due.replace(tzinfo=at.tzinfo)
-    flag.overdue = due is not None and due < at
+    flag.overdue = flag.deadline_at is not None and flag.deadline_at < at
     return flag
 
 

@@ -28,12 +28,26 @@ class PersonLookupArgs(Schema):
 class PersonCreate(MethodView):
     decorators = [login_required]
 
-    @blp.arguments(PersonLookupArgs, location="query")
+    @blp.arguments(input_schema("person", creating=True))
+    @blp.response(201, PersonSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args):
+        """Add a person to a household."""
+        pid = args.pop("id", None) or uuid.uuid4()
+        save("person", pid, args)
+        return present("person", db.session.get(Person, pid), g.scope.sees_full_pii)
+
+
+@blp.route("/lookup")
+class PersonLookup(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PersonLookupArgs)
     @blp.response(200, PersonSchema(many=True))
     @blp.doc(security=BEARER)
-    def get(self, args):
-        """Find persons in the caller's area by exact ID or phone number (through the blind
-        index: nothing is decrypted to search)."""
+    def post(self, args):
+        """Find persons in the caller's area by exact ID or phone number, sent in the body so
+        the number stays out of URLs and access logs (the blind index: nothing is decrypted)."""
         g.scope.require_records()
         kind = "id_number" if args["id_number"] else "phone" if args["phone"] else None
         if kind is None:
@@ -50,15 +64,6 @@ class PersonCreate(MethodView):
         out = [present("person", r, g.scope.sees_full_pii) for r in rows]
         db.session.commit()
         return out
-
-    @blp.arguments(input_schema("person", creating=True))
-    @blp.response(201, PersonSchema)
-    @blp.doc(security=BEARER)
-    def post(self, args):
-        """Add a person to a household."""
-        pid = args.pop("id", None) or uuid.uuid4()
-        save("person", pid, args)
-        return present("person", db.session.get(Person, pid), g.scope.sees_full_pii)
 
 
 @blp.route("/<uuid:person_id>")

@@ -26,7 +26,7 @@ def _device():
         raise ApiError(403, "no_device", "this token was not issued for a device")
     now = utcnow()
     seen = g.device.last_seen_at
-    if seen is None or now - (seen if seen.tzinfo else seen.replace(tzinfo=now.tzinfo)) > LAST_SEEN_EVERY:
+    if seen is None or now - seen > LAST_SEEN_EVERY:
         # written at most every few minutes: on SQLite every write takes the database lock
         g.device.last_seen_at = now
     return g.device

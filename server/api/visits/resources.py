@@ -1,5 +1,4 @@
 """Visits: list a household's visits, read one, record one online."""
-import datetime as dt
 import uuid
 
 from flask import current_app, g
@@ -95,9 +94,9 @@ class DueVisits(MethodView):
                    FlagEvent.action == "resolve").group_by(FlagEvent.flag_id)).all())
         current, table, out = now(), current_app.config["REVISIT_DAYS"], []
         for flag, address in rows:
-            seen = _aware(last.get(flag.household_id))
-            due = revisit_due(flag.state, flag.current_colour, _aware(flag.raised_at), seen,
-                              _aware(resolved.get(flag.id, flag.updated_at)), table)
+            seen = last.get(flag.household_id)
+            due = revisit_due(flag.state, flag.current_colour, flag.raised_at, seen,
+                              resolved.get(flag.id, flag.updated_at), table)
             if due is None:
                 continue
             out.append({"household_id": flag.household_id, "address": address, "grid_id": flag.grid_id,
@@ -106,6 +105,3 @@ class DueVisits(MethodView):
                         "overdue": due[0] <= current})
         return sorted(out, key=lambda d: (d["due_at"], str(d["flag_id"])))
 
-
-def _aware(ts):
-    return ts if ts is None or ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
