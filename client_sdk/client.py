@@ -11,6 +11,7 @@ from sync.clock import HybridClock
 
 from .casework import CaseworkAPI
 from .entry import EntryAPI
+from .identity import MatchAPI
 from .errors import AuthRequired, Forbidden, InvalidInput, ServerUnavailable, SyncClientError
 from .queries import QueryAPI
 from .store import Store
@@ -18,7 +19,7 @@ from .syncer import PULL_PAGE, Syncer
 from .transport import Transport
 
 
-class FieldClient(EntryAPI, QueryAPI, CaseworkAPI):
+class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
     """A field device over a local SQLite file at ``path``.
 
     ``device_id`` is chosen once (a UUID by default) and kept in the store: it is the device's
@@ -135,6 +136,7 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI):
             raise AuthRequired("log in first", code="auth_required")
         syncer = Syncer(self._store, self._net(), self._clock, device_id=self.device_id, token=token,
                         progress=progress, page_size=self.page_size)
+        self._forget_index()                  # what others changed arrives now: rebuilt on next use
         try:
             return syncer.run()
         except AuthRequired:

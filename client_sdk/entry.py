@@ -143,6 +143,7 @@ class EntryAPI:
             apply_changes(self._store, [change])
             self._store.append_outbox(change)
             self._store.set_meta("hlc", self._clock.peek())
+        self._index_saved(entity, entity_id)
         return entity_id
 
     def _require(self, entity, entity_id, live=True):
