@@ -203,9 +203,65 @@ def run_scheduler_cmd():
     start_scheduler(current_app._get_current_object(), blocking=True)
 
 
+@click.command("link-register")
+@click.argument("input_csv")
+@click.argument("output_csv")
+@click.option("--against-register", is_flag=True,
+              help="also link against the persons the server holds; adds a register_person_id column")
+@click.option("--workers", type=int, default=None, help="processes (default: all CPUs)")
+@with_appcontext
+def link_register_cmd(input_csv, output_csv, against_register, workers):
+    """Link a register CSV (record_id,name,id_number,gender,birth_date,phone,address): write
+    record_id,cluster_id, rows of one person sharing a cluster. With --against-register an
+    imported civil-affairs list is linked against the server's own persons as well."""
+    from sync.identity import linkcsv
+    if not against_register:
+        code = linkcsv.main([input_csv, output_csv] + (["--workers", str(workers)] if workers else []))
+        if code:
+            raise click.exceptions.Exit(code)
+        return
+    from sync.identity.linkage import link_records
+    try:
+        with open(input_csv, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = set(linkcsv.COLUMNS) - set(reader.fieldnames or ())
+            if missing:
+                raise click.ClickException(f"{input_csv}: missing columns {', '.join(sorted(missing))}")
+            rows = [{k: (row.get(k) or "").strip() for k in linkcsv.COLUMNS} for row in reader]
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {input_csv}: {exc.strerror}") from None
+    register = _register_records()
+    clusters = link_records(rows + register, workers=workers)
+    members = {}
+    for rec in register:
+        members.setdefault(clusters[rec["record_id"]], rec["record_id"][len("register:"):])
+    with open(output_csv, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["record_id", "cluster_id", "register_person_id"])
+        for row in rows:
+            cluster = clusters[row["record_id"]]
+            writer.writerow([row["record_id"], cluster, members.get(cluster, "")])
+    linked = sum(1 for row in rows if clusters[row["record_id"]] in members)
+    click.echo(f"{len(rows)} records linked; {linked} match a person the server holds", err=True)
+
+
+def _register_records():
+    """The server's persons as link records (personal fields decrypted only in memory)."""
+    from .models import Household, Person
+    from .services.records import vault
+    v = vault()
+    query = select(Person, Household.address).join(Household, Household.id == Person.household_id) \
+        .where(Person.deleted.is_(False))
+    return [{"record_id": f"register:{p.id}", "name": p.name, "id_number": v.decrypt(p.id_number_enc) or "",
+             "gender": p.gender or "", "birth_date": p.birth_date.isoformat() if p.birth_date else "",
+             "phone": v.decrypt(p.phone_enc) or "", "address": address or ""}
+            for p, address in db.session.execute(query).all()]
+
+
 def register_commands(app):
     for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
-                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd):
+                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
+                link_register_cmd):
         app.cli.add_command(cmd)
 
 

@@ -187,3 +187,46 @@ def test_seed_demo_refuses_a_database_with_areas(app, cli, tmp_path):
     result = cli("seed-demo", "--households", 5)
     assert_clean_error(result, "already has areas")
     assert count(app, Household) == 0 and count(app, Area) == 6
+
+
+def test_link_register_links_a_list_and_finds_the_registers_own_persons(app, tmp_path):
+    import csv as _csv
+    import time as _time
+    import uuid as _uuid
+
+    from server.services.ingest import apply_changes
+    from server.services.writes import SystemScope
+    from tests.city import make_city
+    with app.app_context():
+        city = make_city()
+        hid, pid = str(_uuid.uuid4()), str(_uuid.uuid4())
+        ms = int(_time.time() * 1000)
+        changes = [
+            {"index": 0, "change_id": str(_uuid.uuid4()), "entity": "household", "entity_id": hid,
+             "stamp": f"{ms:013d}-0000-server", "fields_": {"grid_id": city["G1"], "address": "和平路1号"},
+             "base": None},
+            {"index": 1, "change_id": str(_uuid.uuid4()), "entity": "person", "entity_id": pid,
+             "stamp": f"{ms:013d}-0001-server", "base": None,
+             "fields_": {"household_id": hid, "name": "王伟", "id_number": "11010519491231002X",
+                         "birth_date": "1949-12-31", "gender": "M"}}]
+        apply_changes(changes, [{"index": 0}, {"index": 1}], worker_id=None, device_id="server",
+                      scope=SystemScope(), device_stamped=False)
+        from server.extensions import db
+        db.session.commit()
+    source = tmp_path / "import.csv"
+    source.write_text("record_id,name,id_number,gender,birth_date,phone,address\n"
+                      "r1,王玮,１１０１０５１９４９１２３１００２ｘ,M,1949-12-31,,和平路一号\n"
+                      "r2,李娜,,F,1990-01-01,13800138000,幸福街5号\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["link-register", str(source), str(tmp_path / "plain.csv")])
+    assert plain.exit_code == 0, plain.output
+    assert list(_csv.reader((tmp_path / "plain.csv").read_text(encoding="utf-8").splitlines())) == [
+        ["record_id", "cluster_id"], ["r1", "r1"], ["r2", "r2"]]
+    result = runner.invoke(args=["link-register", str(source), str(tmp_path / "out.csv"), "--against-register"])
+    assert result.exit_code == 0, result.output
+    rows = list(_csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
+    assert [(r["record_id"], r["register_person_id"]) for r in rows] == [("r1", pid), ("r2", "")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("record_id,name\nr1,王伟\n", encoding="utf-8")
+    refused = runner.invoke(args=["link-register", str(bad), str(tmp_path / "x.csv"), "--against-register"])
+    assert refused.exit_code != 0 and "missing columns" in refused.output
