@@ -82,15 +82,17 @@ DATE_EXACT, DATE_CLOSE, DATE_DIFFERENT = "exact", "close", "different"
 
 
 def compare_dates(a, b):
-    """``exact`` / ``close`` (one typed digit wrong, two adjacent digits swapped, or day and month
-    swapped) / ``different`` for two ``YYYY-MM-DD`` strings; None when either is missing."""
+    """``exact`` / ``close`` / ``different`` for two ``YYYY-MM-DD`` strings; None when either is
+    missing. ``close``: one typed digit wrong, two adjacent digits swapped, or day and month
+    swapped, and the years less than ten apart (1965 and 1995 differ in one digit, but are a
+    parent's and a child's)."""
     if not a or not b:
         return None
     if a == b:
         return DATE_EXACT
-    if is_date_typo(a, b):
-        return DATE_CLOSE
-    return DATE_DIFFERENT
+    if a[:3] != b[:3] and abs(int(a[:4]) - int(b[:4])) >= 10:
+        return DATE_DIFFERENT
+    return DATE_CLOSE if is_date_typo(a, b) else DATE_DIFFERENT
 
 
 def is_date_typo(a, b):
@@ -104,4 +106,3 @@ def is_date_typo(a, b):
         return True
     # Day and month swapped (1990-05-03 for 1990-03-05).
     return da[:4] == db[:4] and da[4:6] == db[6:8] and da[6:8] == db[4:6]
-

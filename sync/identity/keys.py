@@ -7,10 +7,10 @@ the normalised name and its two pinyin keys, the 18-character ID number and whet
 character and date are right, the birth date (typed, else the one inside the ID number), the
 gender (typed, else from the ID number), the phone, and the parsed address.
 
-Blocking keys (``blocking_keys``): two records are compared only when they share one. Each key is
+Blocking keys (``key_tuple``): two records are compared only when they share one. Each key is
 a short string whose first character says its kind; the kinds are in a fixed order, and a pair
-is "owned" by the first kind it shares (``first_shared``), so that a pair found in several blocks
-is scored once.
+is "owned" by the first kind it shares (``first_shared``, computed from the fields without
+building the keys), so that a pair found in several blocks is scored once.
 
 =====  ======================================  ============================================
 kind   key                                     finds
@@ -18,8 +18,15 @@ kind   key                                     finds
 ``i``  first 17 characters of the ID number    the same number in any spelling; a wrong or
                                                lowercase check character
 ``p``  phone (7+ digits)                       records without an ID number
-``s``  fuzzy surname pinyin + birth date       ID typos, homophone given names
-``n``  fuzzy full-name pinyin + birth year     birth-date typos in month or day
+``s``  fuzzy surname pinyin + birth date       another given name, same birth date: a
+                                               ``maybe`` for the worker to look at (not used
+                                               by batch linkage: such pairs are never
+                                               ``same``, and the blocks grow with the
+                                               register's size squared)
+``n``  fuzzy full-name pinyin + birth year     a slip in the day (and a surname typed
+       and month                               wrongly)
+``m``  fuzzy full-name pinyin + birth year     a slip in the month
+       and day
 ``t``  fuzzy full-name pinyin + ID's last 4    ID typos in the birth-date part, no birth date
 ``d``  fuzzy full-name pinyin + ID's date      ID typos elsewhere, no birth date
 ``a``  fuzzy full-name pinyin + address key    records with neither ID, birth date nor phone
@@ -35,7 +42,7 @@ from .address import parse_address
 from .dates import make_date, normalize_birth_date
 from .names import name_keys, normalize_name
 
-KEY_KINDS = ("i", "p", "s", "n", "t", "d", "a")
+KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a")
 
 
 class PersonFeatures(NamedTuple):
@@ -53,7 +60,6 @@ class PersonFeatures(NamedTuple):
     phone: str             # digits, "" when missing
     address: object        # address.Address or None
     household_id: object   # the household the person belongs to (device records), or None
-    keys: tuple            # blocking keys, one slot per KEY_KINDS entry (None when absent)
 
 
 def _check_id(number):
@@ -67,8 +73,8 @@ def _check_id(number):
     if not number.isascii():
         number = unicodedata.normalize("NFKC", number)
     id18 = normalize_id_number(number)
-    if not id18:
-        return "", False, False
+    if not id18 or len(set(id18[:17])) <= 2:
+        return "", False, False                 # not a number, or a placeholder (000…, 111…)
     if not make_date(id18[6:10], id18[10:12], id18[12:14]):
         return id18, False, False
     if len(_compact(number)) == 15:
@@ -110,27 +116,53 @@ def person_features(record, rid=None):
     address = parse_address(get("address")) if get("address") else None
     if rid is None:
         rid = get("id", get("record_id"))
-    keys = (
+    return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, birth_from_id, gender, phone, address,
+                          get("household_id"))
+
+
+def key_tuple(f):
+    """The blocking keys of features ``f``: one slot per ``KEY_KINDS`` entry, None when absent."""
+    fz, birth, id18 = f.fz, f.birth, f.id18
+    address = f.address
+    return (
         "i" + id18[:17] if id18 else None,
-        "p" + phone if phone else None,
-        "s" + sfz + birth if sfz and birth else None,
-        "n" + fz + birth[:4] if fz and birth else None,
+        "p" + f.phone if f.phone else None,
+        "s" + f.sfz + birth if f.sfz and birth else None,
+        "n" + fz + birth[:7] if fz and birth else None,
+        "m" + fz + birth[:4] + birth[8:] if fz and birth else None,
         "t" + fz + id18[-4:] if fz and id18 else None,
         "d" + fz + id18[6:14] if fz and id18 else None,
         "a" + fz + "|" + address.key if fz and address is not None and address.key else None,
     )
-    return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, birth_from_id, gender, phone, address,
-                          get("household_id"), keys)
 
 
 def blocking_keys(features):
     """The blocking keys a record has (the non-empty ones)."""
-    return [k for k in features.keys if k is not None]
+    return [k for k in key_tuple(features) if k is not None]
 
 
-def first_shared(a, b):
-    """The index (in KEY_KINDS) of the first blocking key two records share, or None."""
-    for i, (ka, kb) in enumerate(zip(a.keys, b.keys)):
-        if ka is not None and ka == kb:
-            return i
+def first_shared(a, b, skip=()):
+    """The index (in KEY_KINDS) of the first blocking key two records share, leaving out the
+    kinds in ``skip``, or None: the same answer as comparing their ``key_tuple``s, from the
+    fields (no key strings are built)."""
+    if a.id18 and b.id18 and a.id18[:17] == b.id18[:17] and 0 not in skip:
+        return 0
+    if a.phone and a.phone == b.phone and 1 not in skip:
+        return 1
+    if a.birth and a.birth == b.birth and a.sfz and a.sfz == b.sfz and 2 not in skip:
+        return 2
+    if a.fz and a.fz == b.fz:
+        if a.birth and b.birth:
+            if a.birth[:7] == b.birth[:7] and 3 not in skip:
+                return 3
+            if a.birth[:4] == b.birth[:4] and a.birth[8:] == b.birth[8:] and 4 not in skip:
+                return 4
+        if a.id18 and b.id18:
+            if a.id18[-4:] == b.id18[-4:] and 5 not in skip:
+                return 5
+            if a.id18[6:14] == b.id18[6:14] and 6 not in skip:
+                return 6
+        if a.address is not None and b.address is not None and a.address.key and \
+                a.address.key == b.address.key and 7 not in skip:
+            return 7
     return None

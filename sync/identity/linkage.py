@@ -4,7 +4,9 @@
 
 1. features of every record (``keys.person_features``), in worker processes for large inputs;
 2. blocking: records sharing a blocking key form a block; blocks larger than ``block_cap``
-   are skipped (ID-number blocks are kept up to ``id_block_cap``), singletons cost nothing;
+   (ID-number blocks: ``id_block_cap``) are skipped and counted, singletons cost nothing. The
+   keys are held as 64-bit ``hash()`` values, one array per key kind (the workers are forked,
+   so they hash alike); the surname + birth-date kind is left out (``BATCH_SKIP``);
 3. every pair inside a block is scored once (by the first key kind the pair shares), in worker
    processes over groups of blocks; only ``same`` pairs are kept;
 4. union-find over the ``same`` pairs, strongest first, refusing a union that would put two
@@ -18,23 +20,32 @@
 """
 import multiprocessing
 import os
+from array import array
 from collections import Counter
 
-from .keys import KEY_KINDS, person_features
+from .keys import KEY_KINDS, PersonFeatures, first_shared, key_tuple, person_features
 from .score import SAME, NameFrequency, birth_level, compare
 
 BLOCK_CAP = 150
-ID_BLOCK_CAP = 2000
+ID_BLOCK_CAP = 100            # more records on one number: a placeholder or a bulk error
 PARALLEL_FROM = 20000          # records; below this everything runs in this process
+#: Key kinds batch linkage leaves out: pairs found only through them are never ``same``.
+BATCH_SKIP = (KEY_KINDS.index("s"),)
 _CHUNK = 5000
 
 # Set in the parent before the scoring pool forks, inherited by the workers.
 _STATE = {}
+_NONE = 0                       # a key slot without a key (a real hash of 0 is stored as 1)
+
+
+def _hashes(f):
+    return tuple(_NONE if k is None else (hash(k) or 1) for k in key_tuple(f))
 
 
 def _features_chunk(chunk):
     start, rows = chunk
-    return [person_features(r, start + k) for k, r in enumerate(rows)]
+    feats = [person_features(r, start + k) for k, r in enumerate(rows)]
+    return feats, [_hashes(f) for f in feats]
 
 
 def _default_workers():
@@ -44,28 +55,63 @@ def _default_workers():
         return os.cpu_count() or 1
 
 
+class FeatureTable:
+    """The features of a register, built chunk by chunk, with the blocking keys kept apart
+    as one array of 64-bit hashes per key kind (the key strings are never all held at
+    once). Equal strings (names and their pinyin, birth dates, parsed addresses) are shared
+    between records, so a million records take about a gigabyte."""
+
+    def __init__(self):
+        self.feats = []
+        self.hashes = [array("q") for _ in KEY_KINDS]
+        self._names, self._births, self._addresses = {}, {}, {}
+
+    def extend(self, feats, hashes):
+        names, births, addresses = self._names, self._births, self._addresses
+        out = self.feats
+        for f in feats:
+            nm = names.get(f.name)
+            if nm is None:
+                nm = names[f.name] = (f.name, f.py, f.py2, f.fz, f.sfz)
+            birth = births.setdefault(f.birth, f.birth)
+            address = f.address
+            if address is not None:
+                address = addresses.setdefault(address.canonical, address)
+            out.append(PersonFeatures(f.rid, *nm, f.id18, f.id_valid, birth, f.birth_from_id, f.gender, f.phone,
+                                      address, f.household_id))
+        for kind, column in enumerate(self.hashes):
+            column.extend(h[kind] for h in hashes)
+
+    def done(self):
+        self._names = self._births = self._addresses = None
+        return self
+
+
 def compute_features(records, workers=1):
-    """Features of ``records`` (dicts), ``rid`` set to the position in the list."""
+    """A ``FeatureTable`` of ``records`` (dicts), each ``rid`` set to its position."""
+    table = FeatureTable()
     if workers <= 1 or len(records) < PARALLEL_FROM:
-        return [person_features(r, i) for i, r in enumerate(records)]
-    chunks = [(i, records[i:i + _CHUNK]) for i in range(0, len(records), _CHUNK)]
-    feats = []
+        for i in range(0, len(records), _CHUNK):
+            table.extend(*_features_chunk((i, records[i:i + _CHUNK])))
+        return table.done()
+    chunks = ((i, records[i:i + _CHUNK]) for i in range(0, len(records), _CHUNK))
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for part in pool.imap(_features_chunk, chunks, chunksize=2):
-            feats.extend(part)
-    return feats
+        for feats, hashes in pool.imap(_features_chunk, chunks):
+            table.extend(feats, hashes)
+    return table.done()
 
 
-def build_blocks(feats, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
+def build_blocks(table, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
     """``(blocks, skipped)``: blocks as ``(kind index, [record positions])`` with 2..cap
-    members; ``skipped`` counts the oversize blocks left out."""
+    members; ``skipped`` counts the oversize blocks left out. One key kind at a time."""
     blocks = []
     skipped = 0
-    for kind in range(len(KEY_KINDS)):
+    for kind, column in enumerate(table.hashes):
+        if kind in BATCH_SKIP:
+            continue
         index = {}
-        for pos, f in enumerate(feats):
-            key = f.keys[kind]
-            if key is None:
+        for pos, key in enumerate(column):
+            if key == _NONE:
                 continue
             found = index.get(key)
             if found is None:
@@ -89,24 +135,18 @@ def build_blocks(feats, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
 def _score_blocks(span):
     feats, blocks, names = _STATE["feats"], _STATE["blocks"], _STATE["names"]
     same = []
-    compared = 0
+    compared = [0] * len(KEY_KINDS)
     for kind, members in blocks[span[0]:span[1]]:
         n = len(members)
         for x in range(n - 1):
             a = feats[members[x]]
-            ak = a.keys
             for y in range(x + 1, n):
                 b = feats[members[y]]
-                bk = b.keys
-                # Scored once: only in the block of the first key kind the pair shares.
-                owned = True
-                for k in range(kind):
-                    if ak[k] is not None and ak[k] == bk[k]:
-                        owned = False
-                        break
-                if not owned:
+                # Scored once: only in the block of the first key kind the pair shares (a hash
+                # collision can put a pair in a block of a kind it does not share: skipped too).
+                if first_shared(a, b, BATCH_SKIP) != kind:
                     continue
-                compared += 1
+                compared[kind] += 1
                 verdict, score, _, _ = compare(a, b, names)
                 if verdict == SAME:
                     same.append((score, a.rid, b.rid))
@@ -114,7 +154,7 @@ def _score_blocks(span):
 
 
 def score_blocks(feats, blocks, names, workers=1):
-    """``(same_pairs, pairs_compared)``; ``same_pairs`` as ``(score, pos_a, pos_b)``."""
+    """``(same_pairs, pairs compared per key kind)``; ``same_pairs`` as ``(score, pos_a, pos_b)``."""
     _STATE.update(feats=feats, blocks=blocks, names=names)
     try:
         if workers <= 1 or len(feats) < PARALLEL_FROM:
@@ -130,11 +170,11 @@ def score_blocks(feats, blocks, names, workers=1):
                 start, acc = i + 1, 0
         if start < len(blocks):
             spans.append((start, len(blocks)))
-        same, compared = [], 0
+        same, compared = [], [0] * len(KEY_KINDS)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for part, n in pool.imap_unordered(_score_blocks, spans):
                 same.extend(part)
-                compared += n
+                compared = [x + y for x, y in zip(compared, n)]
         return same, compared
     finally:
         _STATE.clear()
@@ -260,15 +300,19 @@ def name_frequency(feats):
     return NameFrequency(dict(counts), sum(counts.values()))
 
 
-def link_features(feats, *, workers=1, block_cap=BLOCK_CAP, stats=None):
-    """Cluster roots (positions) for features whose ``rid`` are their positions."""
+def link_features(table, *, workers=1, block_cap=BLOCK_CAP, stats=None):
+    """Cluster roots (positions) for a ``FeatureTable`` (each ``rid`` its position)."""
+    feats = table.feats
     names = name_frequency(feats)
-    blocks, skipped = build_blocks(feats, block_cap)
+    blocks, skipped = build_blocks(table, block_cap)
+    table.hashes = None
     same, compared = score_blocks(feats, blocks, names, workers)
     roots, refused = cluster(feats, same)
     if stats is not None:
         stats.update(records=len(feats), blocks=len(blocks), oversize_blocks_skipped=skipped,
-                     pairs_compared=compared, same_pairs=len(same), unions_refused=refused,
+                     pairs_compared=sum(compared),
+                     pairs_by_key="/".join(f"{k}:{n}" for k, n in zip(KEY_KINDS, compared)),
+                     same_pairs=len(same), unions_refused=refused,
                      clusters=len(set(roots)))
     return roots
 
@@ -284,6 +328,6 @@ def link_records(records, *, workers=None, block_cap=BLOCK_CAP, stats=None):
     if len(set(ids)) != len(ids):
         raise ValueError("record ids must be unique")
     workers = _default_workers() if workers is None else workers
-    feats = compute_features(records, workers)
-    roots = link_features(feats, workers=workers, block_cap=block_cap, stats=stats)
+    table = compute_features(records, workers)
+    roots = link_features(table, workers=workers, block_cap=block_cap, stats=stats)
     return {ids[i]: ids[root] for i, root in enumerate(roots)}

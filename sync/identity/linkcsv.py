@@ -15,11 +15,12 @@ import argparse
 import csv
 import io
 import multiprocessing
+import os
 import sys
 import time
 
 from .keys import person_features
-from .linkage import _CHUNK, PARALLEL_FROM, _default_workers, link_features
+from .linkage import _CHUNK, PARALLEL_FROM, FeatureTable, _default_workers, _hashes, link_features
 
 COLUMNS = ("record_id", "name", "id_number", "gender", "birth_date", "phone", "address")
 FIELDS = COLUMNS[1:]
@@ -31,11 +32,11 @@ class InputError(Exception):
 
 def _rows_to_features(task):
     start, rows, positions = task
-    out = []
+    feats = []
     for k, row in enumerate(rows):
         record = {field: (row[i] if i < len(row) else "") for field, i in positions.items()}
-        out.append(person_features(record, start + k))
-    return out
+        feats.append(person_features(record, start + k))
+    return feats, [_hashes(f) for f in feats]
 
 
 def _chunks(reader, id_col, ids, seen):
@@ -61,7 +62,7 @@ def _chunks(reader, id_col, ids, seen):
 
 
 def read_features(stream, workers=1):
-    """``(record ids, features)`` of a CSV stream; raises InputError on a bad header or row."""
+    """``(record ids, FeatureTable)`` of a CSV stream; raises InputError on a bad header or row."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -74,28 +75,36 @@ def read_features(stream, workers=1):
                          f"(the header must name {','.join(COLUMNS)}; it names {','.join(header)})")
     positions = {field: header.index(field) for field in FIELDS}
     id_col = header.index("record_id")
-    ids, seen, feats = [], set(), []
+    ids, seen, table = [], set(), FeatureTable()
     tasks = ((start, rows, positions) for start, rows in _chunks(reader, id_col, ids, seen))
     if workers <= 1:
         for task in tasks:
-            feats.extend(_rows_to_features(task))
+            table.extend(*_rows_to_features(task))
     else:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_rows_to_features, tasks, chunksize=1):
-                feats.extend(part)
-    return ids, feats
+            for feats, hashes in pool.imap(_rows_to_features, tasks, chunksize=1):
+                table.extend(feats, hashes)
+    return ids, table.done()
 
 
 def link_stream(source, *, workers=None, stats=None):
     """``(record ids, cluster ids)`` for the CSV text stream ``source``."""
     workers = _default_workers() if workers is None else workers
-    started = time.perf_counter()
-    ids, feats = read_features(source, workers)
+    started, cpu = time.perf_counter(), os.times()
+    ids, table = read_features(source, workers)
     if stats is not None:
-        stats["read_s"] = round(time.perf_counter() - started, 2)
-    roots = link_features(feats, workers=workers if len(feats) >= PARALLEL_FROM else 1, stats=stats)
+        after = os.times()
+        stats.update(read_s=round(time.perf_counter() - started, 2),
+                     read_cpu_s=round(after.user + after.system - cpu.user - cpu.system, 1),
+                     read_workers_cpu_s=round(after.children_user + after.children_system
+                                              - cpu.children_user - cpu.children_system, 1))
+    roots = link_features(table, workers=workers if len(ids) >= PARALLEL_FROM else 1, stats=stats)
     if stats is not None:
-        stats["link_s"] = round(time.perf_counter() - started, 2)
+        after = os.times()
+        stats.update(link_s=round(time.perf_counter() - started, 2),
+                     cpu_s=round(after.user + after.system - cpu.user - cpu.system, 1),
+                     workers_cpu_s=round(after.children_user + after.children_system
+                                         - cpu.children_user - cpu.children_system, 1))
     return ids, [ids[r] for r in roots]
 
 

@@ -14,7 +14,7 @@ candidates; ``new``) and ``candidates``: ``[(id, score, reasons), …]``, best f
 carrying its own ``.kind``. Scores are log-likelihood ratios in bits (see ``score.py``).
 """
 from .address import compare_parsed, household_address, parse_address
-from .keys import KEY_KINDS, PersonFeatures, person_features
+from .keys import KEY_KINDS, PersonFeatures, key_tuple, person_features
 from .names import name_keys, normalize_name
 from .score import MAYBE, NEW, SAME, NameFrequency, compare, phone_level, reasons
 from . import normalize_phone
@@ -55,7 +55,7 @@ class Decision:
         return isinstance(other, Decision) and (self.kind, self.candidates) == (other.kind, other.candidates)
 
 
-def _decide(feat, scored, names, resolve=None, limit=MAX_CANDIDATES):
+def _decide(scored, names, limit=MAX_CANDIDATES):
     """``scored``: [(kind, score, levels, rule, features)]. Picks the decision.
 
     Several ``same`` candidates that are not the same person between themselves (two records
@@ -79,8 +79,8 @@ def match_person(candidate, records, *, names=None):
     """Match a person dict against ``records`` (dicts with an ``"id"``): a ``Decision``.
 
     ``names``: an optional ``NameFrequency`` (a register's name counts); without it every exact
-    name counts the same. The candidate's own ``id``, if any, is never returned as a match of
-    itself unless the records hold it.
+    name counts the same. Every record is scored, no blocking: for a few hundred records, or
+    for a reviewer's second look; ``PersonIndex`` is the fast path.
     """
     feat = person_features(candidate)
     scored = []
@@ -88,7 +88,7 @@ def match_person(candidate, records, *, names=None):
         other = record if isinstance(record, PersonFeatures) else person_features(record)
         kind, score, levels, rule = compare(feat, other, names)
         scored.append((kind, score, levels, rule, other))
-    return _decide(feat, scored, names)
+    return _decide(scored, names)
 
 
 class PersonIndex:
@@ -97,16 +97,20 @@ class PersonIndex:
     ``PersonIndex(persons, households)``; ``add(person)``, ``remove(person_id)``,
     ``lookup(candidate)`` → ``Decision``; ``add_household(h)``, ``remove_household(id)``,
     ``lookup_household(h, members)`` → ``Decision``. A person dict needs ``"id"``; its
-    ``household_id`` ties it to a household for ``match_household``.
+    ``household_id`` ties it to a household for ``match_household``, and a person without an
+    ``address`` of its own is compared with its household's address (kept current when the
+    household is added or replaced, before or after its persons).
     """
 
     def __init__(self, persons=(), households=(), *, block_cap=BLOCK_CAP):
         self.block_cap = block_cap
         self._persons = {}           # id -> PersonFeatures
+        self._keys = {}              # id -> its blocking keys
         self._blocks = {}            # key -> set of ids
         self._members = {}           # household id -> set of person ids
         self._households = {}        # id -> household features dict
         self._door_blocks = {}       # grid|address key -> set of household ids
+        self._borrowed = set()       # persons compared with their household's address
         self.names = NameFrequency()
         for household in households:
             self.add_household(household)
@@ -128,9 +132,12 @@ class PersonIndex:
         pid = person["id"]
         if pid in self._persons:
             self.remove(pid)
-        feat = person_features(person, pid)
+        if not person.get("address"):
+            self._borrowed.add(pid)
+        feat = person_features(self._with_address(person), pid)
         self._persons[pid] = feat
-        for key in feat.keys:
+        self._keys[pid] = keys = key_tuple(feat)
+        for key in keys:
             if key is not None:
                 self._blocks.setdefault(key, set()).add(pid)
         if feat.household_id is not None:
@@ -142,7 +149,8 @@ class PersonIndex:
         feat = self._persons.pop(person_id, None)
         if feat is None:
             return False
-        for key in feat.keys:
+        self._borrowed.discard(person_id)
+        for key in self._keys.pop(person_id):
             if key is not None:
                 block = self._blocks.get(key)
                 if block is not None:
@@ -158,6 +166,26 @@ class PersonIndex:
         self.names.remove(feat.name)
         return True
 
+    def _with_address(self, person):
+        """A person held on a device has no address of its own: its household's is used."""
+        if person.get("address") or person.get("household_id") not in self._households:
+            return person
+        return dict(person, address=self._households[person["household_id"]]["full_address"])
+
+    def _reindex(self, pid, feat):
+        for key in self._keys.pop(pid):
+            if key is not None:
+                block = self._blocks.get(key)
+                if block is not None:
+                    block.discard(pid)
+                    if not block:
+                        del self._blocks[key]
+        self._persons[pid] = feat
+        self._keys[pid] = keys = key_tuple(feat)
+        for key in keys:
+            if key is not None:
+                self._blocks.setdefault(key, set()).add(pid)
+
     def members_of(self, household_id):
         return set(self._members.get(household_id, ()))
 
@@ -165,7 +193,7 @@ class PersonIndex:
         """Ids sharing a blocking key with ``feat`` (blocks above the cap skipped, but never
         an ID-number block)."""
         found = set()
-        for kind, key in zip(KEY_KINDS, feat.keys):
+        for kind, key in zip(KEY_KINDS, key_tuple(feat)):
             if key is None:
                 continue
             block = self._blocks.get(key)
@@ -176,7 +204,7 @@ class PersonIndex:
     def lookup(self, candidate, *, exclude=(), limit=MAX_CANDIDATES, within=None):
         """Match a person dict against the index: a ``Decision``. ``exclude``: ids to leave out
         (the candidate itself when it is already stored); ``within``: only these ids."""
-        feat = candidate if isinstance(candidate, PersonFeatures) else person_features(candidate)
+        feat = candidate if isinstance(candidate, PersonFeatures) else person_features(self._with_address(candidate))
         ids = self.candidate_ids(feat)
         if within is not None:
             ids &= set(within)
@@ -188,7 +216,7 @@ class PersonIndex:
             other = self._persons[pid]
             kind, score, levels, rule = compare(feat, other, self.names)
             scored.append((kind, score, levels, rule, other))
-        return _decide(feat, scored, self.names, limit=limit)
+        return _decide(scored, self.names, limit=limit)
 
     # --- households ----------------------------------------------------------------------
     def add_household(self, household):
@@ -201,6 +229,10 @@ class PersonIndex:
         self._households[hid] = feat
         for key in feat["door_keys"]:
             self._door_blocks.setdefault(key, set()).add(hid)
+        # Members without an address of their own now compare with this one.
+        for pid in self._members.get(hid, ()):
+            if pid in self._borrowed:
+                self._reindex(pid, self._persons[pid]._replace(address=feat["address"]))
         return feat
 
     def remove_household(self, household_id):
@@ -224,15 +256,13 @@ class PersonIndex:
 
 def household_features(household):
     """What a household is compared by: grid, parsed full address, head name, phone."""
-    address = parse_address(household_address(household))
+    full = household_address(household)
+    address = parse_address(full)
     grid = household.get("grid_id")
     head = normalize_name(household.get("head_name")) or ""
-    door_keys = []
-    if address is not None:
-        door_keys.append(f"{grid}|{address.key}")
-        if address.key != address.text and address.text:
-            door_keys.append(f"{grid}|{address.text}|{address.canonical}")
-    return {"id": household.get("id"), "grid_id": grid, "address": address, "head": head,
+    # The door within the grid: building / unit / room, else the numbers, else the words.
+    door_keys = [f"{grid}|{address.key}"] if address is not None else []
+    return {"id": household.get("id"), "grid_id": grid, "address": address, "full_address": full, "head": head,
             "head_py": name_keys(head)[0] if head else "",
             "phone": normalize_phone(household.get("phone")) or "", "door_keys": door_keys}
 

@@ -14,7 +14,8 @@ frequency when a frequency table is available (``NameFrequency``; 王伟 is far 
 field    level               m       u        weight    why
 =======  ==================  ======  =======  ========  =========================================
 id       exact (valid)       0.93    1e-7     +23.1     a valid number is one person in ~10^7
-id       exact (bad check)   0.01    1e-7     +16.6     the same typo twice is rare but telling
+id       exact (unchecked)   0.03    1e-8     +21.5     both the same 15-digit number (no check
+                                                          character), or the same slip twice
 id       close               0.05    1e-6     +15.6     one digit, a swap, or the check character
 id       different           0.02    1.0      -5.6
 name     exact               0.88    freq     ~+8..+13  0.001 when no frequency table (+9.8)
@@ -46,28 +47,36 @@ Rules that overrule the score (look-alikes that are different people):
    and child with the same name): never ``same``.
 4. Same name in the same household with birth dates that differ even by one digit: never
    ``same`` (a parent and child named alike).
-5. Evidence: ``same`` needs an ID number that agrees (a valid one alone is enough; an unchecked
-   or nearly equal one needs the name), or a name agreeing in characters or pinyin together
-   with the birth date, or the phone, or a birth date one slip away and the address. Two 王伟 of one community that share only the name, the
-   gender and the address are not the same person. A fuzzy (accent-folded) name match needs the
-   ID number.
+5. Evidence: ``same`` needs an ID number that agrees (the same number alone is enough, a
+   nearly equal one needs the name), or a name agreeing in characters or pinyin together with
+   the birth date, or the phone, or a birth date one slip away and the address. Two 王伟 of
+   one community that share only the name, the gender and the address are not the same
+   person. Inside one household the phone is the family's: there name and phone alone are not
+   enough (a son entered without birth date or ID number who has his father's name). A fuzzy
+   (accent-folded) name match needs the ID number.
+6. Register size: unless the ID numbers are equal, ``same`` needs ``SAME_AT`` plus
+   ``log2(N / 10,000)`` bits in a register of N > 10,000 persons (``NameFrequency.size_bits``):
+   among a million people two 王伟 born on one day are to be expected, among a grid worker's
+   three thousand they are not.
 """
 from math import log2
 
 from rapidfuzz.distance import OSA
 
 from .address import compare_parsed
+from .dates import compare_dates
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
 SAME_AT, MAYBE_AT = 20.0, 10.0
 DEFAULT_NAME_U = 1e-3
+BASE_REGISTER = 10000
 
 
 def _w(m, u):
     return log2(m / u)
 
 
-W_ID = {"exact": _w(0.93, 1e-7), "exact_unchecked": _w(0.01, 1e-7), "close": _w(0.05, 1e-6),
+W_ID = {"exact": _w(0.93, 1e-7), "exact_unchecked": _w(0.03, 1e-8), "close": _w(0.05, 1e-6),
         "different": _w(0.02, 1.0)}
 W_NAME_EXACT_M = 0.88
 W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "different": _w(0.03, 1.0)}
@@ -96,6 +105,15 @@ class NameFrequency:
             self.total -= 1
             if not self.counts[name]:
                 del self.counts[name]
+
+    @property
+    def size_bits(self):
+        """How much more evidence a link needs in a register of this size than in one of
+        ``BASE_REGISTER`` records: log2(total / BASE_REGISTER), at least 0. The larger the
+        register, the likelier two different people share a name and a birth date by chance
+        (two 王伟 born on one day among a million people), so the prior odds of any one pair
+        being the same person fall as 1/N."""
+        return max(0.0, log2(self.total / BASE_REGISTER)) if self.total > BASE_REGISTER else 0.0
 
     def u(self, name):
         count = self.counts.get(name, 0)
@@ -136,23 +154,7 @@ def name_level(a, b):
     return "different"
 
 
-def birth_level(x, y):
-    if not x or not y:
-        return None
-    if x == y:
-        return "exact"
-    ya, yb = x[:4], y[:4]
-    if ya[:3] != yb[:3] and abs(int(ya) - int(yb)) >= 10:
-        return "different"                           # a decade apart: another generation
-    da, db = x.replace("-", ""), y.replace("-", "")
-    diff = [i for i in range(8) if da[i] != db[i]]
-    if len(diff) == 1:
-        return "close"
-    if len(diff) == 2 and diff[1] == diff[0] + 1 and da[diff[0]] == db[diff[1]] and da[diff[1]] == db[diff[0]]:
-        return "close"
-    if ya == yb and da[4:6] == db[6:8] and da[6:8] == db[4:6]:
-        return "close"
-    return "different"
+birth_level = compare_dates
 
 
 def phone_level(x, y):
@@ -202,12 +204,16 @@ def compare(a, b, names=None):
         al = compare_parsed(a.address, b.address)
         levels["address"] = al
         score += W_ADDRESS[al]
-    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id)
+    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id,
+                         names.size_bits if names is not None else 0.0)
     return kind, score, levels, rule
 
 
-def verdict(score, levels, same_household=False):
-    """``(kind, rule)`` from a score and the field levels, the look-alike rules applied."""
+def verdict(score, levels, same_household=False, size_bits=0.0):
+    """``(kind, rule)`` from a score and the field levels, the look-alike rules applied.
+
+    ``size_bits``: added to ``SAME_AT`` unless the ID numbers are equal (see
+    ``NameFrequency.size_bits``)."""
     idl, nl, bl = levels.get("id"), levels.get("name"), levels.get("birth")
     name_agrees = nl in ("exact", "homophone")
     if idl in ("valid_near", "valid_different"):
@@ -221,12 +227,13 @@ def verdict(score, levels, same_household=False):
         rule = "birth-dates-differ"
     elif bl == "close" and same_household and nl == "exact":
         rule = "same-name-same-household-other-birth-date"
-    elif not (idl == "exact"
-              or (idl in ("exact_unchecked", "close") and nl in ("exact", "homophone", "fuzzy"))
-              or (name_agrees and (bl == "exact" or levels.get("phone") == "exact"
+    elif not (idl in ("exact", "exact_unchecked")
+              or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
+              or (name_agrees and (bl == "exact"
+                                   or (levels.get("phone") == "exact" and not same_household)
                                    or (bl == "close" and levels.get("address") in ("exact", "close"))))):
         rule = "not-enough-evidence"
-    if rule is None and score >= SAME_AT:
+    if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
     if score >= MAYBE_AT:
         return MAYBE, rule

@@ -35,3 +35,7 @@ def test_phone_forms_compare_equal():
 def test_masks_hide_the_middle():
     assert mask_id_number("11010519491231002x") == "110***********002X"
     assert mask_phone("13800138000") == "138****8000"
+
+
+def test_full_width_numbers_ending_in_a_digit_are_folded_too():
+    assert normalize_id_number("１１０１０５１９４９１２３１００２１") == "110105194912310021"

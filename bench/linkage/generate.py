@@ -1,0 +1,420 @@
+"""A seeded synthetic population of a city district, typed by grid workers with errors.
+
+``generate(n_persons, seed)`` → ``Population`` with
+
+* ``persons``: the true persons (``pid``, name, gender, birth date, a valid resident ID number,
+  phone, household), in households (``households``: grid, community address, building, unit,
+  room, head) in communities of a few hundred households, one grid per community;
+* ``records``: what was typed: every person at least once, some two to four times (other
+  visits, other workers, imported lists), each copy with its own realistic errors;
+  ``truth``: ``record_id → pid``.
+
+Names, addresses, area codes and phone prefixes come from Faker's ``zh_CN`` locale (drawn once
+into pools, then sampled with the seeded ``random.Random``, so 1,000,000 records take seconds
+rather than minutes). ID numbers are built from an area code, the birth date, a sequence
+number (odd for men) and the check character (python-stdnum).
+
+Errors, per typed copy (rates in ``ERRORS``): a homophone typed for one character of the name
+(王伟 → 王玮, 张 → 章) or, more rarely, an accent slip (zh/z, n/l, ang/an); spaces in the name;
+a missing ID number; the old 15-digit form for people born before 1985; full-width digits; a
+lowercase x; spaces inside the number; a mistyped or two transposed digits; a missing or
+mistyped birth date in several formats (1990/1/5, 19900105, 1990年1月5日, 1990.01.05); a missing,
+reformatted (+86, dashes, spaces, full-width) or mistyped phone; a missing gender; the address
+written with 栋/幢/座/号楼, Chinese numerals (三单元), the 5-3-501 form, without 室, with spaces,
+with or without the province/city/district.
+
+Look-alikes that are different people: twins (same household, surname, birth date and phone;
+other given name and ID number), a son with his father's full name, and in every community a
+handful of the commonest names (王伟, 李娜, 张伟, 王芳, 李静, 刘洋 …) given to unrelated people.
+"""
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from stdnum.cn import ric
+
+ERRORS = {
+    "name_homophone": 0.08, "name_accent": 0.015, "name_space": 0.03,
+    "id_missing": 0.15, "id_15": 0.25, "id_fullwidth": 0.04, "id_lower_x": 0.5, "id_spaces": 0.03,
+    "id_digit": 0.025, "id_swap": 0.01,
+    "birth_missing_with_id": 0.35, "birth_missing_without_id": 0.08, "birth_typo": 0.02, "birth_swap": 0.005,
+    "phone_missing": 0.3, "phone_format": 0.3, "phone_fullwidth": 0.03, "phone_typo": 0.02,
+    "gender_missing": 0.3, "gender_wrong": 0.003,
+    "address_missing": 0.15,
+}
+#: How many times a person was typed: 1 with 55%, 2 with 28%, …
+COPIES = ((1, 0.55), (2, 0.28), (3, 0.12), (4, 0.05))
+COMMON_NAMES = ("王伟", "李娜", "张伟", "王芳", "李静", "刘洋", "张敏", "王静", "李伟", "王秀英", "张丽", "刘伟")
+
+_EXTRA_GIVEN = ("子涵 梓涵 浩然 宇轩 欣怡 一诺 思远 嘉怡 雨泽 俊杰 诗涵 晓东 志明 国华 春生 秋菊 海涛 振华 "
+                "玉兰 德明 文博 家豪 佳琪 思琪 子轩 梓萱 天佑 雨桐 宇航 铭泽 若曦 紫涵 明轩 晨阳 书瑶 静怡 "
+                "建新 卫东 红霞 爱国 桂英 秀梅 金花 春兰 永强 国庆 建设 淑芬 丽华 志刚 立新 学军").split()
+_HOMOPHONE_POOL = ("伟玮炜韦维薇卫娜纳那芳方坊静靖婧敬丽莉利力立李理里礼张章彰刘留柳陈晨臣辰杨阳扬洋"
+                   "黄皇煌王汪吴武伍赵照周舟州徐许胡湖朱珠孙林琳霖郭国何和高马罗强墙磊垒勇永军君钧杰洁捷"
+                   "涛滔桃超潮朝明名铭刚钢平萍苹辉晖慧惠鹏朋华化宇雨语羽浩豪昊凯楷健建剑俊峻帆凡旭序宁凝"
+                   "龙隆佳家嘉亮成城诚程峰锋丰晨瑞睿志智兵冰雷东冬博波彬斌坤岩文雯红宏洪虹霞侠敏民秀英莹"
+                   "燕艳雁玲铃灵娟涓桂贵兰蓝岚萍婷庭梅玉珍真凤晶京颖影雪慧琴勤云芸洁柳淑春海冬荣容香芝金"
+                   "花瑜璐新欣心怡一诺思远轩萱涵寒然泽桐航若曦紫书瑶德卫红爱立学庆设永国生秋菊振")
+
+
+@dataclass
+class Household:
+    hid: str
+    grid: str
+    community: dict
+    building: int
+    unit: int
+    room: int
+    head: int = None
+    members: list = field(default_factory=list)
+    phone: str = ""
+
+
+@dataclass
+class Person:
+    pid: int
+    hid: str
+    name: str
+    gender: str
+    birth: dt.date
+    id_number: str
+    phone: str
+    relation: str
+
+
+@dataclass
+class Population:
+    persons: list
+    households: dict
+    records: list
+    truth: dict
+
+
+class _Pools:
+    """Faker's zh_CN data, drawn once."""
+
+    def __init__(self, seed):
+        from faker import Faker
+        import faker.providers.address.zh_CN as addr
+        import faker.providers.person.zh_CN as person
+        import faker.providers.phone_number.zh_CN as phone
+        import faker.providers.ssn.zh_CN as ssn
+        fake = Faker("zh_CN")
+        fake.seed_instance(seed)
+        self.surnames = list(person.Provider.last_names.keys())
+        self.surname_weights = list(person.Provider.last_names.values())
+        self.male = list(person.Provider.first_names_male) + _EXTRA_GIVEN[::2]
+        self.female = list(person.Provider.first_names_female) + _EXTRA_GIVEN[1::2]
+        chars = sorted({c for n in self.male + self.female for c in n} | set(_HOMOPHONE_POOL))
+        self.given_chars = chars
+        self.provinces = list(addr.Provider.provinces)
+        self.cities = list(addr.Provider.cities)
+        self.districts = list(addr.Provider.districts)
+        self.streets = list({fake.street_name() for _ in range(400)})
+        self.area_codes = [c for c in ssn.Provider.area_codes if not c.endswith("00")]
+        self.phone_prefixes = [str(p) for p in phone.Provider.phonenumber_prefixes]
+        self.homophones, self.accents = _sound_tables(chars + self.surnames)
+
+
+def _sound_tables(chars):
+    from pypinyin import lazy_pinyin
+    from sync.identity.names import fold_syllable
+    by_py, by_fold = {}, {}
+    for c in set(chars):
+        if len(c) != 1:
+            continue
+        py = lazy_pinyin(c)[0]
+        by_py.setdefault(py, []).append(c)
+        by_fold.setdefault(fold_syllable(py), []).append((c, py))
+    homophones = {c: sorted(o for o in group if o != c) for group in by_py.values() for c in group}
+    accents = {}
+    for group in by_fold.values():
+        for c, py in group:
+            others = sorted(o for o, opy in group if opy != py)
+            if others:
+                accents[c] = others
+    return ({c: v for c, v in homophones.items() if v}, accents)
+
+
+def make_id(area, birth, seq):
+    body = f"{area}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+class Generator:
+    def __init__(self, seed=7):
+        self.rng = random.Random(seed)
+        self.pools = _Pools(seed)
+        self.used_ids = set()
+        self._pid = 0
+
+    # --- the true population -------------------------------------------------------------
+    def community(self, k):
+        r, p = self.rng, self.pools
+        province = r.choice(p.provinces)
+        city = r.choice(p.cities) + "市"
+        district = r.choice(p.districts) + r.choice(("区", "县"))
+        street = r.choice(p.streets)
+        name = r.choice(p.surnames[:80] + p.cities) + r.choice(("小区", "花园", "家园", "新村", "苑", "公寓", "嘉园"))
+        return {"grid": f"grid-{k:05d}", "prefix": f"{province}{city}{district}", "street": f"{street}{r.randint(1, 300)}号",
+                "name": name, "area": r.choice(p.area_codes), "buildings": r.randint(4, 30)}
+
+    def _surname(self):
+        return self.rng.choices(self.pools.surnames, self.pools.surname_weights)[0]
+
+    def _given(self, gender):
+        r, p = self.rng, self.pools
+        if r.random() < 0.45:
+            return r.choice(p.male if gender == "M" else p.female)
+        n = 1 if r.random() < 0.25 else 2
+        return "".join(r.choice(p.given_chars) for _ in range(n))
+
+    def _id(self, area, birth, gender):
+        r = self.rng
+        while True:
+            seq = r.randrange(0, 1000)
+            if (seq % 2 == 1) != (gender == "M"):
+                seq = (seq + 1) % 1000
+            number = make_id(area, birth, seq)
+            if number not in self.used_ids:
+                self.used_ids.add(number)
+                return number
+
+    def _phone(self):
+        return self.rng.choice(self.pools.phone_prefixes) + f"{self.rng.randrange(10 ** 8):08d}"
+
+    def _birth(self, year):
+        return dt.date(year, 1, 1) + dt.timedelta(days=self.rng.randrange(365))
+
+    def _person(self, hh, name, gender, birth, relation, area, phone):
+        self._pid += 1
+        person = Person(self._pid, hh.hid, name, gender, birth,
+                        self._id(area if self.rng.random() < 0.8 else self.rng.choice(self.pools.area_codes),
+                                 birth, gender),
+                        phone, relation)
+        hh.members.append(person)
+        return person
+
+    def household(self, hid, com, common_left):
+        r = self.rng
+        hh = Household(hid, com["grid"], com, r.randint(1, com["buildings"]), r.randint(1, 6),
+                       r.randint(1, 18) * 100 + r.randint(1, 4))
+        area = com["area"]
+        surname = self._surname()
+        head_gender = "M" if r.random() < 0.7 else "F"
+        head_year = r.randint(1940, 1998)
+        head_name = surname + self._given(head_gender)
+        if common_left and r.random() < 0.3:
+            head_name = r.choice(COMMON_NAMES)
+            surname = head_name[0]
+            head_gender = "F" if head_name in ("李娜", "王芳", "李静", "王静", "王秀英", "张丽", "张敏") else "M"
+            common_left[0] -= 1
+        hh.phone = self._phone()
+        head = self._person(hh, head_name, head_gender, self._birth(head_year), "head", area, hh.phone)
+        hh.head = head.pid
+        if r.random() < 0.7 and head_year < 1995:
+            sg = "F" if head_gender == "M" else "M"
+            self._person(hh, self._surname() + self._given(sg), sg, self._birth(head_year + r.randint(-5, 5)),
+                         "spouse", area, self._phone() if r.random() < 0.8 else hh.phone)
+        n_children = r.choices((0, 1, 2, 3), (0.25, 0.45, 0.25, 0.05))[0] if head_year < 1996 else 0
+        child_year = min(head_year + r.randint(20, 35), 2023)
+        namesake_done = False
+        for _ in range(n_children):
+            g = "M" if r.random() < 0.52 else "F"
+            birth = self._birth(child_year)
+            name = surname + self._given(g)
+            if not namesake_done and head_gender == "M" and g == "M" and r.random() < 0.06:
+                name, namesake_done = head_name, True                    # a son with his father's name
+            adult = child_year < 2005
+            phone = self._phone() if adult and r.random() < 0.85 else ""
+            self._person(hh, name, g, birth, "child", area, phone)
+            if r.random() < 0.04:                                        # a twin
+                g2 = "M" if r.random() < 0.5 else "F"
+                twin_name = surname + self._given(g2)
+                while twin_name == name:
+                    twin_name = surname + self._given(g2)
+                self._person(hh, twin_name, g2, birth, "child", area, phone if r.random() < 0.5 else "")
+            child_year = min(child_year + r.randint(1, 6), 2023)
+        if r.random() < 0.15 and head_year > 1960:
+            g = "M" if r.random() < 0.5 else "F"
+            self._person(hh, (surname if g == "M" else self._surname()) + self._given(g), g,
+                         self._birth(head_year - r.randint(22, 35)), "parent", area, "")
+        return hh
+
+    def population(self, n_persons):
+        households, persons = {}, []
+        k = 0
+        while len(persons) < n_persons:
+            com = self.community(k)
+            size = self.rng.randint(150, 400)
+            common_left = [max(3, size // 40)]
+            for h in range(size):
+                hh = self.household(f"h{k:05d}-{h:03d}", com, common_left)
+                households[hh.hid] = hh
+                persons.extend(hh.members)
+                if len(persons) >= n_persons:
+                    break
+            k += 1
+        return persons, households
+
+    # --- what gets typed -----------------------------------------------------------------
+    def typed_name(self, name):
+        r, p = self.rng, self.pools
+        chars = list(name)
+        if r.random() < ERRORS["name_homophone"]:
+            i = r.randrange(len(chars))
+            if chars[i] in p.homophones:
+                chars[i] = r.choice(p.homophones[chars[i]])
+        elif r.random() < ERRORS["name_accent"]:
+            i = r.randrange(len(chars))
+            if chars[i] in p.accents:
+                chars[i] = r.choice(p.accents[chars[i]])
+        text = "".join(chars)
+        if r.random() < ERRORS["name_space"]:
+            text = text[0] + " " + text[1:]
+        return text
+
+    def typed_id(self, number, birth):
+        r = self.rng
+        if r.random() < ERRORS["id_missing"]:
+            return ""
+        if birth.year < 1985 and r.random() < ERRORS["id_15"]:
+            number = number[:6] + number[8:17]
+        if r.random() < ERRORS["id_digit"]:
+            i = r.randrange(len(number) - 1)
+            number = number[:i] + str((int(number[i]) + r.randint(1, 9)) % 10) + number[i + 1:]
+        elif r.random() < ERRORS["id_swap"]:
+            i = r.randrange(len(number) - 2)
+            if number[i] != number[i + 1]:
+                number = number[:i] + number[i + 1] + number[i] + number[i + 2:]
+        if number.endswith("X") and r.random() < ERRORS["id_lower_x"]:
+            number = number[:-1] + "x"
+        if r.random() < ERRORS["id_fullwidth"]:
+            number = _fullwidth(number)
+        if r.random() < ERRORS["id_spaces"]:
+            number = number[:6] + " " + number[6:14] + " " + number[14:]
+        return number
+
+    def typed_birth(self, birth, has_id):
+        r = self.rng
+        if r.random() < ERRORS["birth_missing_with_id" if has_id else "birth_missing_without_id"]:
+            return ""
+        if r.random() < ERRORS["birth_typo"]:
+            day = (birth.day // 10) * 10 + r.randint(0, 9)         # the last digit of the day
+            birth = birth.replace(day=max(1, min(day, 28)))
+        elif r.random() < ERRORS["birth_swap"] and birth.day <= 12:
+            birth = birth.replace(month=birth.day, day=birth.month)
+        form = r.random()
+        if form < 0.5:
+            return birth.isoformat()
+        if form < 0.65:
+            return f"{birth.year}/{birth.month}/{birth.day}"
+        if form < 0.75:
+            return f"{birth:%Y%m%d}"
+        if form < 0.9:
+            return f"{birth.year}年{birth.month}月{birth.day}日"
+        return f"{birth:%Y.%m.%d}"
+
+    def typed_phone(self, phone):
+        r = self.rng
+        if not phone or r.random() < ERRORS["phone_missing"]:
+            return ""
+        if r.random() < ERRORS["phone_typo"]:
+            i = r.randrange(3, 11)
+            phone = phone[:i] + str((int(phone[i]) + r.randint(1, 9)) % 10) + phone[i + 1:]
+        if r.random() < ERRORS["phone_format"]:
+            phone = r.choice((f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}", f"{phone[:3]} {phone[3:7]} {phone[7:]}",
+                              f"0086{phone}", f"{phone[:3]}-{phone[3:]}"))
+        if r.random() < ERRORS["phone_fullwidth"]:
+            phone = _fullwidth(phone)
+        return phone
+
+    def typed_gender(self, gender):
+        r = self.rng
+        if r.random() < ERRORS["gender_missing"]:
+            return ""
+        if r.random() < ERRORS["gender_wrong"]:
+            return "F" if gender == "M" else "M"
+        return gender
+
+    def typed_address(self, hh):
+        r = self.rng
+        if r.random() < ERRORS["address_missing"]:
+            return ""
+        com = hh.community
+        b, u, room = hh.building, hh.unit, hh.room
+        cn = r.random() < 0.2
+        bs = _cn_number(b) if cn and b <= 99 else str(b)
+        us = _cn_number(u) if cn or r.random() < 0.1 else str(u)
+        style = r.random()
+        if style < 0.15:
+            door = f"{b}-{u}-{room}"
+        else:
+            word = r.choice(("栋", "栋", "幢", "座", "号楼"))
+            door = f"{bs}{word}{us}单元{room}" + r.choice(("室", "室", "", "号"))
+        where = r.random()
+        if where < 0.4:
+            head = com["prefix"] + com["street"] + com["name"]
+        elif where < 0.7:
+            head = com["street"] + com["name"]
+        else:
+            head = com["name"]
+        text = head + door
+        if r.random() < 0.2:
+            text = head + " " + door
+        if r.random() < 0.05:
+            text = _fullwidth(text)
+        return text
+
+    def records(self, persons, households):
+        r = self.rng
+        out, truth = [], {}
+        n = 0
+        for person in persons:
+            hh = households[person.hid]
+            copies = r.choices([c for c, _ in COPIES], [w for _, w in COPIES])[0]
+            for _ in range(copies):
+                n += 1
+                rid = f"r{n:08d}"
+                number = self.typed_id(person.id_number, person.birth)
+                phone = person.phone or (hh.phone if person.relation == "child" and r.random() < 0.3 else "")
+                out.append({"record_id": rid, "name": self.typed_name(person.name), "id_number": number,
+                            "gender": self.typed_gender(person.gender),
+                            "birth_date": self.typed_birth(person.birth, bool(number)),
+                            "phone": self.typed_phone(phone), "address": self.typed_address(hh)})
+                truth[rid] = person.pid
+        order = list(range(len(out)))
+        r.shuffle(order)
+        return [out[i] for i in order], truth
+
+
+def _fullwidth(text):
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+_CN = "〇一二三四五六七八九"
+
+
+def _cn_number(n):
+    if n < 10:
+        return _CN[n]
+    if n < 20:
+        return "十" + (_CN[n % 10] if n % 10 else "")
+    return _CN[n // 10] + "十" + (_CN[n % 10] if n % 10 else "")
+
+
+def generate(n_persons, seed=7):
+    """A population of about ``n_persons`` persons and the records typed of them."""
+    gen = Generator(seed)
+    persons, households = gen.population(n_persons)
+    records, truth = gen.records(persons, households)
+    return Population(persons, households, records, truth)
+
+
+def generate_records(n_records, seed=7):
+    """About ``n_records`` typed records (and their truth): persons × ~1.67 copies each."""
+    avg = sum(c * w for c, w in COPIES)
+    pop = generate(max(1, int(n_records / avg * 1.02)), seed)
+    records = pop.records[:n_records]
+    return records, {r["record_id"]: pop.truth[r["record_id"]] for r in records}
+
