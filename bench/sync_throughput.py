@@ -18,7 +18,7 @@ checking the answers are not. The last line of output is machine-readable::
 
     RESULT push_per_s=… push_ratio=… pull_per_s=… pull_ratio=… push_bytes_per_change=… pull_bytes_per_change=…
 
-Run: ``/work/venv/bin/python bench/sync_throughput.py [--repeat 3] [--profile]``.
+Run: ``.venv/bin/python bench/sync_throughput.py [--repeat 3] [--profile]``.
 """
 import argparse
 import contextlib
