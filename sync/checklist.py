@@ -76,17 +76,21 @@ class Checklists:
                 "versions": [{"version": v, "items": items} for v, items in sorted(self.versions.items())]}
 
 
-def load_checklists(path=None):
-    """Load and validate a checklist file (the built-in one when ``path`` is None)."""
-    path = path or DEFAULT_PATH
+def read_config(path):
+    """A city's JSON configuration file, or a ChecklistConfigError saying why it cannot be."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            return json.load(fh)
     except OSError as exc:
         raise ChecklistConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise ChecklistConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return Checklists(data, source=path)
+
+
+def load_checklists(path=None):
+    """Load and validate a checklist file (the built-in one when ``path`` is None)."""
+    path = path or DEFAULT_PATH
+    return Checklists(read_config(path), source=path)
 
 
 _default = None

@@ -4,12 +4,11 @@ Rules are configuration (``sync/data/rules.json`` by default, or a city's own fi
 same on the device — so the worker sees the warning at the door, offline — and on the server.
 A suggestion is not a flag: the worker (or the server's ingest) raises one from it.
 """
-import json
 import operator
 import os
 from dataclasses import dataclass
 
-from .checklist import CHECK_KEYS, ChecklistConfigError
+from .checklist import CHECK_KEYS, ChecklistConfigError, read_config
 from .flags import COLOURS
 
 DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "rules.json")
@@ -133,12 +132,6 @@ def _compile(cond):
 
 
 def load_rules(path=None):
+    """Load and validate a rules file (the built-in one when ``path`` is None)."""
     path = path or DEFAULT_PATH
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ChecklistConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ChecklistConfigError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return Rules(data, source=path)
+    return Rules(read_config(path), source=path)
