@@ -115,7 +115,7 @@ def _answer_problem(spec, value):
     elif kind == "boolean":
         ok = isinstance(value, bool)
     elif kind == "text":
-        ok = isinstance(value, str) and len(value) <= _MAX_TEXT
+        ok = isinstance(value, str) and len(value) <= _MAX_TEXT and "\x00" not in value
     elif kind == "choice":
         ok = value in spec["options"]
         if not ok:
@@ -173,6 +173,6 @@ def validate_checks(checks, version, checklists=None):
             if problem:
                 raise InvalidChange(f"{where}.answers.{name} {problem}", field=f"{where}.answers.{name}")
         note = item.get("note")
-        if note is not None and (not isinstance(note, str) or len(note) > _MAX_TEXT):
+        if note is not None and (not isinstance(note, str) or len(note) > _MAX_TEXT or "\x00" in note):
             raise InvalidChange(f"{where}.note must be text of at most {_MAX_TEXT} characters", field=f"{where}.note")
     return checks

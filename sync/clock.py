@@ -10,7 +10,7 @@ import time
 
 from .errors import BadStamp
 
-_STAMP = re.compile(r"^(\d{13})-(\d{4})-([A-Za-z0-9_.:-]{1,64})$")
+_STAMP = re.compile(r"^(\d{13})-(\d{4})-([A-Za-z0-9_.:-]{1,64})\Z", re.ASCII)
 MAX_COUNTER = 9999
 
 

@@ -28,6 +28,9 @@ class Field:
     def _text(self, name, value):
         if not isinstance(value, str):
             raise InvalidChange(f"{name} must be a string", field=name)
+        if "\x00" in value:
+            # PostgreSQL cannot store it, and no one types it
+            raise InvalidChange(f"{name} contains a NUL character", field=name)
         value = value.strip()
         if self.max_len and len(value) > self.max_len:
             raise InvalidChange(f"{name} is longer than {self.max_len} characters", field=name)
@@ -51,8 +54,11 @@ class Field:
 
     def _date(self, name, value):
         try:
-            return _dt.date.fromisoformat(value).isoformat() if isinstance(value, str) and len(value) == 10 \
+            parsed = _dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
                 else _bad(name, "a date YYYY-MM-DD")
+            if not 1850 <= parsed.year <= 2200:
+                raise InvalidChange(f"{name} is out of range (years 1850 to 2200)", field=name)
+            return parsed.isoformat()
         except ValueError:
             raise InvalidChange(f"{name} is not a valid date YYYY-MM-DD", field=name) from None
 
@@ -64,13 +70,15 @@ class Field:
             raise InvalidChange(f"{name} is not a valid ISO 8601 date-time", field=name) from None
         if parsed.tzinfo is None:
             raise InvalidChange(f"{name} must carry a UTC offset", field=name)
+        if not 1900 <= parsed.year <= 2200:
+            raise InvalidChange(f"{name} is out of range (years 1900 to 2200)", field=name)
         return parsed.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
     def _object(self, name, value):
         return value if isinstance(value, dict) else _bad(name, "an object")
 
 
-_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 def canonical_uuid(value, name):
@@ -136,6 +144,8 @@ ENTITIES = {
         "phone": _t(32, pii=True),
         "note": _t(2000),
         "deleted": Field("bool"),
+        # set by the server when it merges a duplicate into another household (sync/identity)
+        "merged_into": Field("uuid"),
     }),
     "person": Entity("person", "record", {
         "household_id": Field("uuid", required=True),
@@ -147,6 +157,8 @@ ENTITIES = {
         "phone": _t(32, pii=True),
         "note": _t(2000),
         "deleted": Field("bool"),
+        # set by the server when it merges a duplicate into another person (sync/identity)
+        "merged_into": Field("uuid"),
     }, parent=("household", "household_id")),
     "visit": Entity("visit", "event", {
         "household_id": Field("uuid", required=True),
@@ -174,6 +186,9 @@ ENTITIES = {
         "note": _t(2000),
     }, parent=("flag", "flag_id")),
 }
+
+#: Fields only the server sets (a merge); a device's change that sets one is refused.
+SERVER_ONLY = frozenset({"merged_into"})
 
 #: Fields that may not change once a record exists: where it lives (its scope), and a flag's
 #: colour and level, which move only by events (recolour, escalate, route) so that every

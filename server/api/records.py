@@ -72,6 +72,13 @@ def _grid_of(entity, row):
     return row.grid_id
 
 
+def create(entity, entity_id, args):
+    """A REST create: an id that exists already is a 409, never an overwrite."""
+    if db.session.get(_MODELS[entity], entity_id) is not None:
+        raise ApiError(409, "already_exists", f"a {entity} with this id exists already; edit it with PATCH")
+    return save(entity, entity_id, args)
+
+
 def save(entity, entity_id, args):
     device = g.device.id if g.device is not None else None
     return writes.write(entity, entity_id, to_wire(args), worker=g.worker, device_id=device, scope=g.scope)

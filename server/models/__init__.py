@@ -2,8 +2,10 @@
 from .accounts import ROLES, Device, Token, Worker, WorkerGrid
 from .areas import LEVELS, Area
 from .casework import Flag, FlagEvent, Visit
+from .linking import LinkState, MatchKey, MatchReview, MergeRecord
 from .register import Household, Person
 from .syncing import AuditLog, ChangeLog, Conflict, SyncState
 
 __all__ = ["ROLES", "LEVELS", "Area", "Worker", "WorkerGrid", "Device", "Token", "Household", "Person",
-           "Visit", "Flag", "FlagEvent", "ChangeLog", "Conflict", "SyncState", "AuditLog"]
+           "Visit", "Flag", "FlagEvent", "ChangeLog", "Conflict", "SyncState", "AuditLog", "MatchKey", "MatchReview",
+           "MergeRecord", "LinkState"]

@@ -17,10 +17,10 @@ from sqlalchemy import bindparam, select, update
 
 from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
-from sync.entities import ENTITIES, IMMUTABLE
+from sync.entities import ENTITIES, IMMUTABLE, SERVER_ONLY
 from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
 from sync.casework import deadline, may_act
-from sync.flags import LEVELS, fold_flag
+from sync.flags import LEVELS, TRANSITIONS, fold_flag
 from sync.merge import merge_fields, node_of
 from sync.protocol import parse_change
 
@@ -96,7 +96,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
                 change[key] = str(change[key])
     _lock()
     clock = current_app.extensions["hlc"]
-    batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope, now=now)
+    batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope, now=now, device_stamped=device_stamped)
     seen = batch.load(changes)
     for change in changes:
         result = results[change["index"]]
@@ -139,7 +139,8 @@ def _uuid_or_none(value):
 
 
 class _Batch:
-    def __init__(self, *, worker_id, device_id, scope, now=None):
+    def __init__(self, *, worker_id, device_id, scope, now=None, device_stamped=True):
+        self.device_stamped = device_stamped
         self.worker_id, self.device_id, self.scope = worker_id, device_id, scope
         self.records = {"household": {}, "person": {}, "flag": {}}
         self.visits = {}            # id -> household_id (str), existing or new in this batch
@@ -196,13 +197,24 @@ class _Batch:
     def apply(self, change):
         entity, eid = change["entity"], change["entity_id"]
         spec = ENTITIES[entity]
+        if self.device_stamped and SERVER_ONLY & change["fields_"].keys():
+            raise InvalidChange("merged_into is set only by the server", field="merged_into", code="server_only")
         if spec.kind == "record":
             existing = self.records[entity].get(eid)
-            fields = spec.clean(change["fields_"], creating=existing is None)
+            raw = change["fields_"]
+            if self.device_stamped and existing is not None and existing.values.get("merged_into"):
+                # A device still holding a merged-away copy: its edit lands on the survivor (its
+                # delete does not: deleting "the duplicate" must not delete the person).
+                eid = self._survivor(entity, eid)
+                existing = self.records[entity][eid]
+                raw = {k: v for k, v in raw.items() if k != "deleted"}
+            fields = spec.clean(raw, creating=existing is None) if raw else {}
+            self._follow_references(fields)
             grid = self._grid_of(entity, fields, existing)
-            conflicts = self._merge(entity, eid, existing, fields, change, grid)
+            conflicts = self._merge(entity, eid, existing, fields, change, grid) if fields else []
         elif entity == "visit":
             fields = spec.clean(change["fields_"], creating=True, checklists=self.checklists)
+            self._follow_references(fields)
             grid = self._visit(eid, fields, change)
             conflicts = []
         else:
@@ -212,8 +224,47 @@ class _Batch:
         self._log(change, eid, fields, grid)
         return conflicts
 
+    def _states_seen(self, fid, flag):
+        """Every state a flag has been in (from its recorded transitions), kept for the batch."""
+        seen = flag.extra.get("states")
+        if seen is None:
+            seen = {"reported"}
+            if not flag.new:
+                actions = db.session.execute(select(FlagEvent.action).where(FlagEvent.flag_id == _u(fid))).scalars()
+                seen |= {TRANSITIONS[a][1] for a in actions if a in TRANSITIONS}
+            flag.extra["states"] = seen
+        return seen
+
+    def _record(self, entity, rid):
+        """A record the batch may not have loaded (a merge survivor): fetched on demand."""
+        rec = self.records[entity].get(rid)
+        if rec is None:
+            self._load_records(entity, [_u(rid)])
+            rec = self.records[entity].get(rid)
+        return rec
+
+    def _survivor(self, entity, rid):
+        """Where a merged-away record now lives (following a chain of merges)."""
+        for _ in range(16):
+            rec = self._record(entity, rid)
+            if rec is None or not rec.values.get("merged_into"):
+                return rid
+            rid = rec.values["merged_into"]
+        return rid
+
+    def _follow_references(self, fields):
+        """References to a merged-away household or person name the survivor instead."""
+        hid = fields.get("household_id")
+        if hid and (self._record("household", hid) or _Record({}, {})).values.get("merged_into"):
+            fields["household_id"] = self._survivor("household", hid)
+        pid = fields.get("person_id")
+        if pid and (self._record("person", pid) or _Record({}, {})).values.get("merged_into"):
+            survivor = self._survivor("person", pid)
+            if self._record("person", survivor).values.get("household_id") == fields.get("household_id"):
+                fields["person_id"] = survivor
+
     def _household(self, hid, what):
-        rec = self.records["household"].get(hid)
+        rec = self._record("household", hid)
         if rec is None:
             raise InvalidChange(f"{what} names household {hid}, which the server does not have; "
                                 "push the household first", field="household_id", code="unknown_reference")
@@ -223,6 +274,8 @@ class _Batch:
         if entity == "household":
             grid = fields.get("grid_id") or existing.values["grid_id"]
             if existing is not None and grid != existing.values["grid_id"]:
+                # out of scope first: a record elsewhere is not acknowledged to exist
+                self.scope.check_write(_u(existing.values["grid_id"]), "household")
                 raise _cross_grid("a household cannot move to another grid by sync")
             self.scope.check_write(_u(grid), "household")
             return grid
@@ -230,8 +283,12 @@ class _Batch:
         grid = self._household(hid, entity).values["grid_id"]
         if existing is not None and hid != existing.values["household_id"]:
             if entity in IMMUTABLE and "household_id" in IMMUTABLE[entity]:
+                self.scope.check_write(_u(self._household(existing.values["household_id"], entity)
+                                          .values["grid_id"]), entity)
                 raise InvalidChange(f"a {entity} cannot move to another household", field="household_id")
-            if self._household(existing.values["household_id"], entity).values["grid_id"] != grid:
+            old_grid = self._household(existing.values["household_id"], entity).values["grid_id"]
+            if old_grid != grid:
+                self.scope.check_write(_u(old_grid), entity)
                 raise _cross_grid(f"a {entity} cannot move to a household in another grid by sync")
         self.scope.check_write(_u(grid), entity)
         person = fields.get("person_id")
@@ -311,11 +368,20 @@ class _Batch:
             if up <= 0 if action == "escalate" else up == 0:
                 raise InvalidChange(f"{action} must move the flag {'up from' if action == 'escalate' else 'away from'} "
                                     f"{level} level", field="level", code="level_not_moved")
-            flag.extra["level"] = fields["level"]
         visit = fields.get("visit_id")
         if visit and self.visits.get(visit) != flag.values["household_id"]:
             raise InvalidChange("visit_id must name a visit to the flag's household", field="visit_id",
                                 code="unknown_reference")
+        seen = self._states_seen(fields["flag_id"], flag)
+        if action in TRANSITIONS:
+            # A device may act on an out-of-date view, but only on a state the flag has been in:
+            # no one can close a case that was never verified by claiming it was.
+            if fields["from_state"] not in seen:
+                raise InvalidChange(f"from_state {fields['from_state']} is a state this flag has never been in",
+                                    field="from_state", code="unknown_state")
+            seen.add(TRANSITIONS[action][1])
+        if action in ("escalate", "route"):
+            flag.extra["level"] = fields["level"]
         self.event_ids.add(eid)
         self.refold.add(fields["flag_id"])
         self.new_events.append({

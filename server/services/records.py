@@ -11,7 +11,7 @@ from sync.identity import MASKS
 from ..models import Flag, Household, Person
 
 MODELS = {"household": Household, "person": Person, "flag": Flag}
-_UUID_FIELDS = frozenset({"grid_id", "household_id", "person_id"})
+_UUID_FIELDS = frozenset({"grid_id", "household_id", "person_id", "merged_into"})
 
 
 def vault():

@@ -6,7 +6,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as _StdnumError
 
 _NOT_DIGIT = re.compile(r"\D")
-_CANONICAL_ID = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_CANONICAL_ID = re.compile(r"^\d{17}[\dX]\Z", re.ASCII)
 
 
 def _halfwidth(text):

@@ -1,13 +1,18 @@
 """Payloads of the token endpoint."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+def _no_control(value):
+    if any(ord(c) < 32 for c in value):
+        raise ValidationError("control characters are not allowed")
 
 
 class TokenRequestSchema(Schema):
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    username = fields.Str(required=True, validate=[validate.Length(min=1, max=64), _no_control])
+    password = fields.Str(required=True, load_only=True, validate=[validate.Length(min=1, max=256), _no_control])
     device_id = fields.Str(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9_.:-]{1,64}$", error="device_id: 1-64 letters, digits or _ . : -"))
-    device_name = fields.Str(load_default="", validate=validate.Length(max=128))
+        r"^[A-Za-z0-9_.:-]{1,64}\Z", error="device_id: 1-64 letters, digits or _ . : -"))
+    device_name = fields.Str(load_default="", validate=[validate.Length(max=128), _no_control])
 
 
 class WorkerSchema(Schema):

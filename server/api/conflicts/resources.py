@@ -15,7 +15,7 @@ from ...models import Conflict
 from ...models.types import utcnow
 from ...services import writes
 from ...services.records import vault
-from ..common import BEARER, Blueprint, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, audit, paginate
 
 blp = Blueprint("conflicts", __name__, url_prefix="/conflicts", description="Merge conflicts kept for review")
 
@@ -63,7 +63,14 @@ class ConflictList(MethodView):
         g.scope.require_records()
         query = select(Conflict).where(Conflict.grid_id.in_(g.scope.grid_ids), Conflict.status == args["status"]) \
             .order_by(Conflict.created_at, Conflict.id)
-        return [_view(c, g.scope.sees_full_pii) for c in db.session.execute(paginate(query, args)).scalars()]
+        rows = db.session.execute(paginate(query, args)).scalars().all()
+        if g.scope.sees_full_pii:
+            for c in rows:
+                if c.field in ENTITIES[c.entity].pii:
+                    audit("list", c.entity, c.entity_id)     # a number shown in full is a read
+        out = [_view(c, g.scope.sees_full_pii) for c in rows]
+        db.session.commit()
+        return out
 
 @blp.route("/<uuid:conflict_id>/resolve")
 class ConflictResolve(MethodView):

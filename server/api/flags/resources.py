@@ -14,7 +14,7 @@ from ...errors import ApiError
 from ...extensions import db
 from ...models import Flag, FlagEvent
 from ..common import BEARER, Blueprint, PageArgs, now, paginate
-from ..records import input_schema, save
+from ..records import create, input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
 
 blp = Blueprint("flags", __name__, url_prefix="/flags", description="Flags (三色预警) and their closed loop")
@@ -95,7 +95,7 @@ class FlagList(MethodView):
     def post(self, args):
         """Raise a flag on a household (and optionally one of its persons)."""
         fid = args.pop("id", None) or uuid.uuid4()
-        save("flag", fid, args)
+        create("flag", fid, args)
         return _with_events(db.session.get(Flag, fid))
 
 

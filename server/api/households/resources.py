@@ -10,9 +10,17 @@ from ...extensions import db
 from ...models import Household, Person
 from ...services.records import present
 from ..common import BEARER, Blueprint, PageArgs, audit, audit_listed, paginate
-from ..records import input_schema, load_in_scope, save
+from ..records import create, input_schema, load_in_scope, save
 from ..schemas import HouseholdSchema, PersonSchema
 from ...auth import login_required
+
+def _shown(row):
+    """A written household as the response shows it; in full, that is a read like any other."""
+    audit_listed("household", [row])
+    out = present("household", row, g.scope.sees_full_pii)
+    db.session.commit()
+    return out
+
 
 blp = Blueprint("households", __name__, url_prefix="/households", description="Households of the register")
 
@@ -48,8 +56,8 @@ class HouseholdList(MethodView):
     def post(self, args):
         """Register a household (the id may be chosen by the client)."""
         hid = args.pop("id", None) or uuid.uuid4()
-        save("household", hid, args)
-        return present("household", db.session.get(Household, hid), g.scope.sees_full_pii)
+        create("household", hid, args)
+        return _shown(db.session.get(Household, hid))
 
 
 @blp.route("/<uuid:household_id>")
@@ -73,7 +81,7 @@ class HouseholdItem(MethodView):
         """Change some fields; the change syncs to devices like any other."""
         load_in_scope("household", household_id, write=True)
         save("household", household_id, args)
-        return present("household", db.session.get(Household, household_id), g.scope.sees_full_pii)
+        return _shown(db.session.get(Household, household_id))
 
 
 @blp.route("/<uuid:household_id>/persons")

@@ -12,9 +12,17 @@ from ...errors import ApiError
 from ...extensions import db
 from ...models import Household, Person
 from ...services.records import present, vault
-from ..common import BEARER, Blueprint, audit
-from ..records import input_schema, load_in_scope, save
+from ..common import BEARER, Blueprint, audit, audit_listed
+from ..records import create, input_schema, load_in_scope, save
 from ..schemas import PersonSchema
+
+def _shown(row):
+    """A written person as the response shows it; in full, that is a read like any other."""
+    audit_listed("person", [row])
+    out = present("person", row, g.scope.sees_full_pii)
+    db.session.commit()
+    return out
+
 
 blp = Blueprint("persons", __name__, url_prefix="/persons", description="Persons of the register")
 
@@ -34,8 +42,8 @@ class PersonCreate(MethodView):
     def post(self, args):
         """Add a person to a household."""
         pid = args.pop("id", None) or uuid.uuid4()
-        save("person", pid, args)
-        return present("person", db.session.get(Person, pid), g.scope.sees_full_pii)
+        create("person", pid, args)
+        return _shown(db.session.get(Person, pid))
 
 
 @blp.route("/lookup")
@@ -87,4 +95,4 @@ class PersonItem(MethodView):
         """Change some fields of a person."""
         load_in_scope("person", person_id, write=True)
         save("person", person_id, args)
-        return present("person", db.session.get(Person, person_id), g.scope.sees_full_pii)
+        return _shown(db.session.get(Person, person_id))
