@@ -65,6 +65,8 @@ class Config:
     REVISIT_DAYS = _json_env("GRIDSYNC_REVISIT_DAYS") or DEFAULT_REVISIT_DAYS
     # How often the escalation job runs (seconds) in processes that start the scheduler.
     ESCALATION_INTERVAL_S = int(os.environ.get("GRIDSYNC_ESCALATION_INTERVAL_S", 60))
+    # How often the duplicate linker looks at what arrived (seconds).
+    LINK_INTERVAL_S = int(os.environ.get("GRIDSYNC_LINK_INTERVAL_S", 15))
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")

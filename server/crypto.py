@@ -43,6 +43,10 @@ class PiiVault:
     def decrypt_json(self, blob):
         return json.loads(self.decrypt(blob))
 
+    def blind_key(self, text):
+        """HMAC of an already-normalised key (the matcher's blocking keys)."""
+        return hmac.new(self._index_key, f"match:{text}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
     def blind_index(self, kind, value):
         """HMAC of the normalised value; None when the value normalises to nothing."""
         norm = NORMALIZERS[kind](value) if value else None

@@ -61,12 +61,25 @@ def escalate_overdue(app, now=None):
         return done
 
 
+def link_duplicates(app):
+    """Find and merge duplicates entered on different devices (server/services/linker.py)."""
+    from .services.linker import link_pending
+    with app.app_context():
+        stats = link_pending()
+        if stats["merged"] or stats["queued"]:
+            log.info("duplicates: %d merged, %d queued for review", stats["merged"], stats["queued"])
+        return stats
+
+
 def start_scheduler(app, blocking=False):
-    """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds)."""
+    """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds) and the
+    duplicate linker (every LINK_INTERVAL_S seconds)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     scheduler.add_job(escalate_overdue, "interval", args=[app], seconds=app.config["ESCALATION_INTERVAL_S"],
                       id="escalate_overdue", max_instances=1, coalesce=True)
+    scheduler.add_job(link_duplicates, "interval", args=[app], seconds=app.config["LINK_INTERVAL_S"],
+                      id="link_duplicates", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

@@ -5,11 +5,12 @@ from .config.resources import blp as config
 from .conflicts.resources import blp as conflicts
 from .flags.resources import blp as flags
 from .households.resources import blp as households
+from .matches.resources import blp as matches
 from .persons.resources import blp as persons
 from .sync.resources import blp as sync
 from .visits.resources import blp as visits
 
-BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config]
+BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config, matches]
 
 
 def register_blueprints(api):

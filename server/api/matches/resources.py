@@ -1,0 +1,140 @@
+"""The duplicate review queue (pairs the matcher was not sure of) and merges, with undo."""
+from flask import g
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ...auth import login_required
+from ...errors import ApiError
+from ...extensions import db
+from ...models import MatchReview, MergeRecord
+from ...models.types import utcnow
+from ...services import linker
+from ..common import BEARER, Blueprint, PageArgs, paginate
+
+blp = Blueprint("matches", __name__, url_prefix="/duplicates", description="Duplicates: review queue and merges")
+
+
+class ReviewArgs(PageArgs):
+    status = fields.Str(load_default="open", validate=validate.OneOf(["open", "merged", "rejected"]))
+
+
+class ReviewSchema(Schema):
+    id = fields.UUID()
+    entity = fields.Str()
+    a_id = fields.UUID()
+    b_id = fields.UUID()
+    score = fields.Float()
+    reasons = fields.List(fields.Str())
+    status = fields.Str()
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class MergeSchema(Schema):
+    id = fields.UUID()
+    entity = fields.Str()
+    survivor_id = fields.UUID()
+    merged_id = fields.UUID()
+    score = fields.Float()
+    reasons = fields.List(fields.Str())
+    decided_by = fields.UUID(allow_none=True, metadata={"description": "null: merged automatically"})
+    changes = fields.Dict()
+    created_at = fields.DateTime()
+    undone_at = fields.DateTime(allow_none=True)
+
+
+def _in_scope(item):
+    if item is None or item.grid_id not in g.scope.grid_ids:
+        raise ApiError(404, "not_found", "nothing like that in your area")
+    return item
+
+
+@blp.route("/reviews")
+class ReviewList(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(ReviewArgs, location="query")
+    @blp.response(200, ReviewSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """Pairs the matcher thinks may be one person or household, for someone to decide."""
+        g.scope.require_records()
+        query = select(MatchReview).where(MatchReview.grid_id.in_(g.scope.grid_ids),
+                                          MatchReview.status == args["status"]) \
+            .order_by(MatchReview.score.desc(), MatchReview.id)
+        return db.session.execute(paginate(query, args)).scalars().all()
+
+
+def _decide(review_id, merge):
+    g.scope.require_records(write=True)
+    review = _in_scope(db.session.get(MatchReview, review_id))
+    if review.status != "open":
+        raise ApiError(409, "already_decided", f"this pair is already {review.status}")
+    if merge:
+        do = linker.merge_persons if review.entity == "person" else linker.merge_households
+        try:
+            do(review.a_id, review.b_id, review.score, review.reasons, decided_by=g.worker.id)
+        except linker.MergeError as exc:
+            db.session.rollback()
+            raise ApiError(409, "cannot_merge", str(exc)) from None
+    else:
+        review.status, review.decided_by, review.decided_at = "rejected", g.worker.id, utcnow()
+    db.session.commit()
+    return db.session.get(MatchReview, review_id)
+
+
+@blp.route("/reviews/<uuid:review_id>/confirm")
+class ReviewConfirm(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ReviewSchema)
+    @blp.doc(security=BEARER)
+    def post(self, review_id):
+        """They are the same: merge them (the one entered first survives)."""
+        return _decide(review_id, merge=True)
+
+
+@blp.route("/reviews/<uuid:review_id>/reject")
+class ReviewReject(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ReviewSchema)
+    @blp.doc(security=BEARER)
+    def post(self, review_id):
+        """They are different: never propose this pair again."""
+        return _decide(review_id, merge=False)
+
+
+@blp.route("/merges")
+class MergeList(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, MergeSchema(many=True))
+    @blp.doc(security=BEARER)
+    def get(self, args):
+        """Merges in the caller's area, newest first: who, when, why, what changed."""
+        g.scope.require_records()
+        query = select(MergeRecord).where(MergeRecord.grid_id.in_(g.scope.grid_ids)) \
+            .order_by(MergeRecord.created_at.desc(), MergeRecord.id)
+        return db.session.execute(paginate(query, args)).scalars().all()
+
+
+@blp.route("/merges/<uuid:merge_id>/undo")
+class MergeUndo(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, MergeSchema)
+    @blp.doc(security=BEARER)
+    def post(self, merge_id):
+        """Undo a merge: both records come back, nothing entered since is lost."""
+        g.scope.require_records(write=True)
+        merge = _in_scope(db.session.get(MergeRecord, merge_id))
+        try:
+            linker.undo_merge(merge, g.worker.id)
+        except linker.MergeError as exc:
+            db.session.rollback()
+            raise ApiError(409, "cannot_undo", str(exc)) from None
+        db.session.commit()
+        return merge

@@ -1,0 +1,256 @@
+"""Duplicates made offline: the same person or household entered on two devices.
+
+``link_pending`` reads the change log after its cursor and, for each household and person that
+changed, looks for the same one in the city-wide register: candidates share a blocking key
+(stored only as HMACs, since the keys hold pieces of ID and phone numbers), and the matcher of
+``sync/identity`` decides. A sure duplicate ("same") is merged into one survivor; a likely one
+("maybe") goes to the review queue. A merge is a handful of ordinary server changes — the
+survivor's empty fields filled in, the duplicate marked ``deleted`` and ``merged_into`` the
+survivor, a household's members moved to the surviving household — so every device holding
+either copy pulls it like any other change; and a merge record keeps who, when, why and what
+changed, so a reviewer can undo it. A pair that was rejected or undone is never merged again.
+"""
+import uuid
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from sync.identity.keys import blocking_keys, person_features
+from sync.identity.match import PersonIndex, household_features, match_person
+
+from ..extensions import db
+from ..models import ChangeLog, Household, LinkState, MatchKey, MatchReview, MergeRecord, Person
+from ..models.types import utcnow
+from .ingest import apply_changes
+from .records import row_values, vault
+from .writes import SystemScope
+
+PERSON_FILL = ("gender", "birth_date", "id_number", "phone", "relation", "note")
+HOUSEHOLD_FILL = ("building", "unit", "room", "head_name", "phone", "note")
+
+
+class MergeError(Exception):
+    pass
+
+
+def _blind(key):
+    return vault().blind_key(key)
+
+
+def _person_record(row, address=None):
+    values = row_values("person", row)
+    values["id"] = str(row.id)
+    if address:
+        values["address"] = address
+    return values
+
+
+def _household_record(row):
+    values = row_values("household", row)
+    values["id"] = str(row.id)
+    return values
+
+
+def _live(row):
+    return row is not None and not row.deleted and row.merged_into is None
+
+
+def _set_keys(entity, record_id, keys):
+    db.session.execute(delete(MatchKey).where(MatchKey.record_id == record_id))
+    for key in sorted(set(keys)):
+        db.session.add(MatchKey(key=key, record_id=record_id, entity=entity))
+
+
+def _candidates(entity, record_id, keys):
+    if not keys:
+        return set()
+    return set(db.session.execute(select(MatchKey.record_id).where(
+        MatchKey.key.in_(keys), MatchKey.entity == entity, MatchKey.record_id != record_id)).scalars())
+
+
+def _server_changes(pairs):
+    """Apply server-made changes ``[(entity, id, fields)]``; return their stamps, in order."""
+    clock = current_app.extensions["hlc"]
+    changes = [{"index": i, "change_id": str(uuid.uuid4()), "entity": e, "entity_id": str(rid),
+                "stamp": clock.now(), "fields_": fields, "base": None} for i, (e, rid, fields) in enumerate(pairs)]
+    results = [{"index": c["index"]} for c in changes]
+    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
+    bad = [r for r in results if r.get("status") == "rejected"]
+    if bad:
+        raise MergeError(f"merge refused: {bad[0]['reason']['message']}")
+    return [c["stamp"] for c in changes]
+
+
+def _review(entity, a, b, grid_id, score, reasons):
+    a, b = sorted((a, b), key=str)
+    found = db.session.execute(select(MatchReview).where(
+        MatchReview.entity == entity, MatchReview.a_id == a, MatchReview.b_id == b)).scalar_one_or_none()
+    if found is None:
+        found = MatchReview(id=uuid.uuid4(), entity=entity, a_id=a, b_id=b, grid_id=grid_id, score=score,
+                            reasons=list(reasons), status="open", created_at=utcnow())
+        db.session.add(found)
+    return found
+
+
+def _refused(entity, a, b):
+    """A pair someone rejected (or whose merge was undone) is never merged or proposed again."""
+    a, b = sorted((a, b), key=str)
+    return db.session.execute(select(MatchReview.id).where(
+        MatchReview.entity == entity, MatchReview.a_id == a, MatchReview.b_id == b,
+        MatchReview.status == "rejected")).first() is not None
+
+
+# --- finding ------------------------------------------------------------------------------
+def link_pending(limit=2000):
+    """Look at what changed since the last run; returns ``{"merged": n, "queued": n}``."""
+    # the row lock makes two schedulers on one PostgreSQL take turns, not race
+    db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=LinkState.last_seq))
+    last = db.session.execute(select(LinkState.last_seq).where(LinkState.id == 1)).scalar_one()
+    rows = db.session.execute(
+        select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
+        .where(ChangeLog.seq > last, ChangeLog.entity.in_(("household", "person")))
+        .order_by(ChangeLog.seq).limit(limit)).all()
+    stats = {"merged": 0, "queued": 0}
+    if not rows:
+        db.session.commit()
+        return stats
+    households = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "household"))
+    persons = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "person"))
+    for hid in households:
+        _link_household(hid, stats)
+    for pid in persons:
+        _link_person(pid, stats)
+    db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=rows[-1].seq))
+    db.session.commit()
+    return stats
+
+
+def _link_person(pid, stats):
+    row = db.session.get(Person, pid)
+    if not _live(row):
+        db.session.execute(delete(MatchKey).where(MatchKey.record_id == pid))
+        return
+    home = db.session.get(Household, row.household_id)
+    record = _person_record(row, home.address if home else None)
+    keys = [_blind(k) for k in blocking_keys(person_features(record)) if k]
+    _set_keys("person", pid, keys)
+    others = [p for p in db.session.execute(select(Person).where(Person.id.in_(_candidates("person", pid, keys))))
+              .scalars() if _live(p) and not _refused("person", pid, p.id)]
+    if not others:
+        return
+    addresses = dict(db.session.execute(select(Household.id, Household.address).where(
+        Household.id.in_({p.household_id for p in others}))).all())
+    decision = match_person(record, [_person_record(p, addresses.get(p.household_id)) for p in others])
+    best = decision.best
+    if best is None:
+        return
+    other = uuid.UUID(best.id)
+    if decision.kind == "same":
+        merge_persons(pid, other, best.score, best.reasons)
+        stats["merged"] += 1
+    else:
+        for cand in decision.candidates[:3]:
+            review = _review("person", pid, uuid.UUID(cand.id), home.grid_id, cand.score, cand.reasons)
+            stats["queued"] += review.status == "open"
+
+
+def _link_household(hid, stats):
+    row = db.session.get(Household, hid)
+    if not _live(row):
+        db.session.execute(delete(MatchKey).where(MatchKey.record_id == hid))
+        return
+    record = _household_record(row)
+    keys = [_blind(k) for k in household_features(record)["door_keys"]]
+    _set_keys("household", hid, keys)
+    others = [h for h in db.session.execute(select(Household).where(
+        Household.id.in_(_candidates("household", hid, keys)))).scalars()
+        if _live(h) and not _refused("household", hid, h.id)]
+    if not others:
+        return
+    members = lambda ids: [_person_record(p) for p in db.session.execute(  # noqa: E731
+        select(Person).where(Person.household_id.in_(ids))).scalars() if _live(p)]
+    index = PersonIndex(persons=members([h.id for h in others]), households=[_household_record(h) for h in others])
+    decision = index.lookup_household(record, members([hid]))
+    best = decision.best
+    if best is None:
+        return
+    if decision.kind == "same":
+        merge_households(hid, uuid.UUID(best.id), best.score, best.reasons)
+        stats["merged"] += 1
+    else:
+        for cand in decision.candidates[:3]:
+            review = _review("household", hid, uuid.UUID(cand.id), row.grid_id, cand.score, cand.reasons)
+            stats["queued"] += review.status == "open"
+
+
+# --- merging ------------------------------------------------------------------------------
+def _order(model, a, b):
+    """(survivor, duplicate): the one entered first survives."""
+    ra, rb = db.session.get(model, a), db.session.get(model, b)
+    if not (_live(ra) and _live(rb)):
+        raise MergeError("one of the two has been deleted or merged already")
+    return (ra, rb) if (ra.created_at, str(ra.id)) <= (rb.created_at, str(rb.id)) else (rb, ra)
+
+
+def merge_persons(a, b, score, reasons, decided_by=None):
+    survivor, duplicate = _order(Person, a, b)
+    kept, gone = row_values("person", survivor), row_values("person", duplicate)
+    fill = {f: gone[f] for f in PERSON_FILL if not kept.get(f) and gone.get(f)}
+    plan = ([("person", survivor.id, fill)] if fill else []) + [
+        ("person", duplicate.id, {"deleted": True, "merged_into": str(survivor.id)})]
+    stamps = _server_changes(plan)
+    grid = db.session.get(Household, survivor.household_id).grid_id
+    return _record("person", survivor, duplicate, grid, score, reasons, decided_by,
+                   {"filled": {f: stamps[0] for f in fill}, "moved": {}})
+
+
+def merge_households(a, b, score, reasons, decided_by=None):
+    survivor, duplicate = _order(Household, a, b)
+    kept, gone = row_values("household", survivor), row_values("household", duplicate)
+    fill = {f: gone[f] for f in HOUSEHOLD_FILL if not kept.get(f) and gone.get(f)}
+    members = [p.id for p in db.session.execute(select(Person).where(Person.household_id == duplicate.id)).scalars()
+               if _live(p)]
+    plan = ([("household", survivor.id, fill)] if fill else []) + \
+        [("person", pid, {"household_id": str(survivor.id)}) for pid in members] + \
+        [("household", duplicate.id, {"deleted": True, "merged_into": str(survivor.id)})]
+    stamps = _server_changes(plan)
+    offset = 1 if fill else 0
+    moved = {str(pid): stamps[offset + i] for i, pid in enumerate(members)}
+    return _record("household", survivor, duplicate, survivor.grid_id, score, reasons, decided_by,
+                   {"filled": {f: stamps[0] for f in fill}, "moved": moved})
+
+
+def _record(entity, survivor, duplicate, grid, score, reasons, decided_by, changes):
+    merge = MergeRecord(id=uuid.uuid4(), entity=entity, survivor_id=survivor.id, merged_id=duplicate.id,
+                        grid_id=grid, score=score, reasons=list(reasons), decided_by=decided_by, changes=changes,
+                        created_at=utcnow())
+    db.session.add(merge)
+    a, b = sorted((survivor.id, duplicate.id), key=str)
+    db.session.execute(update(MatchReview).where(
+        MatchReview.entity == entity, MatchReview.a_id == a, MatchReview.b_id == b).values(
+        status="merged", decided_by=decided_by, decided_at=utcnow()))
+    db.session.execute(delete(MatchKey).where(MatchKey.record_id == duplicate.id))
+    return merge
+
+
+def undo_merge(merge, worker_id):
+    """Put both back as they were, keeping every edit made since; the pair is not merged again."""
+    if merge.undone_at is not None:
+        raise MergeError("this merge was undone already")
+    model = Person if merge.entity == "person" else Household
+    survivor = db.session.get(model, merge.survivor_id)
+    plan = []
+    # a filled field goes back to empty only if nobody has changed it since the merge
+    unfill = {f: None for f, st in merge.changes.get("filled", {}).items() if survivor.stamps.get(f) == st}
+    if unfill:
+        plan.append((merge.entity, merge.survivor_id, unfill))
+    for pid, st in merge.changes.get("moved", {}).items():
+        person = db.session.get(Person, uuid.UUID(pid))
+        if person is not None and person.stamps.get("household_id") == st:
+            plan.append(("person", person.id, {"household_id": str(merge.merged_id)}))
+    plan.insert(0, (merge.entity, merge.merged_id, {"deleted": False, "merged_into": None}))
+    _server_changes(plan)
+    merge.undone_at, merge.undone_by = utcnow(), worker_id
+    review = _review(merge.entity, merge.survivor_id, merge.merged_id, merge.grid_id, merge.score, merge.reasons)
+    review.status, review.decided_by, review.decided_at = "rejected", worker_id, utcnow()
+    return merge
