@@ -319,6 +319,7 @@ class PostgresBackend:
             db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             db.session.execute(text("INSERT INTO sync_state (id, epoch, pushes) VALUES (1, :e, 0)"),
                                {"e": uuid.uuid4().hex[:12]})
+            db.session.execute(text("INSERT INTO link_state (id, last_seq) VALUES (1, 0)"))
             db.session.commit()
         return app
 

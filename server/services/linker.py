@@ -101,8 +101,21 @@ def _refused(entity, a, b):
 
 
 # --- finding ------------------------------------------------------------------------------
-def link_pending(limit=2000):
-    """Look at what changed since the last run; returns ``{"merged": n, "queued": n}``."""
+def link_pending(limit=2000, max_seconds=10.0):
+    """Look at what changed since the last run, a page at a time until caught up or out of
+    time (a first run over a whole register takes several); returns the counts."""
+    import time
+    started = time.monotonic()
+    total = {"merged": 0, "queued": 0, "looked_at": 0}
+    while True:
+        stats = _link_page(limit)
+        for key in total:
+            total[key] += stats[key]
+        if stats["looked_at"] < limit or time.monotonic() - started > max_seconds:
+            return total
+
+
+def _link_page(limit):
     # the row lock makes two schedulers on one PostgreSQL take turns, not race
     db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=LinkState.last_seq))
     last = db.session.execute(select(LinkState.last_seq).where(LinkState.id == 1)).scalar_one()
@@ -110,7 +123,7 @@ def link_pending(limit=2000):
         select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
         .where(ChangeLog.seq > last, ChangeLog.entity.in_(("household", "person")))
         .order_by(ChangeLog.seq).limit(limit)).all()
-    stats = {"merged": 0, "queued": 0}
+    stats = {"merged": 0, "queued": 0, "looked_at": len(rows)}
     if not rows:
         db.session.commit()
         return stats
