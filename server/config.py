@@ -76,6 +76,11 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Offline-first household-visit records and sync for community grid workers. "
+                                "Log in with POST /api/v1/auth/token; send the token as a bearer token."},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    }
 
 
 class TestConfig(Config):
