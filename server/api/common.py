@@ -17,7 +17,7 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class PageArgs(Schema):
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 

@@ -97,3 +97,10 @@ def test_a_record_in_another_grid_is_not_acknowledged_by_a_move(client, auth, ci
     resp = push(client, auth.headers("w1"), "dev-w1", [
         change("household", theirs, household(city, "G1"), stamp(NOW))])
     assert resp.json["results"][0]["reason"]["code"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/households", "/api/v1/flags", "/api/v1/conflicts",
+                                  "/api/v1/duplicates/reviews", "/api/v1/duplicates/merges"])
+def test_an_absurd_page_number_is_a_422_not_a_500(client, auth, city, path):
+    resp = client.get(f"{path}?page=36893488147419103233", headers=auth.headers("comm1"))
+    assert resp.status_code == 422 and "page" in resp.json["errors"]
