@@ -15,7 +15,6 @@ from sync.casework import OPEN_STATES, next_level
 
 from .extensions import db
 from .models import Flag
-from .models.types import utcnow
 from .services.ingest import apply_changes
 from .services.writes import SystemScope
 

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
 from sync.entities import ENTITIES, IMMUTABLE, SERVER_ONLY
-from sync.errors import InvalidChange, OutOfScope, SyncError, UnsupportedSchema
+from sync.errors import InvalidChange, SyncError, UnsupportedSchema
 from sync.casework import deadline, may_act
 from sync.flags import LEVELS, TRANSITIONS, fold_flag
 from sync.merge import merge_fields, node_of
