@@ -11,7 +11,7 @@ from sync.checklist import CHECK_KEYS
 from .cli import create_area, create_worker
 from .extensions import db
 from .services.ingest import apply_changes
-from .services.writes import SystemScope
+from .services.ingest import SystemScope
 
 DEMO_LOGINS = [
     ("admin", "admin-demo", "admin", "accounts and areas"),

@@ -16,7 +16,7 @@ from sync.casework import OPEN_STATES, next_level
 from .extensions import db
 from .models import Flag
 from .services.ingest import apply_changes
-from .services.writes import SystemScope
+from .services.ingest import SystemScope
 
 log = logging.getLogger(__name__)
 

@@ -119,6 +119,8 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
         else:
             result["status"] = "applied"
         clock.observe(change["stamp"])
+    if batch.followups:
+        batch.apply_followups(clock)
     batch.write()
 
 
@@ -141,6 +143,7 @@ def _uuid_or_none(value):
 class _Batch:
     def __init__(self, *, worker_id, device_id, scope, now=None, device_stamped=True):
         self.device_stamped = device_stamped
+        self.followups = []
         self.worker_id, self.device_id, self.scope = worker_id, device_id, scope
         self.records = {"household": {}, "person": {}, "flag": {}}
         self.visits = {}            # id -> household_id (str), existing or new in this batch
@@ -201,20 +204,13 @@ class _Batch:
             raise InvalidChange("merged_into is set only by the server", field="merged_into", code="server_only")
         if spec.kind == "record":
             existing = self.records[entity].get(eid)
-            raw = change["fields_"]
-            if self.device_stamped and existing is not None and existing.values.get("merged_into"):
-                # A device still holding a merged-away copy: its edit lands on the survivor (its
-                # delete does not: deleting "the duplicate" must not delete the person).
-                eid = self._survivor(entity, eid)
-                existing = self.records[entity][eid]
-                raw = {k: v for k, v in raw.items() if k != "deleted"}
-            fields = spec.clean(raw, creating=existing is None) if raw else {}
-            self._follow_references(fields)
+            fields = spec.clean(change["fields_"], creating=existing is None)
             grid = self._grid_of(entity, fields, existing)
-            conflicts = self._merge(entity, eid, existing, fields, change, grid) if fields else []
+            conflicts = self._merge(entity, eid, existing, fields, change, grid)
+            if self.device_stamped:
+                self._after_merges(entity, eid, fields)
         elif entity == "visit":
             fields = spec.clean(change["fields_"], creating=True, checklists=self.checklists)
-            self._follow_references(fields)
             grid = self._visit(eid, fields, change)
             conflicts = []
         else:
@@ -252,16 +248,34 @@ class _Batch:
             rid = rec.values["merged_into"]
         return rid
 
-    def _follow_references(self, fields):
-        """References to a merged-away household or person name the survivor instead."""
-        hid = fields.get("household_id")
-        if hid and (self._record("household", hid) or _Record({}, {})).values.get("merged_into"):
-            fields["household_id"] = self._survivor("household", hid)
-        pid = fields.get("person_id")
-        if pid and (self._record("person", pid) or _Record({}, {})).values.get("merged_into"):
-            survivor = self._survivor("person", pid)
-            if self._record("person", survivor).values.get("household_id") == fields.get("household_id"):
-                fields["person_id"] = survivor
+    def _after_merges(self, entity, eid, fields):
+        """A device that has not heard of a merge yet still writes to the merged-away copy. Its
+        change is applied as sent (so its replica and the server's stay equal), and the server
+        follows it with its own change: an edit is carried over to the survivor (a delete is
+        not: deleting "the duplicate" must not delete the person), and a person put in a
+        merged-away household moves to the surviving one."""
+        rec = self.records[entity][eid]
+        if rec.values.get("merged_into"):
+            carried = {k: v for k, v in fields.items() if k not in _NOT_CARRIED}
+            if carried:
+                self.followups.append((entity, self._survivor(entity, eid), carried))
+        if entity == "person":
+            home = self._record("household", rec.values["household_id"])
+            if home is not None and home.values.get("merged_into"):
+                self.followups.append(("person", eid, {
+                    "household_id": self._survivor("household", rec.values["household_id"])}))
+
+    def apply_followups(self, clock):
+        """The server's own changes that ``_after_merges`` queued, in this same transaction."""
+        queued, self.followups = self.followups, []
+        saved = (self.device_stamped, self.scope, self.device_id, self.worker_id)
+        self.device_stamped, self.scope, self.device_id, self.worker_id = False, _SYSTEM, "server", None
+        try:
+            for entity, rid, fields in queued:
+                self.apply({"change_id": str(uuid.uuid4()), "change_uuid": uuid.uuid4(), "entity": entity,
+                            "entity_id": rid, "stamp": clock.now(), "fields_": fields, "base": None})
+        finally:
+            self.device_stamped, self.scope, self.device_id, self.worker_id = saved
 
     def _household(self, hid, what):
         rec = self._record("household", hid)
@@ -473,6 +487,30 @@ class _Batch:
                 current_colour=bindparam("current_colour"), level_since=bindparam("level_since"),
                 deadline_at=bindparam("deadline_at")),
             rows, execution_options={"synchronize_session": False})
+
+
+#: what a device's edit of a merged-away copy does not carry over to the survivor
+_NOT_CARRIED = frozenset({"deleted", "merged_into", "household_id", "grid_id"})
+
+
+class SystemScope:
+    """The server's own changes (demo data, imports, merges and what follows them) may touch
+    any grid."""
+
+    role = "system"
+    grid_ids = None
+
+    def check_write(self, grid_id, what="record"):
+        return None
+
+    def check_read(self, grid_id, what="record"):
+        return None
+
+    def check_flag(self, grid_id):
+        return None
+
+
+_SYSTEM = SystemScope()
 
 
 def _cross_grid(message):

@@ -21,9 +21,8 @@ from sync.identity.match import PersonIndex, household_features, match_person
 from ..extensions import db
 from ..models import ChangeLog, Household, LinkState, MatchKey, MatchReview, MergeRecord, Person
 from ..models.types import utcnow
-from .ingest import apply_changes
+from .ingest import SystemScope, apply_changes
 from .records import row_values, vault
-from .writes import SystemScope
 
 PERSON_FILL = ("gender", "birth_date", "id_number", "phone", "relation", "note")
 HOUSEHOLD_FILL = ("building", "unit", "room", "head_name", "phone", "note")

@@ -40,19 +40,3 @@ def write(entity, entity_id, fields, *, worker, device_id, scope):
         raise ApiError(_STATUS.get(reason["code"], 422), reason["code"], reason["message"], errors)
     db.session.commit()
     return result
-
-
-class SystemScope:
-    """The server's own changes (demo data, imports) may touch any grid."""
-
-    role = "system"
-    grid_ids = None
-
-    def check_write(self, grid_id, what="record"):
-        return None
-
-    def check_read(self, grid_id, what="record"):
-        return None
-
-    def check_flag(self, grid_id):
-        return None

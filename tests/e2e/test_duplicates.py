@@ -3,6 +3,7 @@ the matcher is not sure of goes to a review queue; a merge can be undone without
 import requests
 
 from server.services.linker import link_pending
+from tests.e2e.conftest import snapshot
 
 
 def _link(live):
@@ -30,6 +31,8 @@ def test_the_same_family_entered_on_two_tablets_becomes_one(live, device):
     b.update_household(home_b, phone="13800138000")          # B knew the family's phone
     a.sync(), b.sync()
     assert len(live.get("/households", "comm1")) == 2
+    c = device("tab-c", "w12")                                # goes offline before the merge
+    c.sync()
 
     # the linker: the door and the members say it is one household, then one person each
     first = _link(live)
@@ -45,14 +48,18 @@ def test_the_same_family_entered_on_two_tablets_becomes_one(live, device):
     assert {m["entity"] for m in merges} == {"household", "person"}
     assert all(m["decided_by"] is None and m["reasons"] for m in merges)
 
-    # B still edits its own (merged-away) copy of 王伟 before it hears of the merge: it lands on
-    # the survivor
+    # C, offline since before the merge, edits its copy of 王伟 (merged away): the edit lands
+    # on the survivor too
     (gone,) = [p for p in live.get(f"/households/{home_a}/persons", "w1") if p["name"] == "王伟"]
     old_wang = [m["merged_id"] for m in merges if m["entity"] == "person" and m["survivor_id"] == gone["id"]][0]
-    b.update_person(old_wang, phone="13900139000")
-    b.sync(), a.sync()
+    c.update_person(old_wang, phone="13900139000")
+    # and registers a newborn in its merged-away household: the server moves her to the survivor
+    baby = c.add_person(home_b, "王小红", relation="grandchild", birth_date="2026-10-01", gender="F")
+    c.sync(), a.sync(), b.sync(), c.sync()
     assert a.person(gone["id"])["phone"] == "13900139000"
     assert live.get(f"/persons/{gone['id']}", "w1")["phone"] == "13900139000"
+    assert a.person(baby)["household_id"] == home_a
+    assert snapshot(a) == snapshot(b) == snapshot(c)    # every record, the merged-away ones too
 
 
 def test_a_likely_pair_waits_for_review_and_a_merge_can_be_undone(live, device):

@@ -195,7 +195,7 @@ def test_link_register_links_a_list_and_finds_the_registers_own_persons(app, tmp
     import uuid as _uuid
 
     from server.services.ingest import apply_changes
-    from server.services.writes import SystemScope
+    from server.services.ingest import SystemScope
     from tests.city import make_city
     with app.app_context():
         city = make_city()

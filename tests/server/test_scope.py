@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import ChangeLog, Household, Person
-from server.services.ingest import apply_changes
-from server.services.writes import SystemScope
+from server.services.ingest import SystemScope, apply_changes
 from sync.checklist import CHECK_KEYS
 from tests.helpers import change, pull_all, push, stamp
 
