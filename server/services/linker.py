@@ -68,10 +68,17 @@ def _candidates(entity, record_id, keys):
 
 
 def _server_changes(pairs):
-    """Apply server-made changes ``[(entity, id, fields)]``; return their stamps, in order."""
+    """Apply server-made changes ``[(entity, id, fields)]``; return their stamps, in order.
+
+    Each names as its base the stamps it replaces: a merge (or its undo) is a decision made on
+    the current values, not a collision, so it leaves no conflict records behind."""
     clock = current_app.extensions["hlc"]
-    changes = [{"index": i, "change_id": str(uuid.uuid4()), "entity": e, "entity_id": str(rid),
-                "stamp": clock.now(), "fields_": fields, "base": None} for i, (e, rid, fields) in enumerate(pairs)]
+    models = {"person": Person, "household": Household}
+    changes = []
+    for i, (entity, rid, fields) in enumerate(pairs):
+        stamps = db.session.get(models[entity], rid).stamps or {}
+        changes.append({"index": i, "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(rid),
+                        "stamp": clock.now(), "fields_": fields, "base": {f: stamps.get(f) for f in fields}})
     results = [{"index": c["index"]} for c in changes]
     apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
     bad = [r for r in results if r.get("status") == "rejected"]

@@ -91,3 +91,12 @@ def test_a_likely_pair_waits_for_review_and_a_merge_can_be_undone(live, device):
     _link(live)
     assert live.get("/duplicates/reviews", "comm1") == []      # a refused pair is not proposed again
     assert len(live.get("/households", "comm1")) == 2
+
+
+def test_a_merge_leaves_no_conflicts_to_review(live, device):
+    a, b = device("tab-a", "w1"), device("tab-b", "w12")
+    a.sync(), b.sync()
+    _family(a, live.city["G1"]), _family(b, live.city["G1"])
+    a.sync(), b.sync()
+    _link(live), _link(live)
+    assert live.get("/conflicts", "comm1") == []
