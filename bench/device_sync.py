@@ -69,7 +69,7 @@ def seed(app, households, seed=11):
     from server.cli import create_area, create_worker
     from server.extensions import db
     from server.services.ingest import apply_changes
-    from server.services.writes import SystemScope
+    from server.services.ingest import SystemScope
     rng = random.Random(seed)
     counts = dict.fromkeys(("household", "person", "visit", "flag", "flag_event"), 0)
     with app.app_context():
