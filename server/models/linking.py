@@ -54,7 +54,7 @@ class MergeRecord(db.Model):
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))   # None: automatic
-    # {"filled": {field: stamp}, "moved": [person ids moved into the surviving household]}
+    # {"filled": {field: stamp}, "moved": {person id: stamp of its move into the survivor}}
     changes: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
     undone_at: Mapped[dt.datetime | None] = mapped_column(TS)

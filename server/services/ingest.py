@@ -1,7 +1,7 @@
 """Push: apply a batch of changes from a device, each one whole or not at all.
 
 The steps are named after what they do: ``_check_envelopes`` (shape, stamp, clock),
-``_lock`` (serialise pushes), ``_load`` (the records the batch touches, in a few queries),
+``lock`` (serialise pushes), ``_load`` (the records the batch touches, in a few queries),
 ``_apply`` (the merge rules from sync/, in memory, change by change), ``_write`` (bulk writes)
 and the caller's commit. Nothing is written until every change has its result, so a change is
 never half applied; a dropped connection rolls the whole transaction back and the device
@@ -27,7 +27,7 @@ from sync.protocol import parse_change
 from ..errors import ApiError
 from ..extensions import db
 from ..jsonfast import dumps
-from ..models import ChangeLog, Conflict, Flag, FlagEvent, SyncState, Visit
+from ..models import ChangeLog, Conflict, Flag, FlagEvent, MergeRecord, SyncState, Visit
 from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
 
@@ -94,7 +94,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
         for key in ("change_id", "entity_id"):
             if not isinstance(change[key], str):
                 change[key] = str(change[key])
-    _lock()
+    lock()
     clock = current_app.extensions["hlc"]
     batch = _Batch(worker_id=worker_id, device_id=device_id, scope=scope, now=now, device_stamped=device_stamped)
     seen = batch.load(changes)
@@ -124,7 +124,7 @@ def apply_changes(changes, results, *, worker_id, device_id, scope, device_stamp
     batch.write()
 
 
-def _lock():
+def lock():
     # The row lock serialises pushes: on PostgreSQL change_log seqs then become visible in order
     # (a pull can never see seq n+1 before n), and no two pushes merge the same record at once.
     # On SQLite the same UPDATE takes the database write lock at the start of the transaction.
@@ -258,12 +258,13 @@ class _Batch:
         if rec.values.get("merged_into"):
             carried = {k: v for k, v in fields.items() if k not in _NOT_CARRIED}
             if carried:
-                self.followups.append((entity, self._survivor(entity, eid), carried))
+                self.followups.append((entity, self._survivor(entity, eid), carried, None))
         if entity == "person":
             home = self._record("household", rec.values["household_id"])
             if home is not None and home.values.get("merged_into"):
                 self.followups.append(("person", eid, {
-                    "household_id": self._survivor("household", rec.values["household_id"])}))
+                    "household_id": self._survivor("household", rec.values["household_id"])},
+                    rec.values["household_id"]))
 
     def apply_followups(self, clock):
         """The server's own changes that ``_after_merges`` queued, in this same transaction."""
@@ -271,9 +272,12 @@ class _Batch:
         saved = (self.device_stamped, self.scope, self.device_id, self.worker_id)
         self.device_stamped, self.scope, self.device_id, self.worker_id = False, _SYSTEM, "server", None
         try:
-            for entity, rid, fields in queued:
+            for entity, rid, fields, moved_from in queued:
+                stamp = clock.now()
                 self.apply({"change_id": str(uuid.uuid4()), "change_uuid": uuid.uuid4(), "entity": entity,
-                            "entity_id": rid, "stamp": clock.now(), "fields_": fields, "base": None})
+                            "entity_id": rid, "stamp": stamp, "fields_": fields, "base": None})
+                if moved_from:
+                    _note_move(moved_from, rid, stamp)
         finally:
             self.device_stamped, self.scope, self.device_id, self.worker_id = saved
 
@@ -487,6 +491,16 @@ class _Batch:
                 current_colour=bindparam("current_colour"), level_since=bindparam("level_since"),
                 deadline_at=bindparam("deadline_at")),
             rows, execution_options={"synchronize_session": False})
+
+
+def _note_move(household_id, person_id, stamp):
+    """A person the server moved out of a merged-away household is part of that merge: its undo
+    moves them back too."""
+    merge = db.session.execute(select(MergeRecord).where(
+        MergeRecord.entity == "household", MergeRecord.merged_id == _u(household_id),
+        MergeRecord.undone_at.is_(None)).order_by(MergeRecord.created_at.desc())).scalars().first()
+    if merge is not None:
+        merge.changes = dict(merge.changes, moved=dict(merge.changes.get("moved", {}), **{person_id: stamp}))
 
 
 #: what a device's edit of a merged-away copy does not carry over to the survivor

@@ -50,6 +50,15 @@ def _household_record(row):
     return values
 
 
+#: what the server must see to merge two persons on its own: the same ID number or phone, or the
+#: same door. A name and a birthday alone (two 李娜 born the same day) go to review instead.
+_SURE = frozenset({"id=exact", "phone=exact", "address=exact", "address=close"})
+
+
+def _sure(reasons):
+    return bool(_SURE.intersection(reasons))
+
+
 def _live(row):
     return row is not None and not row.deleted and row.merged_into is None
 
@@ -151,7 +160,9 @@ def _link_person(pid, stats):
         return
     home = db.session.get(Household, row.household_id)
     record = _person_record(row, home.address if home else None)
-    keys = [_blind(k) for k in blocking_keys(person_features(record)) if k]
+    # Within the grid only: a merge deletes a record, and a person's record belongs to the
+    # grid that registered them; those who answer for another grid never saw this one.
+    keys = [_blind(f"{home.grid_id}|{k}") for k in blocking_keys(person_features(record)) if k]
     _set_keys("person", pid, keys)
     others = [p for p in db.session.execute(select(Person).where(Person.id.in_(_candidates("person", pid, keys))))
               .scalars() if _live(p) and not _refused("person", pid, p.id)]
@@ -164,7 +175,7 @@ def _link_person(pid, stats):
     if best is None:
         return
     other = uuid.UUID(best.id)
-    if decision.kind == "same":
+    if decision.kind == "same" and _sure(best.reasons):
         merge_persons(pid, other, best.score, best.reasons)
         stats["merged"] += 1
     else:
@@ -267,7 +278,16 @@ def undo_merge(merge, worker_id):
         person = db.session.get(Person, uuid.UUID(pid))
         if person is not None and person.stamps.get("household_id") == st:
             plan.append(("person", person.id, {"household_id": str(merge.merged_id)}))
-    plan.insert(0, (merge.entity, merge.merged_id, {"deleted": False, "merged_into": None}))
+    restore = {"deleted": False, "merged_into": None}
+    if merge.entity == "person":
+        # if the person's household was merged meanwhile, they come back in the surviving one
+        gone = db.session.get(Person, merge.merged_id)
+        home = db.session.get(Household, gone.household_id)
+        while home is not None and home.merged_into is not None:
+            home = db.session.get(Household, home.merged_into)
+        if home is not None and home.id != gone.household_id:
+            restore["household_id"] = str(home.id)
+    plan.insert(0, (merge.entity, merge.merged_id, restore))
     _server_changes(plan)
     merge.undone_at, merge.undone_by = utcnow(), worker_id
     review = _review(merge.entity, merge.survivor_id, merge.merged_id, merge.grid_id, merge.score, merge.reasons)

@@ -1,7 +1,7 @@
 """Pull: the changes in a device's scope after its cursor, oldest first, one page at a time.
 
 A cursor is ``"<epoch>.<seq>"``. ``seq`` only grows and is made visible in order (see
-``ingest._lock``), so "everything after seq n" never skips a change. A cursor from another epoch
+``ingest.lock``), so "everything after seq n" never skips a change. A cursor from another epoch
 (the log was reset or restored) or beyond the newest change is not trusted: the answer is
 "resync required" (HTTP 410), and the device pulls again from the start, keeping its outbox.
 """

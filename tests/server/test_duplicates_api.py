@@ -13,10 +13,10 @@ from tests.helpers import change, push, stamp
 NOW = int(time.time() * 1000)
 
 
-def _enter(client, auth, username, device, city, people, address="和平路1号", ms=NOW):
+def _enter(client, auth, username, device, city, people, address="和平路1号", ms=NOW, grid="G1"):
     h = auth.headers(username, device)
     hid = str(uuid.uuid4())
-    changes = [change("household", hid, {"grid_id": city["G1"], "address": address}, stamp(ms, device))]
+    changes = [change("household", hid, {"grid_id": city[grid], "address": address}, stamp(ms, device))]
     ids = []
     for i, person in enumerate(people):
         ids.append(str(uuid.uuid4()))
@@ -47,3 +47,60 @@ def test_the_same_person_from_two_devices_is_merged_and_twins_are_not(app, clien
     # the register is read again only where something changed: a second run finds nothing new
     with app.app_context():
         assert link_pending()["merged"] == 0
+
+
+def test_persons_are_merged_only_within_their_grid_and_only_on_strong_evidence(app, client, auth, city):
+    wang = {"name": "王伟", "id_number": "11010519491231002X", "birth_date": "1949-12-31", "gender": "M"}
+    _, (g1,) = _enter(client, auth, "w1", "dev-a", city, [wang])
+    _, (g3,) = _enter(client, auth, "w3", "dev-c", city, [dict(wang, phone="13900001111")], grid="G3", ms=NOW + 5)
+    # two 李娜 born the same day at two doors of one grid, nothing else in common: ask, never merge
+    lina = {"name": "李娜", "birth_date": "1990-01-01", "gender": "F"}
+    _, (l1,) = _enter(client, auth, "w1", "dev-a", city, [lina], address="和平路9号", ms=NOW + 10)
+    _, (l2,) = _enter(client, auth, "w1", "dev-a", city, [lina], address="光明巷3号", ms=NOW + 20)
+    with app.app_context():
+        stats = link_pending()
+        rows = {str(p.id): p for p in db.session.execute(select(Person)).scalars()}
+        assert stats["merged"] == 0
+        assert all(rows[i].merged_into is None and not rows[i].deleted for i in (g1, g3, l1, l2))
+    (review,) = client.get("/api/v1/duplicates/reviews", headers=auth.headers("comm1")).json
+    assert {review["a_id"], review["b_id"]} == {l1, l2}
+
+
+def test_undoing_a_household_merge_takes_back_the_members_moved_since(app, client, auth, city):
+    from server.models import Household, MergeRecord
+    from server.services.linker import merge_households, undo_merge
+    h1, _ = _enter(client, auth, "w1", "dev-a", city, [], address="和平路5号")       # first: survives
+    h2, _ = _enter(client, auth, "w12", "dev-b", city, [], address="和平路5号", ms=NOW + 5)
+    with app.app_context():
+        merge_households(uuid.UUID(h1), uuid.UUID(h2), 10.0, ["address=exact"])
+        db.session.commit()
+    # a tablet that has not heard of the merge adds a newborn to the merged-away household
+    baby = str(uuid.uuid4())
+    resp = push(client, auth.headers("w12", "dev-b"), "dev-b", [change(
+        "person", baby, {"household_id": h2, "name": "王小红"}, stamp(NOW + 100, "dev-b"))])
+    assert resp.json["results"][0]["status"] == "applied"
+    with app.app_context():
+        assert str(db.session.get(Person, uuid.UUID(baby)).household_id) == h1
+        (merge,) = db.session.execute(select(MergeRecord)).scalars()
+        undo_merge(merge, None)
+        db.session.commit()
+        assert str(db.session.get(Person, uuid.UUID(baby)).household_id) == h2
+        assert db.session.get(Household, uuid.UUID(h2)).merged_into is None
+
+
+def test_undoing_a_person_merge_brings_them_back_in_their_households_survivor(app, client, auth, city):
+    from server.models import MergeRecord
+    from server.services.linker import merge_households, undo_merge
+    wang = {"name": "王伟", "id_number": "11010519491231002X", "birth_date": "1949-12-31", "gender": "M"}
+    h1, _ = _enter(client, auth, "w1", "dev-a", city, [wang], address="和平路1号")
+    h2, (p2,) = _enter(client, auth, "w12", "dev-b", city, [wang], address="光明巷8号", ms=NOW + 5)
+    with app.app_context():
+        link_pending()                           # 王伟 merged (same ID); the two doors are not
+        (person_merge,) = db.session.execute(select(MergeRecord)).scalars().all()
+        merge_households(uuid.UUID(h1), uuid.UUID(h2), 10.0, ["by hand"])   # later, a reviewer
+        db.session.commit()
+        undo_merge(person_merge, None)
+        db.session.commit()
+        back = db.session.get(Person, uuid.UUID(p2))
+        assert back.merged_into is None and not back.deleted
+        assert str(back.household_id) == h1      # not the merged-away household nobody sees

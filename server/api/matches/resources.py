@@ -9,7 +9,7 @@ from ...errors import ApiError
 from ...extensions import db
 from ...models import MatchReview, MergeRecord
 from ...models.types import utcnow
-from ...services import linker
+from ...services import ingest, linker
 from ..common import BEARER, Blueprint, PageArgs, paginate
 
 blp = Blueprint("matches", __name__, url_prefix="/duplicates", description="Duplicates: review queue and merges")
@@ -68,6 +68,7 @@ class ReviewList(MethodView):
 
 def _decide(review_id, merge):
     g.scope.require_records(write=True)
+    ingest.lock()                    # one decision at a time: no pair is merged twice
     review = _in_scope(db.session.get(MatchReview, review_id))
     if review.status != "open":
         raise ApiError(409, "already_decided", f"this pair is already {review.status}")
@@ -130,6 +131,7 @@ class MergeUndo(MethodView):
     def post(self, merge_id):
         """Undo a merge: both records come back, nothing entered since is lost."""
         g.scope.require_records(write=True)
+        ingest.lock()
         merge = _in_scope(db.session.get(MergeRecord, merge_id))
         try:
             linker.undo_merge(merge, g.worker.id)
