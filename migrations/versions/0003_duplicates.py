@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('a_id', sa.Uuid(), nullable=False),
     sa.Column('b_id', sa.Uuid(), nullable=False),
     sa.Column('grid_id', sa.Uuid(), nullable=False),
+    sa.Column('other_grid_id', sa.Uuid(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -53,6 +54,7 @@ def upgrade():
     )
     with op.batch_alter_table('match_review', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_match_review_grid_id'), ['grid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_match_review_other_grid_id'), ['other_grid_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_match_review_status'), ['status'], unique=False)
 
     op.create_table('merge_record',
@@ -61,6 +63,7 @@ def upgrade():
     sa.Column('survivor_id', sa.Uuid(), nullable=False),
     sa.Column('merged_id', sa.Uuid(), nullable=False),
     sa.Column('grid_id', sa.Uuid(), nullable=False),
+    sa.Column('other_grid_id', sa.Uuid(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('decided_by', sa.Uuid(), nullable=True),
@@ -74,6 +77,7 @@ def upgrade():
     )
     with op.batch_alter_table('merge_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_merge_record_grid_id'), ['grid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_merge_record_other_grid_id'), ['other_grid_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_merge_record_merged_id'), ['merged_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_merge_record_survivor_id'), ['survivor_id'], unique=False)
 
@@ -101,11 +105,13 @@ def downgrade():
     with op.batch_alter_table('merge_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_merge_record_survivor_id'))
         batch_op.drop_index(batch_op.f('ix_merge_record_merged_id'))
+        batch_op.drop_index(batch_op.f('ix_merge_record_other_grid_id'))
         batch_op.drop_index(batch_op.f('ix_merge_record_grid_id'))
 
     op.drop_table('merge_record')
     with op.batch_alter_table('match_review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_match_review_status'))
+        batch_op.drop_index(batch_op.f('ix_match_review_other_grid_id'))
         batch_op.drop_index(batch_op.f('ix_match_review_grid_id'))
 
     op.drop_table('match_review')

@@ -32,7 +32,9 @@ class MatchReview(db.Model):
     entity: Mapped[str] = mapped_column(String(16))
     a_id: Mapped[uuid.UUID] = mapped_column(UUID)
     b_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    # the grids of the two records (the same grid twice for most pairs); both see the pair
     grid_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    other_grid_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
@@ -50,7 +52,8 @@ class MergeRecord(db.Model):
     entity: Mapped[str] = mapped_column(String(16))
     survivor_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
     merged_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
-    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)             # the survivor's
+    other_grid_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)       # the duplicate's
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))   # None: automatic

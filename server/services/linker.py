@@ -96,13 +96,15 @@ def _server_changes(pairs):
     return [c["stamp"] for c in changes]
 
 
-def _review(entity, a, b, grid_id, score, reasons):
+def _review(entity, a, b, grids, score, reasons):
+    """The review row of a pair (``grids``: each record's grid), made if there is none."""
     a, b = sorted((a, b), key=str)
     found = db.session.execute(select(MatchReview).where(
         MatchReview.entity == entity, MatchReview.a_id == a, MatchReview.b_id == b)).scalar_one_or_none()
     if found is None:
-        found = MatchReview(id=uuid.uuid4(), entity=entity, a_id=a, b_id=b, grid_id=grid_id, score=score,
-                            reasons=list(reasons), status="open", created_at=utcnow())
+        found = MatchReview(id=uuid.uuid4(), entity=entity, a_id=a, b_id=b, grid_id=grids[a],
+                            other_grid_id=grids[b], score=score, reasons=list(reasons), status="open",
+                            created_at=utcnow())
         db.session.add(found)
     return found
 
@@ -160,27 +162,29 @@ def _link_person(pid, stats):
         return
     home = db.session.get(Household, row.household_id)
     record = _person_record(row, home.address if home else None)
-    # Within the grid only: a merge deletes a record, and a person's record belongs to the
-    # grid that registered them; those who answer for another grid never saw this one.
-    keys = [_blind(f"{home.grid_id}|{k}") for k in blocking_keys(person_features(record)) if k]
+    keys = [_blind(k) for k in blocking_keys(person_features(record)) if k]
     _set_keys("person", pid, keys)
     others = [p for p in db.session.execute(select(Person).where(Person.id.in_(_candidates("person", pid, keys))))
               .scalars() if _live(p) and not _refused("person", pid, p.id)]
     if not others:
         return
-    addresses = dict(db.session.execute(select(Household.id, Household.address).where(
-        Household.id.in_({p.household_id for p in others}))).all())
-    decision = match_person(record, [_person_record(p, addresses.get(p.household_id)) for p in others])
+    homes = {h.id: h for h in db.session.execute(select(Household).where(
+        Household.id.in_({p.household_id for p in others}))).scalars()}
+    grids = {pid: home.grid_id, **{p.id: homes[p.household_id].grid_id for p in others}}
+    decision = match_person(record, [_person_record(p, homes[p.household_id].address) for p in others])
     best = decision.best
     if best is None:
         return
     other = uuid.UUID(best.id)
-    if decision.kind == "same" and _sure(best.reasons):
+    # The server merges on its own only within a grid, and only on strong evidence. Across
+    # grids a merge would delete a record its own grid's staff never decided about: a person
+    # staff of both grids review instead (a street or district sees both).
+    if decision.kind == "same" and _sure(best.reasons) and grids[other] == home.grid_id:
         merge_persons(pid, other, best.score, best.reasons)
         stats["merged"] += 1
     else:
         for cand in decision.candidates[:3]:
-            review = _review("person", pid, uuid.UUID(cand.id), home.grid_id, cand.score, cand.reasons)
+            review = _review("person", pid, uuid.UUID(cand.id), grids, cand.score, cand.reasons)
             stats["queued"] += review.status == "open"
 
 
@@ -209,7 +213,8 @@ def _link_household(hid, stats):
         stats["merged"] += 1
     else:
         for cand in decision.candidates[:3]:
-            review = _review("household", hid, uuid.UUID(cand.id), row.grid_id, cand.score, cand.reasons)
+            review = _review("household", hid, uuid.UUID(cand.id), {hid: row.grid_id, uuid.UUID(cand.id): row.grid_id},
+                             cand.score, cand.reasons)
             stats["queued"] += review.status == "open"
 
 
@@ -229,8 +234,9 @@ def merge_persons(a, b, score, reasons, decided_by=None):
     plan = ([("person", survivor.id, fill)] if fill else []) + [
         ("person", duplicate.id, {"deleted": True, "merged_into": str(survivor.id)})]
     stamps = _server_changes(plan)
-    grid = db.session.get(Household, survivor.household_id).grid_id
-    return _record("person", survivor, duplicate, grid, score, reasons, decided_by,
+    grids = (db.session.get(Household, survivor.household_id).grid_id,
+             db.session.get(Household, duplicate.household_id).grid_id)
+    return _record("person", survivor, duplicate, grids, score, reasons, decided_by,
                    {"filled": {f: stamps[0] for f in fill}, "moved": {}})
 
 
@@ -246,14 +252,15 @@ def merge_households(a, b, score, reasons, decided_by=None):
     stamps = _server_changes(plan)
     offset = 1 if fill else 0
     moved = {str(pid): stamps[offset + i] for i, pid in enumerate(members)}
-    return _record("household", survivor, duplicate, survivor.grid_id, score, reasons, decided_by,
+    return _record("household", survivor, duplicate, (survivor.grid_id, duplicate.grid_id), score, reasons,
+                   decided_by,
                    {"filled": {f: stamps[0] for f in fill}, "moved": moved})
 
 
-def _record(entity, survivor, duplicate, grid, score, reasons, decided_by, changes):
+def _record(entity, survivor, duplicate, grids, score, reasons, decided_by, changes):
     merge = MergeRecord(id=uuid.uuid4(), entity=entity, survivor_id=survivor.id, merged_id=duplicate.id,
-                        grid_id=grid, score=score, reasons=list(reasons), decided_by=decided_by, changes=changes,
-                        created_at=utcnow())
+                        grid_id=grids[0], other_grid_id=grids[1], score=score, reasons=list(reasons),
+                        decided_by=decided_by, changes=changes, created_at=utcnow())
     db.session.add(merge)
     a, b = sorted((survivor.id, duplicate.id), key=str)
     db.session.execute(update(MatchReview).where(
@@ -290,6 +297,8 @@ def undo_merge(merge, worker_id):
     plan.insert(0, (merge.entity, merge.merged_id, restore))
     _server_changes(plan)
     merge.undone_at, merge.undone_by = utcnow(), worker_id
-    review = _review(merge.entity, merge.survivor_id, merge.merged_id, merge.grid_id, merge.score, merge.reasons)
+    review = _review(merge.entity, merge.survivor_id, merge.merged_id,
+                     {merge.survivor_id: merge.grid_id, merge.merged_id: merge.other_grid_id}, merge.score,
+                     merge.reasons)
     review.status, review.decided_by, review.decided_at = "rejected", worker_id, utcnow()
     return merge

@@ -62,8 +62,20 @@ def test_persons_are_merged_only_within_their_grid_and_only_on_strong_evidence(a
         rows = {str(p.id): p for p in db.session.execute(select(Person)).scalars()}
         assert stats["merged"] == 0
         assert all(rows[i].merged_into is None and not rows[i].deleted for i in (g1, g3, l1, l2))
-    (review,) = client.get("/api/v1/duplicates/reviews", headers=auth.headers("comm1")).json
-    assert {review["a_id"], review["b_id"]} == {l1, l2}
+    reviews = client.get("/api/v1/duplicates/reviews", headers=auth.headers("comm1")).json
+    pairs = {frozenset((r["a_id"], r["b_id"])): r["id"] for r in reviews}
+    assert set(pairs) == {frozenset((l1, l2)), frozenset((g1, g3))}
+    # the pair across two communities: not for one community to decide, but for the street
+    across = pairs[frozenset((g1, g3))]
+    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("comm1")).status_code == 403
+    assert [r["id"] for r in client.get("/api/v1/duplicates/reviews", headers=auth.headers("w3")).json] == [across]
+    done = client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("street1"))
+    assert done.status_code == 200 and done.json["status"] == "merged"
+    with app.app_context():
+        assert str(db.session.get(Person, uuid.UUID(g3)).merged_into) == g1
+    # both grids see the merge
+    for who in ("w1", "w3"):
+        assert [m["merged_id"] for m in client.get("/api/v1/duplicates/merges", headers=auth.headers(who)).json] == [g3]
 
 
 def test_undoing_a_household_merge_takes_back_the_members_moved_since(app, client, auth, city):

@@ -44,9 +44,18 @@ class MergeSchema(Schema):
     undone_at = fields.DateTime(allow_none=True)
 
 
+def _visible(model):
+    return model.grid_id.in_(g.scope.grid_ids) | model.other_grid_id.in_(g.scope.grid_ids)
+
+
 def _in_scope(item):
-    if item is None or item.grid_id not in g.scope.grid_ids:
+    """A pair or merge the caller may decide on: both records in their area (a pair across two
+    communities is for the street or district that holds both)."""
+    if item is None or not ({item.grid_id, item.other_grid_id} & g.scope.grid_ids):
         raise ApiError(404, "not_found", "nothing like that in your area")
+    if not {item.grid_id, item.other_grid_id} <= g.scope.grid_ids:
+        raise ApiError(403, "forbidden", "the two records lie in grids you do not both answer for; "
+                       "staff of an area holding both decide")
     return item
 
 
@@ -60,14 +69,13 @@ class ReviewList(MethodView):
     def get(self, args):
         """Pairs the matcher thinks may be one person or household, for someone to decide."""
         g.scope.require_records()
-        query = select(MatchReview).where(MatchReview.grid_id.in_(g.scope.grid_ids),
-                                          MatchReview.status == args["status"]) \
+        query = select(MatchReview).where(_visible(MatchReview), MatchReview.status == args["status"]) \
             .order_by(MatchReview.score.desc(), MatchReview.id)
         return db.session.execute(paginate(query, args)).scalars().all()
 
 
 def _decide(review_id, merge):
-    g.scope.require_records(write=True)
+    g.scope.require_records()
     ingest.lock()                    # one decision at a time: no pair is merged twice
     review = _in_scope(db.session.get(MatchReview, review_id))
     if review.status != "open":
@@ -117,7 +125,7 @@ class MergeList(MethodView):
     def get(self, args):
         """Merges in the caller's area, newest first: who, when, why, what changed."""
         g.scope.require_records()
-        query = select(MergeRecord).where(MergeRecord.grid_id.in_(g.scope.grid_ids)) \
+        query = select(MergeRecord).where(_visible(MergeRecord)) \
             .order_by(MergeRecord.created_at.desc(), MergeRecord.id)
         return db.session.execute(paginate(query, args)).scalars().all()
 
@@ -130,7 +138,7 @@ class MergeUndo(MethodView):
     @blp.doc(security=BEARER)
     def post(self, merge_id):
         """Undo a merge: both records come back, nothing entered since is lost."""
-        g.scope.require_records(write=True)
+        g.scope.require_records()
         ingest.lock()
         merge = _in_scope(db.session.get(MergeRecord, merge_id))
         try:
