@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import ChangeLog, Household, LinkState, MatchKey, MatchReview, MergeRecord, Person
 from ..models.types import utcnow
 from .ingest import SystemScope, apply_changes
-from .records import row_values, vault
+from .records import MODELS, row_values, vault
 
 PERSON_FILL = ("gender", "birth_date", "id_number", "phone", "relation", "note")
 HOUSEHOLD_FILL = ("building", "unit", "room", "head_name", "phone", "note")
@@ -82,10 +82,9 @@ def _server_changes(pairs):
     Each names as its base the stamps it replaces: a merge (or its undo) is a decision made on
     the current values, not a collision, so it leaves no conflict records behind."""
     clock = current_app.extensions["hlc"]
-    models = {"person": Person, "household": Household}
     changes = []
     for i, (entity, rid, fields) in enumerate(pairs):
-        stamps = db.session.get(models[entity], rid).stamps or {}
+        stamps = db.session.get(MODELS[entity], rid).stamps or {}
         changes.append({"index": i, "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(rid),
                         "stamp": clock.now(), "fields_": fields, "base": {f: stamps.get(f) for f in fields}})
     results = [{"index": c["index"]} for c in changes]

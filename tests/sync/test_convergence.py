@@ -381,14 +381,18 @@ def _coverage_events(server, devices):
     event(f"households in G2 too: {len({g for (e, _), g in server['grid'].items() if e == 'household'}) > 1}")
 
 
-def _property(kind, tmp_path, request, data):
+def in_fresh_app(kind, tmp_path, request, scenario, data):
     """One example: a fresh app on a fresh database (a copied SQLite file, or PostgreSQL
     truncated), the scenario, the checks."""
     app = build_app(kind, tmp_path, request)
     try:
-        run_scenario(app, data)
+        scenario(app, data)
     finally:
         _dispose(app)
+
+
+def _property(kind, tmp_path, request, data):
+    in_fresh_app(kind, tmp_path, request, run_scenario, data)
 
 
 @_settings(SQLITE_EXAMPLES)

@@ -9,10 +9,9 @@ from hypothesis import strategies as st
 
 from server.services.linker import link_pending
 from tests.city import make_city
-from tests.conftest import build_app
 from tests.sync.sim import SimDevice, World
-from tests.sync.test_convergence import (PG_EXAMPLES, SQLITE_EXAMPLES, _dispose, _settings,
-                                         check_replicas_equal_server, server_state)
+from tests.sync.test_convergence import (PG_EXAMPLES, SQLITE_EXAMPLES, _settings, check_replicas_equal_server,
+                                         in_fresh_app, server_state)
 
 FAMILIES = [
     {"address": "和平路12号", "building": "3栋", "room": "301", "head_name": "王伟",
@@ -91,11 +90,7 @@ def run(app, data):
 
 
 def _property(kind, tmp_path, request, data):
-    app = build_app(kind, tmp_path, request)
-    try:
-        run(app, data)
-    finally:
-        _dispose(app)
+    in_fresh_app(kind, tmp_path, request, run, data)
 
 
 @_settings(SQLITE_EXAMPLES)
