@@ -67,6 +67,17 @@ class Config:
     ESCALATION_INTERVAL_S = int(os.environ.get("GRIDSYNC_ESCALATION_INTERVAL_S", 60))
     # How often the duplicate linker looks at what arrived (seconds).
     LINK_INTERVAL_S = int(os.environ.get("GRIDSYNC_LINK_INTERVAL_S", 15))
+    # The city's offset from UTC in hours: review figures count by local day (China: 8).
+    REVIEW_UTC_OFFSET_HOURS = int(os.environ.get("GRIDSYNC_UTC_OFFSET_HOURS", 8))
+    # How often the review roll-ups are rebuilt (seconds); summaries show when they were.
+    REVIEW_REFRESH_INTERVAL_S = int(os.environ.get("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", 300))
+    # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
+    # for a first run on http://localhost (``gridsync demo`` does).
+    SESSION_COOKIE_NAME = "gridsync_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("GRIDSYNC_COOKIE_SECURE", "on") != "off"
+    PERMANENT_SESSION_LIFETIME = int(os.environ.get("GRIDSYNC_SESSION_HOURS", 8)) * 3600
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")
@@ -85,10 +96,22 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    # The city's offset from UTC in hours: review figures count by local day (China: 8).
+    REVIEW_UTC_OFFSET_HOURS = int(os.environ.get("GRIDSYNC_UTC_OFFSET_HOURS", 8))
+    # How often the review roll-ups are rebuilt (seconds); summaries show when they were.
+    REVIEW_REFRESH_INTERVAL_S = int(os.environ.get("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", 300))
+    # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
+    # for a first run on http://localhost (``gridsync demo`` does).
+    SESSION_COOKIE_NAME = "gridsync_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("GRIDSYNC_COOKIE_SECURE", "on") != "off"
+    PERMANENT_SESSION_LIFETIME = int(os.environ.get("GRIDSYNC_SESSION_HOURS", 8)) * 3600
     RATELIMIT_ENABLED = False
     # Fixed test keys: never used outside tests.
     PII_KEY = "dGVzdC1waWkta2V5LWZvci10ZXN0cy1vbmx5LTMyYiE="
     BLIND_INDEX_KEY = "dGVzdC1pbmRleC1rZXktZm9yLXRlc3RzLW9ubHktMzI="
     SECRET_KEY = "test-secret"
+    SESSION_COOKIE_SECURE = False
     # Cheap hashing keeps the suite fast; never used outside tests.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

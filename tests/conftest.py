@@ -90,6 +90,7 @@ def _reset_pg(app):
         db.session.execute(text("INSERT INTO sync_state (id, epoch, pushes) VALUES (1, :e, 0)"),
                            {"e": uuid.uuid4().hex[:12]})
         db.session.execute(text("INSERT INTO link_state (id, last_seq) VALUES (1, 0)"))
+        db.session.execute(text("INSERT INTO review_state (id) VALUES (1)"))
         db.session.commit()
 
 

@@ -7,10 +7,11 @@ from .flags.resources import blp as flags
 from .households.resources import blp as households
 from .matches.resources import blp as matches
 from .persons.resources import blp as persons
+from .review.resources import blp as review
 from .sync.resources import blp as sync
 from .visits.resources import blp as visits
 
-BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config, matches]
+BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config, matches, review]
 
 
 def register_blueprints(api):

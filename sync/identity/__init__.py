@@ -73,5 +73,16 @@ def mask_phone(value):
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 11 else "*" * len(digits)
 
 
+def mask_name(value):
+    """``王*`` / ``欧阳**``-style initialling for lists that must not name people: the family name's
+    first character stays, the rest is starred; a Latin name keeps its initials (``W. W.``)."""
+    if not value:
+        return value
+    value = value.strip()
+    if value.isascii():
+        return " ".join(part[0].upper() + "." for part in value.split() if part)
+    return value[0] + "*" * max(len(value) - 1, 1)
+
+
 NORMALIZERS = {"id_number": normalize_id_number, "phone": normalize_phone}
 MASKS = {"id_number": mask_id_number, "phone": mask_phone}
