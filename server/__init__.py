@@ -83,6 +83,9 @@ def create_app(config=None):
     from .api import register_blueprints
     register_blueprints(extensions.api)
 
+    from .web import bp as review_web
+    app.register_blueprint(review_web)
+
     from .cli import register_commands
     register_commands(app)
 

@@ -143,7 +143,14 @@ def demo_cmd(ctx, host, port):
     upgrade()
     if not db.session.execute(select(func.count()).select_from(Area)).scalar_one():
         ctx.invoke(seed_demo_cmd)
-    click.echo(f"serving on http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    else:
+        from .services.review import refresh
+        refresh(wait=True)
+    if "GRIDSYNC_COOKIE_SECURE" not in os.environ:
+        # the demo is served over plain http: a Secure cookie would never come back
+        app.config["SESSION_COOKIE_SECURE"] = False
+    click.echo(f"serving on http://{host}:{port}  (review pages: /review, API: /api/v1, "
+               "OpenAPI: /api/v1/openapi.json)")
     from .jobs import start_scheduler
     start_scheduler(app)
     # Flask refuses app.run() inside its own CLI; the demo serves with werkzeug directly.
@@ -203,6 +210,15 @@ def run_scheduler_cmd():
     start_scheduler(current_app._get_current_object(), blocking=True)
 
 
+@click.command("refresh-review")
+@with_appcontext
+def refresh_review_cmd():
+    """Rebuild the review roll-ups now (the scheduler does it every few minutes)."""
+    from .services.review import refresh
+    took = refresh(wait=True)
+    click.echo(f"review roll-ups rebuilt in {took:.1f} s")
+
+
 @click.command("link-register")
 @click.argument("input_csv")
 @click.argument("output_csv")
@@ -259,7 +275,7 @@ def _register_records():
 
 
 def register_commands(app):
-    for cmd in (create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
+    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
                 revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
                 link_register_cmd):
         app.cli.add_command(cmd)

@@ -1,6 +1,7 @@
 """A small demo city, written through the same ingest path as device pushes."""
 import datetime as dt
 import random
+import secrets
 import uuid
 
 from flask import current_app
@@ -10,6 +11,7 @@ from sync.checklist import CHECK_KEYS
 
 from .cli import create_area, create_worker
 from .extensions import db
+from .models import WorkerGrid
 from .services.ingest import apply_changes
 from .services.ingest import SystemScope
 
@@ -80,19 +82,32 @@ def seed_demo(households=2000, seed=7):
         elif role == "grid_worker":
             area = by_code["C-1-1-1" if username == "worker1" else "C-1-1-2"]
         create_worker(username, password, role, area=area, grids=gs)
+    # The other communities' grids get workers of their own (no password anyone knows), so
+    # every visit is someone's and the review can count visits per worker.
+    for community in communities[2:]:
+        create_worker(f"gw-{community.code.lower()}", secrets.token_urlsafe(16), "grid_worker",
+                      display_name=f"{community.name}网格员", area=community,
+                      grids=[g for g in grids if g.parent_id == community.id])
     db.session.commit()
+    holder = dict(db.session.execute(db.select(WorkerGrid.grid_id, WorkerGrid.worker_id)).all())
 
     hlc = current_app.extensions["hlc"]
     now = dt.datetime.now(dt.timezone.utc)
     changes, counts = [], {"household": 0, "person": 0, "visit": 0, "flag": 0, "flag_event": 0}
+    flag_history = []
 
     def add(entity, eid, fields):
         changes.append({"index": len(changes), "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(eid),
                         "stamp": hlc.now(), "fields_": fields, "base": None})
         counts[entity] += 1
 
+    current = None
     for i in range(households):
-        grid = grids[i % len(grids)]
+        grid = grids[i * len(grids) // households]
+        if grid is not current:
+            # a grid's records come from its own worker's tablet
+            _flush(changes, worker_id=holder.get(current.id) if current else None)
+            current = grid
         hid = uuid.uuid4()
         head = _name(rng)
         add("household", hid, {"grid_id": str(grid.id), "address": f"{rng.choice(ROADS)}{rng.randint(1, 300)}号",
@@ -117,32 +132,58 @@ def seed_demo(households=2000, seed=7):
                                "checklist_version": 1, "checks": _checks(rng, trouble), "note": ""})
             last_visit = vid
         if trouble and rng.random() < 0.25:
+            # A flag with a history: raised some days ago, moved on over the following days,
+            # so the review pages have trends, closures and overdue cases to show.
             category, colour = rng.choice(CATEGORIES)
             fid = uuid.uuid4()
-            add("flag", fid, {"household_id": str(hid), "category": category, "colour": colour,
-                              "level": "community", "note": f"demo: {trouble} check"})
+            at = now - dt.timedelta(days=rng.randint(0, 150), hours=rng.randint(0, 23))
+            history = [(at, "flag", fid, {"household_id": str(hid), "category": category, "colour": colour,
+                                          "level": "community", "note": f"demo: {trouble} check"})]
             state = "reported"
-            for action, nxt in (("confirm", "confirmed"), ("start", "in_progress"), ("resolve", "resolved")):
-                if rng.random() < 0.5:
+            steps = [("confirm", "confirmed"), ("start", "in_progress"), ("resolve", "resolved")]
+            if rng.random() < 0.1:
+                steps = [("reject", "rejected")]
+            for action, nxt in steps:
+                if rng.random() < 0.3:
                     break
-                add("flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action, "from_state": state})
+                at = min(now, at + dt.timedelta(hours=rng.randint(2, 60)))
+                history.append((at, "flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action,
+                                                                 "from_state": state}))
                 state = nxt
-            if state == "resolved" and last_visit and rng.random() < 0.5:
-                add("flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": "verify", "from_state": state,
-                                                 "visit_id": str(last_visit)})
+            if state == "resolved" and last_visit and rng.random() < 0.8:
+                for action, nxt, extra in (("verify", "verified", {"visit_id": str(last_visit)}),
+                                           ("close", "closed", {})):
+                    at = min(now, at + dt.timedelta(hours=rng.randint(2, 48)))
+                    history.append((at, "flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action,
+                                                                     "from_state": state, **extra}))
+                    state = nxt
+            flag_history.extend(history)
         if len(changes) >= 500:
-            _flush(changes)
-    _flush(changes)
+            _flush(changes, worker_id=holder.get(grid.id))
+    _flush(changes, worker_id=holder.get(current.id) if current else None)
+    # Flags and their events arrive at the times they happened, oldest first, so the server's
+    # clocks (raised at, deadlines, when each step was taken) tell a believable story.
+    for at, entity, eid, fields in sorted(flag_history, key=lambda h: h[0]):
+        add(entity, eid, fields)
+        _flush(changes, now=at)
     db.session.commit()
+    # The escalation job as if it had run every day: some cases went up a level long ago, and
+    # the ones whose time ran out since yesterday are overdue now.
+    from .jobs import escalate_overdue
+    app = current_app._get_current_object()
+    counts["escalated"] = sum(escalate_overdue(app, now=now - dt.timedelta(days=d)) for d in range(150, 0, -1))
+    from .services.review import refresh
+    refresh(now)
     return {"grids": len(grids), "households": counts["household"], "persons": counts["person"],
-            "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"]}
+            "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"], "escalated": counts["escalated"]}
 
 
-def _flush(changes):
+def _flush(changes, now=None, worker_id=None):
     if not changes:
         return
     results = [{"index": i} for i in range(len(changes))]
-    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
+    apply_changes(changes, results, worker_id=worker_id, device_id="server", scope=SystemScope(), device_stamped=False,
+                  now=now)
     bad = [r for r in results if r.get("status") == "rejected"]
     if bad:
         raise RuntimeError(f"demo data rejected: {bad[:3]}")

@@ -70,9 +70,20 @@ def link_duplicates(app):
         return stats
 
 
+def refresh_review(app):
+    """Rebuild the review roll-ups (server/services/review.py); one process at a time."""
+    from .services.review import refresh
+    with app.app_context():
+        took = refresh()
+        if took is not None:
+            log.info("review roll-ups rebuilt in %.1f s", took)
+        return took
+
+
 def start_scheduler(app, blocking=False):
-    """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds) and the
-    duplicate linker (every LINK_INTERVAL_S seconds)."""
+    """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds), the
+    duplicate linker (every LINK_INTERVAL_S seconds) and the review roll-ups (every
+    REVIEW_REFRESH_INTERVAL_S seconds)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
@@ -80,5 +91,7 @@ def start_scheduler(app, blocking=False):
                       id="escalate_overdue", max_instances=1, coalesce=True)
     scheduler.add_job(link_duplicates, "interval", args=[app], seconds=app.config["LINK_INTERVAL_S"],
                       id="link_duplicates", max_instances=1, coalesce=True)
+    scheduler.add_job(refresh_review, "interval", args=[app], seconds=app.config["REVIEW_REFRESH_INTERVAL_S"],
+                      id="refresh_review", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

@@ -1,0 +1,20 @@
+"""Words the review pages show for the codes the records keep."""
+CATEGORIES = {
+    "de_facto_unsupported_child": "事实无人抚养儿童",
+    "children_in_difficulty": "困境儿童",
+    "unregistered_disability": "未申报残疾人",
+    "illness_poverty": "因病致贫",
+    "elderly_alone": "独居老人",
+    "low_income": "低收入家庭",
+    "dangerous_housing": "危房",
+}
+STATES = {"reported": "已上报", "confirmed": "已确认", "in_progress": "办理中", "resolved": "已办结",
+          "verified": "已回访", "closed": "已关闭", "rejected": "不予受理"}
+LEVELS = {"community": "社区", "street": "街道", "district": "区", "bureau": "民政局", "city": "市", "grid": "网格"}
+COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}
+STATUSES = {"open": "未关闭", "overdue": "已超时", "active": "办理中", "escalated": "已上转", "closed": "已关闭",
+            "rejected": "不予受理", "all": "全部"}
+
+
+def category(code):
+    return CATEGORIES.get(code, code)

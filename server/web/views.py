@@ -1,0 +1,235 @@
+"""The review pages: drill-down from city to grid, the cases behind the figures, one case,
+visits per worker, a printable monthly report, and CSV of every table."""
+import csv
+import datetime as dt
+import io
+import time
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from sync.flags import COLOURS, LEVELS
+
+from ..auth import authenticate
+from ..errors import ApiError
+from ..extensions import limiter
+from ..scope import AGGREGATE_READERS
+from ..services import review
+from . import bp, charts, csrf_token, labels
+
+
+@bp.app_template_filter("pct")
+def _pct(value):
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+@bp.app_template_filter("local")
+def _local(value, fmt="%Y-%m-%d %H:%M"):
+    if value is None:
+        return "–"
+    return (value + dt.timedelta(hours=current_app.config["REVIEW_UTC_OFFSET_HOURS"])).strftime(fmt)
+
+
+@bp.app_context_processor
+def _globals():
+    return {"labels": labels, "reviewer": g.get("worker")}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc):
+    return render_template("review_error.html", code=exc.code, message=exc.description), exc.code
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc):
+    return render_template("review_error.html", code=exc.status, message=exc.message), exc.status
+
+
+# --- log-in ---------------------------------------------------------------------------------------
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    nxt = request.values.get("next", "")
+    if not nxt.startswith("/review") or nxt.startswith("//"):
+        nxt = url_for("review_web.home")
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            worker = authenticate(request.form.get("username", "")[:64], request.form.get("password", "")[:256])
+        except ApiError as exc:
+            error, status = exc.message, 401
+        else:
+            if worker.role not in AGGREGATE_READERS:
+                error, status = "these pages are for reviewers; grid workers use the tablet", 403
+            else:
+                # a fresh session: nothing from before the log-in carries over
+                session.clear()
+                session.permanent = True
+                session.update(uid=str(worker.id), since=time.time())
+                csrf_token()
+                return redirect(nxt)
+    return render_template("review_login.html", error=error, next=nxt), status
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("review_web.login"))
+
+
+# --- pages ----------------------------------------------------------------------------------------
+def _area(area_id):
+    area = review.visible_area(g.scope, area_id)
+    if area is None:
+        abort(404, description="no such area in your scope")
+    return area
+
+
+def _period():
+    return review.parse_period(request.args.get("period") or None, request.args.get("start") or None,
+                               request.args.get("end") or None)
+
+
+@bp.get("/")
+def home():
+    area = review.home_area(g.scope)
+    if area is None:
+        abort(404, description="no area is set up yet")
+    return redirect(url_for("review_web.area", area_id=area.id))
+
+
+@bp.get("/area/<uuid:area_id>")
+def area(area_id):
+    area = _area(area_id)
+    first, last, label = _period()
+    s = review.summary(area, first, last)
+    kids = review.children(area)
+    weeks = s["weeks"]
+    short = [w["week"].split("-")[1] for w in weeks]
+    trend = charts.bars("Visits per week", short, [("visits", [w["visits"] for w in weeks])])
+    flow = charts.bars("Flags raised and closed per week", short,
+                       [("raised", [w["raised"] for w in weeks]), ("closed", [w["closed"] for w in weeks])])
+    cats = charts.stacked("Open flags by category and colour",
+                          [(labels.category(c), v) for c, v in s["open"]["by_category"].items()])
+    return render_template("review_area.html", area=area, s=s, kids=kids, trend=trend, flow=flow, cats=cats,
+                           crumbs=review.breadcrumbs(area), period_label=label, args=request.args)
+
+
+@bp.get("/area/<uuid:area_id>/cases")
+def cases(area_id):
+    area = _area(area_id)
+    f = _case_filters()
+    page = _int_arg("page", 1, 1, 100_000)
+    rows, total, by_area = review.cases(g.scope, area, page=page, per_page=50, **f)
+    return render_template("review_cases.html", area=area, rows=rows, total=total, by_area=by_area, f=f,
+                           page=page, pages=max(1, -(-total // 50)), crumbs=review.breadcrumbs(area))
+
+
+@bp.get("/case/<uuid:flag_id>")
+def case(flag_id):
+    detail = review.case_detail(g.scope, flag_id)
+    if detail is None:
+        abort(404, description="no such case in your area")
+    return render_template("review_case.html", c=detail)
+
+
+@bp.get("/area/<uuid:area_id>/workers")
+def workers(area_id):
+    area = _area(area_id)
+    first, last, label = _period()
+    return render_template("review_workers.html", area=area, rows=review.workers(area, first, last),
+                           period_label=label, crumbs=review.breadcrumbs(area), args=request.args)
+
+
+@bp.get("/area/<uuid:area_id>/report")
+def report(area_id):
+    area = _area(area_id)
+    month = request.args.get("month") or review.local_today().strftime("%Y-%m")
+    first, last, label = review.parse_period(month if len(month) == 7 else "bad")
+    s = review.summary(area, first, last)
+    return render_template("review_report.html", area=area, s=s, kids=review.children(area), month=label,
+                           workers=review.workers(area, first, last), crumbs=review.breadcrumbs(area),
+                           trend=charts.bars("Visits and flags per week", [w["week"].split("-")[1] for w in s["weeks"]],
+                                             [("visits", [w["visits"] for w in s["weeks"]]),
+                                              ("raised", [w["raised"] for w in s["weeks"]]),
+                                              ("closed", [w["closed"] for w in s["weeks"]])]))
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+EXPORTS = ("areas", "cases", "weeks", "categories", "workers")
+
+
+@bp.get("/area/<uuid:area_id>/export/<name>.csv")
+def export(area_id, name):
+    if name not in EXPORTS:
+        abort(404, description=f"no such table; one of: {', '.join(EXPORTS)}")
+    area = _area(area_id)
+    header, rows = _table(name, area)
+    buf = io.StringIO()
+    # UTF-8 with a byte-order mark: Excel then reads the Chinese text right.
+    buf.write("\ufeff")
+    out = csv.writer(buf)
+    out.writerow(header)
+    out.writerows([[_cell(v) for v in row] for row in rows])
+    filename = f"{area.code}-{name}-{review.local_today():%Y%m%d}.csv"
+    return current_app.response_class(buf.getvalue().encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _cell(value):
+    """Text a spreadsheet would run as a formula is quoted, so a note cannot become one."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return _local(value)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _table(name, area):
+    if name == "areas":
+        return (["code", "area", "level", "households", "persons", "visited_30d", "coverage_30d", "open", "red",
+                 "yellow", "green", "overdue", "red_overdue"],
+                [[k["area"].code, k["area"].name, k["area"].level, k["households"], k["persons"], k["visited_30d"],
+                  "" if k["rate_30d"] is None else f"{k['rate_30d']:.4f}", k["open"], k["red"], k["yellow"],
+                  k["green"], k["overdue"], k["red_overdue"]] for k in review.children(area)])
+    if name == "cases":
+        rows, _, _ = review.cases(g.scope, area, page=1, per_page=10_000, **_case_filters())
+        return (["case", "category", "colour", "state", "level", "held_by", "held_by_staff", "grid", "grid_workers",
+                 "household", "raised_at", "deadline_at", "overdue_hours"],
+                [[r["id"], labels.category(r["category"]), r["colour"], r["state"], r["level"], r["holder"],
+                  "、".join(r["holder_staff"]), r["grid"], "、".join(r["grid_workers"]), r["household"],
+                  r["raised_at"], r["deadline_at"], r["overdue_hours"]] for r in rows])
+    first, last, _ = _period()
+    if name == "workers":
+        return ["worker", "visits"], [[r["name"], r["visits"]] for r in review.workers(area, first, last)]
+    s = review.summary(area, first, last)
+    if name == "weeks":
+        return (["week", "starts", "visits", "raised", "closed", "escalations"],
+                [[w["week"], w["starts"], w["visits"], w["raised"], w["closed"], w["escalations"]] for w in s["weeks"]])
+    opened, raised = s["open"]["by_category"], s["in_period"]["raised_by_category"]
+    return (["category", "open_red", "open_yellow", "open_green", "raised_in_period"],
+            [[labels.category(c), opened.get(c, {}).get("red", 0), opened.get(c, {}).get("yellow", 0),
+              opened.get(c, {}).get("green", 0), raised.get(c, 0)] for c in sorted(set(opened) | set(raised))])
+
+
+def _case_filters():
+    status = request.args.get("status", "open")
+    colour = request.args.get("colour") or None
+    level = request.args.get("level") or None
+    category = (request.args.get("category") or None)
+    bad = [n for n, v, ok in (("status", status, review.CASE_STATUSES), ("colour", colour, COLOURS),
+                              ("level", level, LEVELS)) if v is not None and v not in ok]
+    if bad or (category and len(category) > 64):
+        abort(400, description=f"unknown filter value: {', '.join(bad or ['category'])}")
+    return {"status": status, "colour": colour, "category": category, "level": level}
+
+
+def _int_arg(name, default, low, high):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        abort(400, description=f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+

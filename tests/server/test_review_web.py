@@ -1,0 +1,148 @@
+"""The reviewers' pages through the Flask test client: log-in with a session and CSRF, cookie
+settings, security headers, the figures on the pages, masking and audit, and CSV exports."""
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import AuditLog
+from server.services import review
+from tests.server.review_city import T0, build
+
+
+@pytest.fixture
+def data(app, client, auth, city):
+    ids = build(app, client, auth, city)
+    with app.app_context():
+        review.refresh(T0)
+    return ids
+
+
+def csrf(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, who, password=None, follow=True):
+    page = client.get("/review/login")
+    token = csrf(page.get_data(as_text=True))
+    return client.post("/review/login", data={"username": who, "password": password or "pw-" + who,
+                                              "csrf_token": token}, follow_redirects=follow)
+
+
+def test_pages_need_a_login_and_come_back_after_it(client, city, data):
+    resp = client.get(f"/review/area/{city['D1']}/cases?status=overdue")
+    assert resp.status_code == 302 and "/review/login?next=" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    nxt = re.search(r'name="next" value="([^"]+)"', page).group(1)
+    resp = client.post("/review/login", data={"username": "bureau", "password": "pw-bureau", "next": nxt,
+                                              "csrf_token": csrf(page)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(
+        f"/review/area/{city['D1']}/cases?status=overdue")
+
+
+def test_a_wrong_password_or_a_grid_worker_gets_no_session(client, city, data):
+    resp = login(client, "bureau", password="nope")
+    assert resp.status_code == 401 and "wrong username or password" in resp.get_data(as_text=True)
+    assert client.get("/review/").status_code == 302
+    resp = login(client, "w1")
+    assert resp.status_code == 403 and "tablet" in resp.get_data(as_text=True)
+    assert client.get("/review/").status_code == 302
+
+
+def test_a_post_without_the_session_token_is_refused(client, city, data):
+    resp = client.post("/review/login", data={"username": "bureau", "password": "pw-bureau"})
+    assert resp.status_code == 400 and "form has expired" in resp.get_data(as_text=True)
+    login(client, "bureau")
+    assert client.post("/review/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.get("/review/").status_code == 302 and client.get("/review/").headers["Location"].startswith(
+        "/review/area/")
+    page = client.get(f"/review/area/{city['X']}").get_data(as_text=True)
+    assert client.post("/review/logout", data={"csrf_token": csrf(page)}).status_code == 302
+    assert client.get(f"/review/area/{city['X']}").status_code == 302
+
+
+def test_the_session_cookie_and_the_headers(app, client, city, data):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    resp = login(client, "bureau", follow=False)
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    page = client.get("/review/login")
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
+
+
+def test_the_area_page_shows_the_hand_counted_figures(client, city, data):
+    login(client, "bureau")
+    html = client.get(f"/review/area/{city['X']}").get_data(as_text=True)
+    tile = re.search(r'id="red-overdue"[^>]*>\s*<b>(\d+)</b>', html).group(1)
+    assert tile == "2"
+    rows = dict(re.findall(r'<a href="/review/area/[0-9a-f-]+">([^<]+)</a></td>\s*<td>(\d+)</td>', html))
+    assert rows == {"一区": "5", "二区": "1"}
+    assert "<title>Visits per week</title>" in html and "W47 2" in html  # the chart says what it shows
+    assert "as of 2026-11-18 12:00" in html
+
+
+def test_a_reviewer_sees_only_their_area(client, city, data):
+    login(client, "comm1")
+    assert client.get(f"/review/area/{city['X']}").status_code == 404
+    assert client.get(f"/review/area/{city['C2']}/cases").status_code == 404
+    assert client.get("/review/").headers["Location"].endswith(f"/review/area/{city['C1']}")
+    assert client.get(f"/review/case/{data['f3']}").status_code == 404
+
+
+def test_bad_query_values_get_a_clear_4xx_page(client, city, data):
+    login(client, "bureau")
+    resp = client.get(f"/review/area/{city['X']}?period=2026-13")
+    assert resp.status_code == 422 and "period" in resp.get_data(as_text=True)
+    assert client.get(f"/review/area/{city['X']}/cases?colour=blue").status_code == 400
+    assert client.get(f"/review/area/{city['X']}/cases?page=0").status_code == 400
+    assert client.get(f"/review/area/{city['X']}/export/secrets.csv").status_code == 404
+
+
+def test_the_case_page_masks_for_the_bureau_and_opens_for_the_community_with_audit(app, client, city, data):
+    login(client, "bureau")
+    html = client.get(f"/review/case/{data['f6']}").get_data(as_text=True)
+    assert "王***" in html and "王h4伟" not in html and "not in difficulty" not in html
+    assert "not yours to open in full" in html
+    client.post("/review/logout", data={"csrf_token": csrf(html)})
+    login(client, "comm1")
+    html = client.get(f"/review/case/{data['f6']}").get_data(as_text=True)
+    assert "王h4伟" in html and "not in difficulty" in html and "和平路" in html
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "open_case")).scalar_one() == 1
+
+
+def test_csv_has_a_bom_and_the_same_figures(client, city, data):
+    login(client, "bureau")
+    resp = client.get(f"/review/area/{city['X']}/export/areas.csv")
+    assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
+    raw = resp.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [(r["area"], r["households"], r["open"], r["red_overdue"]) for r in rows] == \
+        [("一区", "5", "3", "2"), ("二区", "1", "0", "0")]
+    cases = list(csv.DictReader(io.StringIO(client.get(
+        f"/review/area/{city['X']}/export/cases.csv?status=overdue&colour=red").get_data().decode("utf-8-sig"))))
+    assert [(c["held_by"], c["held_by_staff"], c["overdue_hours"]) for c in cases] == \
+        [("一街道", "street1", "48"), ("一社区", "comm1", "47")]
+    weeks = list(csv.DictReader(io.StringIO(client.get(
+        f"/review/area/{city['X']}/export/weeks.csv?period=2026-11").get_data().decode("utf-8-sig"))))
+    assert sum(int(w["visits"]) for w in weeks) == 3 and sum(int(w["raised"]) for w in weeks) == 5
+
+
+def test_a_cell_that_looks_like_a_formula_is_quoted(client, city, data, app):
+    from server.web.views import _cell
+    assert _cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and _cell("王伟") == "王伟" and _cell(None) == ""
+
+
+def test_the_monthly_report_prints_the_month(client, city, data):
+    login(client, "bureau")
+    html = client.get(f"/review/area/{city['X']}/report?month=2026-11").get_data(as_text=True)
+    assert "monthly report 2026-11" in html
+    assert re.search(r"<th>Visits</th><td>3 \(0.75 per worker, 4 workers\)", html)
+    assert re.search(r"<th>Closed / rejected</th><td>1 / 1</td>", html)
+    assert client.get(f"/review/area/{city['X']}/report?month=November").status_code == 422
