@@ -38,7 +38,7 @@ def bars(title, labels, series, height=180):
         y = top + plot_h * (1 - frac)
         out.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
-                   f"{int(peak * frac)}</text>")
+                   f"{peak * frac:g}</text>")
     every = max(1, round(n / 7))
     for i, label in enumerate(labels):
         x0 = left + i * slot + slot * 0.1

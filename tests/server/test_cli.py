@@ -4,6 +4,7 @@ Commands are invoked with no app context pushed, as from a shell; each opens its
 leaves behind is read afterwards in a fresh context.
 """
 import re
+import uuid
 
 import pytest
 from click.testing import Result
@@ -175,11 +176,24 @@ def test_seed_demo(app, cli, client):
                                                        "device_id": f"demo-{username}"})
         assert resp.status_code == 201, (username, resp.json)
         assert resp.json["worker"]["role"] == role
-    # worker1 holds the first four grids: 60 households dealt round-robin over 48 grids gives 8.
+    # worker1 holds the first four grids: 60 households laid out grid by grid over 48 grids
+    # put households 0-4 there (i * 48 // 60 < 4), each entered from worker1's tablet.
     token = client.post("/api/v1/auth/token", json={"username": "worker1", "password": "worker-demo",
                                                     "device_id": "demo-w1b"}).json["token"]
     listed = client.get("/api/v1/households?per_page=500", headers={"Authorization": "Bearer " + token})
-    assert listed.status_code == 200 and len(listed.json) == 8
+    assert listed.status_code == 200 and len(listed.json) == 5
+    with app.app_context():
+        worker1 = db.session.execute(select(Worker.id).where(Worker.username == "worker1")).scalar_one()
+        ids = [uuid.UUID(h["id"]) for h in listed.json]
+        visitors = set(db.session.execute(select(Visit.worker_id).where(Visit.household_id.in_(ids))).scalars())
+    assert visitors <= {worker1}
+    # the seed leaves the review's roll-ups built: the bureau sees the city at once
+    bureau = client.post("/api/v1/auth/token", json={"username": "bureau", "password": "bureau-demo",
+                                                     "device_id": "demo-b2"}).json["token"]
+    city = client.get("/api/v1/areas", headers={"Authorization": "Bearer " + bureau}).json[0]
+    summary = client.get(f"/api/v1/review/areas/{city['id']}/summary",
+                         headers={"Authorization": "Bearer " + bureau}).json
+    assert summary["households"] == 60 and summary["as_of"] is not None
 
 
 def test_seed_demo_refuses_a_database_with_areas(app, cli, tmp_path):
