@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, text
 
 from sync.casework import ACTIVE_STATES, OPEN_STATES
-from sync.flags import COLOURS
+from sync.flags import COLOURS, LEVELS
 
 from ..errors import ApiError
 from ..extensions import db
@@ -104,7 +104,8 @@ def refresh(now=None, *, wait=False):
     run(f"""INSERT INTO review_open (area_id, category, colour, state, n, overdue, escalated)
         SELECT f.grid_id, f.category, f.current_colour, f.state, COUNT(*),
           SUM(CASE WHEN f.state IN ({open_}) AND f.deadline_at < :now THEN 1 ELSE 0 END),
-          SUM(CASE WHEN f.current_level <> COALESCE(f.level, 'community') THEN 1 ELSE 0 END)
+          SUM(CASE WHEN {_rank_sql('f.current_level')} > {_rank_sql("COALESCE(f.level, 'community')")}
+                   THEN 1 ELSE 0 END)
         FROM flag f WHERE f.state IN ({active})
         GROUP BY f.grid_id, f.category, f.current_colour, f.state""")
     _roll_up("review_open", ("category", "colour", "state"), ("n", "overdue", "escalated"))
@@ -387,7 +388,8 @@ def _case_filter(query, status, now):
     if status == "active":
         return query.where(Flag.state.in_(OPEN_STATES))
     if status == "escalated":
-        return query.where(Flag.state.in_(ACTIVE_STATES), Flag.current_level != func.coalesce(Flag.level, "community"))
+        return query.where(Flag.state.in_(ACTIVE_STATES),
+                           _level_rank(Flag.current_level) > _level_rank(func.coalesce(Flag.level, "community")))
     if status in ("closed", "rejected"):
         return query.where(Flag.state == status)
     return query
@@ -443,6 +445,16 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
             "holder": holder["name"], "holder_staff": holder["staff"], "full": full,
         })
     return rows, total, by_area
+
+
+def _rank_sql(col):
+    """A flag level's place in the hierarchy, in SQL: routed down is not escalated."""
+    return "CASE " + col + " " + " ".join(f"WHEN '{lvl}' THEN {i}" for i, lvl in enumerate(LEVELS)) + " END"
+
+
+def _level_rank(col):
+    from sqlalchemy import case
+    return case({lvl: i for i, lvl in enumerate(LEVELS)}, value=col, else_=0)
 
 
 def _colour_rank(col):

@@ -5,7 +5,7 @@ import datetime as dt
 import io
 import time
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, stream_with_context, url_for
 from werkzeug.exceptions import HTTPException
 
 from sync.flags import COLOURS, LEVELS
@@ -165,14 +165,23 @@ def export(area_id, name):
         abort(404, description=f"no such table; one of: {', '.join(EXPORTS)}")
     area = _area(area_id)
     header, rows = _table(name, area)
-    buf = io.StringIO()
-    # UTF-8 with a byte-order mark: Excel then reads the Chinese text right.
-    buf.write("\ufeff")
-    out = csv.writer(buf)
-    out.writerow(header)
-    out.writerows([[_cell(v) for v in row] for row in rows])
+
+    def lines():
+        # UTF-8 with a byte-order mark: Excel then reads the Chinese text right.
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        buf.write("\ufeff")
+        out.writerow(header)
+        for i, row in enumerate(rows, 1):
+            out.writerow([_cell(v) for v in row])
+            if i % 500 == 0:
+                yield buf.getvalue().encode("utf-8")
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode("utf-8")
+
     filename = f"{area.code}-{name}-{review.local_today():%Y%m%d}.csv"
-    return current_app.response_class(buf.getvalue().encode("utf-8"), mimetype="text/csv", headers={
+    return current_app.response_class(stream_with_context(lines()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -194,12 +203,22 @@ def _table(name, area):
                   "" if k["rate_30d"] is None else f"{k['rate_30d']:.4f}", k["open"], k["red"], k["yellow"],
                   k["green"], k["overdue"], k["red_overdue"]] for k in review.children(area)])
     if name == "cases":
-        rows, _, _ = review.cases(g.scope, area, page=1, per_page=10_000, **_case_filters())
+        filters = _case_filters()
+
+        def every_case():
+            # page by page, so a city-wide list of any length streams in bounded memory
+            page = 1
+            while True:
+                rows, _, _ = review.cases(g.scope, area, page=page, per_page=1000, **filters)
+                yield from rows
+                if len(rows) < 1000:
+                    return
+                page += 1
         return (["case", "category", "colour", "state", "level", "held_by", "held_by_staff", "grid", "grid_workers",
                  "household", "raised_at", "deadline_at", "overdue_hours"],
-                [[r["id"], labels.category(r["category"]), r["colour"], r["state"], r["level"], r["holder"],
+                ([r["id"], labels.category(r["category"]), r["colour"], r["state"], r["level"], r["holder"],
                   "、".join(r["holder_staff"]), r["grid"], "、".join(r["grid_workers"]), r["household"],
-                  r["raised_at"], r["deadline_at"], r["overdue_hours"]] for r in rows])
+                  r["raised_at"], r["deadline_at"], r["overdue_hours"]] for r in every_case()))
     first, last, _ = _period()
     if name == "workers":
         return ["worker", "visits"], [[r["name"], r["visits"]] for r in review.workers(area, first, last)]

@@ -168,3 +168,25 @@ def test_refresh_is_repeatable_and_says_when(app, client, auth, city, data):
     again = get(client, auth, "bureau", f"/areas/{city['X']}/summary")
     assert first == again
     assert again["as_of"].startswith("2026-11-18T04:00")
+
+
+def test_a_flag_routed_down_is_not_counted_as_escalated(app, client, auth, city, data):
+    """Raised at the street and routed down to the community: below where it was raised."""
+    from tests.server.test_casework_api import change, pushed
+    import uuid
+    fid = str(uuid.uuid4())
+    with app.app_context():
+        from server.models import Flag
+        h5 = db.session.get(Flag, uuid.UUID(data["f3"])).household_id
+    (r,) = pushed(client, auth, "w3", [change("flag", fid, {"household_id": str(h5), "category": "独居老人",
+                                                           "colour": "green", "level": "street"}, "")])
+    assert r["status"] == "applied", r
+    resp = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("street1"),
+                       json={"action": "route", "level": "community"})
+    assert resp.status_code == 201, resp.json
+    with app.app_context():
+        review.refresh(T0)
+    s = get(client, auth, "bureau", f"/areas/{city['X']}/summary")
+    assert s["open"]["total"] == 4 and s["escalated"]["total"] == 1
+    body = get(client, auth, "bureau", f"/areas/{city['X']}/cases?status=escalated")
+    assert [c["id"] for c in body["cases"]] == [data["f3"]]
