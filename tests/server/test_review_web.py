@@ -79,7 +79,8 @@ def test_the_area_page_shows_the_hand_counted_figures(client, city, data):
     html = client.get(f"/review/area/{city['X']}").get_data(as_text=True)
     tile = re.search(r'id="red-overdue"[^>]*>\s*<b>(\d+)</b>', html).group(1)
     assert tile == "2"
-    rows = dict(re.findall(r'<a href="/review/area/[0-9a-f-]+">([^<]+)</a></td>\s*<td>(\d+)</td>', html))
+    rows = dict(re.findall(r'<a href="/review/area/[0-9a-f-]+">([^<]+)</a></td>.*?<td class="households">(\d+)</td>',
+                           html, re.S))
     assert rows == {"一区": "5", "二区": "1"}
     assert "<title>Visits per week</title>" in html and "W47 2" in html  # the chart says what it shows
     assert "as of 2026-11-18 12:00" in html
