@@ -5,7 +5,20 @@ import sys
 
 import pytest
 
+from tests.conftest import PG_ADMIN_URL, _pg_required
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _postgres_or_skip():
+    """As the PostgreSQL fixtures do: skipped only when no server answers, outside CI."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if _pg_required():
+            pytest.fail(f"PostgreSQL is required here but does not answer: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
 
 
 @pytest.mark.parametrize("argv,keys", [
@@ -13,8 +26,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     (["bench/device_sync.py", "--households", "20", "--runs", "1"], ("bootstrap_s", "incremental_s")),
     (["bench/linkage/run.py", "--skip-batch", "--accuracy-persons", "500", "--device-persons", "1000",
       "--lookups", "50"], ("precision", "lookup_p95_ms")),
+    # a scratch database on the test server, created and dropped by the bench
+    pytest.param(["bench/review.py", "--households", "2000", "--runs", "3", "--database-url", PG_ADMIN_URL],
+                 ("city_p95_ms", "grid_p95_ms"), marks=pytest.mark.postgres),
 ])
-def test_benchmark_runs_and_reports(argv, keys):
+def test_benchmark_runs_and_reports(request, argv, keys):
+    if request.node.get_closest_marker("postgres"):
+        _postgres_or_skip()
     done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     last = done.stdout.strip().splitlines()[-1]
