@@ -211,12 +211,13 @@ def run_scheduler_cmd():
 
 
 @click.command("refresh-review")
+@click.option("--full", is_flag=True, help="recount visits per day from the visits too")
 @with_appcontext
-def refresh_review_cmd():
-    """Rebuild the review roll-ups now (the scheduler does it every few minutes)."""
+def refresh_review_cmd(full):
+    """Bring the review roll-ups up to date now (the scheduler does it every few minutes)."""
     from .services.review import refresh
-    took = refresh(wait=True)
-    click.echo(f"review roll-ups rebuilt in {took:.1f} s")
+    took = refresh(wait=True, full=full or None)
+    click.echo(f"review roll-ups {'rebuilt' if full else 'brought up to date'} in {took:.1f} s")
 
 
 @click.command("link-register")

@@ -71,6 +71,8 @@ class Config:
     REVIEW_UTC_OFFSET_HOURS = int(os.environ.get("GRIDSYNC_UTC_OFFSET_HOURS", 8))
     # How often the review roll-ups are rebuilt (seconds); summaries show when they were.
     REVIEW_REFRESH_INTERVAL_S = int(os.environ.get("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", 300))
+    # Hours between full rebuilds of the visits per day (the rounds between add new visits only).
+    REVIEW_FULL_EVERY_H = int(os.environ.get("GRIDSYNC_REVIEW_FULL_EVERY_H", 24))
     # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
     # for a first run on http://localhost (``gridsync demo`` does).
     SESSION_COOKIE_NAME = "gridsync_session"
@@ -100,6 +102,8 @@ class TestConfig(Config):
     REVIEW_UTC_OFFSET_HOURS = int(os.environ.get("GRIDSYNC_UTC_OFFSET_HOURS", 8))
     # How often the review roll-ups are rebuilt (seconds); summaries show when they were.
     REVIEW_REFRESH_INTERVAL_S = int(os.environ.get("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", 300))
+    # Hours between full rebuilds of the visits per day (the rounds between add new visits only).
+    REVIEW_FULL_EVERY_H = int(os.environ.get("GRIDSYNC_REVIEW_FULL_EVERY_H", 24))
     # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
     # for a first run on http://localhost (``gridsync demo`` does).
     SESSION_COOKIE_NAME = "gridsync_session"

@@ -4,11 +4,10 @@ from .areas import LEVELS, Area
 from .casework import Flag, FlagEvent, Visit
 from .linking import LinkState, MatchKey, MatchReview, MergeRecord
 from .register import Household, Person
-from .review import (AreaClosure, ReviewClose, ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot, ReviewState,
-                     ReviewWorkerDay)
+from .review import AreaClosure, ReviewClose, ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot, ReviewState
 from .syncing import AuditLog, ChangeLog, Conflict, SyncState
 
 __all__ = ["ROLES", "LEVELS", "Area", "Worker", "WorkerGrid", "Device", "Token", "Household", "Person",
            "Visit", "Flag", "FlagEvent", "ChangeLog", "Conflict", "SyncState", "AuditLog", "MatchKey", "MatchReview",
            "MergeRecord", "LinkState", "AreaClosure", "ReviewSnapshot", "ReviewOpen", "ReviewDay", "ReviewFlagDay",
-           "ReviewClose", "ReviewWorkerDay", "ReviewState"]
+           "ReviewClose", "ReviewState"]

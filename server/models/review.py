@@ -7,7 +7,7 @@ are rebuilt set-based from the records by the scheduler; ``review_state`` says w
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import BigInteger, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -52,7 +52,7 @@ class ReviewOpen(db.Model):
 
 
 class ReviewDay(db.Model):
-    """Visits made on a local day."""
+    """Visits made on a local day (corrections, which amend a visit, are not counted again)."""
 
     __tablename__ = "review_day"
 
@@ -88,17 +88,6 @@ class ReviewClose(db.Model):
     n: Mapped[int] = mapped_column(Integer)
 
 
-class ReviewWorkerDay(db.Model):
-    """Visits per worker per grid per local day."""
-
-    __tablename__ = "review_worker_day"
-
-    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    worker_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, index=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    visits: Mapped[int] = mapped_column(Integer)
-
-
 class ReviewState(db.Model):
     """One row: when the roll-ups were last rebuilt, and how long that took."""
 
@@ -107,3 +96,7 @@ class ReviewState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(TS)
     took_ms: Mapped[int | None] = mapped_column(Integer)
+    # when every roll-up was last rebuilt from scratch, and the change-log position up to which
+    # visits are counted in ``review_day`` (the rounds between add only the visits after it)
+    full_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    visit_seq: Mapped[int | None] = mapped_column(BigInteger)

@@ -11,6 +11,7 @@ hundred rows by primary key, whatever the size of the city.
 Days are local days (``REVIEW_UTC_OFFSET_HOURS``, 8 for China): a visit at 01:00 local time
 counts on that local day, not on the UTC day before.
 """
+import contextlib
 import datetime as dt
 import time
 from collections import defaultdict
@@ -24,12 +25,10 @@ from sync.flags import COLOURS, LEVELS
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (Area, AreaClosure, ReviewClose, ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot,
-                      ReviewState, ReviewWorkerDay)
+                      ReviewState)
 from ..models.types import TS
 
 _LOCK_KEY = 0x72657677  # "revw": one rebuild at a time across server processes
-ROLLUP_TABLES = ("area_closure", "review_snapshot", "review_open", "review_day", "review_flag_day",
-                 "review_close", "review_worker_day")
 
 
 # --- rebuilding ---------------------------------------------------------------------------------
@@ -50,56 +49,107 @@ def _sql(dialect, offset_hours):
     return day, hours
 
 
-def refresh(now=None, *, wait=False):
-    """Rebuild every roll-up from the records as of ``now``; returns seconds taken, or None when
-    another process holds the rebuild (PostgreSQL) and ``wait`` is false."""
+@contextlib.contextmanager
+def _rebuild_lock(wait):
+    """One rebuild at a time across server processes (PostgreSQL): a session-level advisory lock
+    held on a connection of its own, so the rebuild's transaction can start with a snapshot of
+    its own choosing. Yields False when another process holds it and ``wait`` is false."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as conn:
+        fn = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        got = conn.execute(text(f"SELECT {fn}(:k)"), {"k": _LOCK_KEY}).scalar() is not False
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                conn.commit()
+
+
+def refresh(now=None, *, wait=False, full=None):
+    """Bring the roll-ups up to ``now``; returns the seconds taken, or None when another process
+    is rebuilding (PostgreSQL) and ``wait`` is false.
+
+    Everything is rebuilt from the records in one transaction, except the visits per day: visits
+    are never edited, so each round adds only the visits logged since the last one (by change-log
+    position, which becomes visible in order). ``full=True`` rebuilds those too; that happens on
+    the first round, and once a day (``REVIEW_FULL_EVERY_H``) to keep the counts honest."""
     now = now or current_app.extensions["wall_clock"]()
     started = time.perf_counter()
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        if db.session.execute(text(f"SELECT {lock}(:k)"), {"k": _LOCK_KEY}).scalar() is False:
-            db.session.rollback()
+    with _rebuild_lock(wait) as got:
+        if not got:
             return None
-    day, hours = _sql(dialect, current_app.config["REVIEW_UTC_OFFSET_HOURS"])
+        db.session.commit()  # the rebuild is its own transaction
+        conn = db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"}
+                                     if db.engine.dialect.name == "postgresql" else {})
+        try:
+            _rebuild(conn, now, full)
+        except BaseException:
+            db.session.rollback()
+            raise
+        took = time.perf_counter() - started
+        state = db.session.get(ReviewState, 1)
+        state.refreshed_at, state.took_ms = now, int(took * 1000)
+        db.session.commit()
+    return took
+
+
+def _rebuild(conn, now, full):
+    day, hours = _sql(conn.dialect.name, current_app.config["REVIEW_UTC_OFFSET_HOURS"])
     params = {"now": now, "d30": now - dt.timedelta(days=30), "d90": now - dt.timedelta(days=90)}
-    active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
-    open_ = ", ".join(f"'{s}'" for s in OPEN_STATES)
     typed = [bindparam(k, type_=TS) for k in params]
 
-    def run(sql):
+    def run(sql, **extra):
         stmt = text(sql)
         used = [b for b in typed if f":{b.key}" in sql]
-        return db.session.execute(stmt.bindparams(*used) if used else stmt,
-                                  {b.key: params[b.key] for b in used})
+        return conn.execute(stmt.bindparams(*used) if used else stmt,
+                            {**{b.key: params[b.key] for b in used}, **extra})
 
-    for table in ROLLUP_TABLES:
+    # Writing first: on SQLite this takes the write lock before anything is read, so no push can
+    # commit between what is read below (a consistent view, as REPEATABLE READ gives PostgreSQL).
+    for table in ("area_closure", "review_snapshot", "review_open", "review_flag_day", "review_close"):
         run(f"DELETE FROM {table}")
-    _fill_closure()
-    # Grid rows first, then each area above them summed from its grids.
-    run("""INSERT INTO review_snapshot (area_id, households, persons, workers, visited_30d, visited_90d)
-        SELECT a.id,
-          (SELECT COUNT(*) FROM household h WHERE h.grid_id = a.id AND NOT h.deleted AND h.merged_into IS NULL),
-          (SELECT COUNT(*) FROM person p JOIN household h ON h.id = p.household_id
-             WHERE h.grid_id = a.id AND NOT h.deleted AND h.merged_into IS NULL
-               AND NOT p.deleted AND p.merged_into IS NULL),
-          0,
-          (SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
-             WHERE v.grid_id = a.id AND v.visited_at >= :d30 AND v.visited_at <= :now
-               AND NOT h.deleted AND h.merged_into IS NULL),
-          (SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
-             WHERE v.grid_id = a.id AND v.visited_at >= :d90 AND v.visited_at <= :now
-               AND NOT h.deleted AND h.merged_into IS NULL)
-        FROM area a WHERE a.level = 'grid'""")
-    run("""INSERT INTO review_snapshot (area_id, households, persons, workers, visited_30d, visited_90d)
-        SELECT c.ancestor_id, SUM(s.households), SUM(s.persons), 0, SUM(s.visited_30d), SUM(s.visited_90d)
-        FROM review_snapshot s JOIN area_closure c ON c.grid_id = s.area_id AND c.ancestor_id <> c.grid_id
-        GROUP BY c.ancestor_id""")
+    state = db.session.get(ReviewState, 1)
+    hi = run("SELECT COALESCE(MAX(seq), 0) FROM change_log").scalar()
+    full_every = dt.timedelta(hours=current_app.config["REVIEW_FULL_EVERY_H"])
+    if full is None:
+        full = state.visit_seq is None or state.full_at is None or state.full_at + full_every <= now
+    _fill_closure(conn)
+    live = "NOT h.deleted AND h.merged_into IS NULL"
+    active = ", ".join(f"'{s}'" for s in ACTIVE_STATES)
+    open_ = ", ".join(f"'{s}'" for s in OPEN_STATES)
+
+    # The register and coverage, grid by grid, each from one grouped scan; then every area above.
+    run(f"""INSERT INTO review_snapshot (area_id, households, persons, workers, visited_30d, visited_90d)
+        SELECT a.id, COALESCE(hh.n, 0), COALESCE(pp.n, 0), COALESCE(ww.n, 0), COALESCE(vv.d30, 0),
+               COALESCE(vv.d90, 0)
+        FROM area a
+        LEFT JOIN (SELECT h.grid_id, COUNT(*) AS n FROM household h WHERE {live} GROUP BY h.grid_id) hh
+          ON hh.grid_id = a.id
+        LEFT JOIN (SELECT h.grid_id, COUNT(*) AS n FROM person p JOIN household h ON h.id = p.household_id
+                   WHERE {live} AND NOT p.deleted AND p.merged_into IS NULL GROUP BY h.grid_id) pp
+          ON pp.grid_id = a.id
+        LEFT JOIN (SELECT wg.grid_id, COUNT(*) AS n FROM worker_grid wg JOIN worker w ON w.id = wg.worker_id
+                   WHERE w.active GROUP BY wg.grid_id) ww ON ww.grid_id = a.id
+        LEFT JOIN (SELECT v.grid_id,
+                          COUNT(DISTINCT CASE WHEN v.visited_at >= :d30 THEN v.household_id END) AS d30,
+                          COUNT(DISTINCT v.household_id) AS d90
+                   FROM visit v JOIN household h ON h.id = v.household_id
+                   WHERE v.visited_at >= :d90 AND v.visited_at <= :now AND {live} GROUP BY v.grid_id) vv
+          ON vv.grid_id = a.id
+        WHERE a.level = 'grid'""")
     # A worker with two grids is one worker in the community above them: counted, not summed.
-    run("""UPDATE review_snapshot SET workers = (
-          SELECT COUNT(DISTINCT wg.worker_id) FROM area_closure c
-          JOIN worker_grid wg ON wg.grid_id = c.grid_id JOIN worker w ON w.id = wg.worker_id
-          WHERE c.ancestor_id = review_snapshot.area_id AND w.active)""")
+    run("""INSERT INTO review_snapshot (area_id, households, persons, workers, visited_30d, visited_90d)
+        SELECT c.ancestor_id, SUM(s.households), SUM(s.persons), COALESCE(MAX(ww.n), 0), SUM(s.visited_30d),
+               SUM(s.visited_90d)
+        FROM review_snapshot s JOIN area_closure c ON c.grid_id = s.area_id AND c.ancestor_id <> c.grid_id
+        LEFT JOIN (SELECT c2.ancestor_id, COUNT(DISTINCT wg.worker_id) AS n FROM area_closure c2
+                   JOIN worker_grid wg ON wg.grid_id = c2.grid_id JOIN worker w ON w.id = wg.worker_id
+                   WHERE w.active GROUP BY c2.ancestor_id) ww ON ww.ancestor_id = c.ancestor_id
+        GROUP BY c.ancestor_id""")
 
     run(f"""INSERT INTO review_open (area_id, category, colour, state, n, overdue, escalated)
         SELECT f.grid_id, f.category, f.current_colour, f.state, COUNT(*),
@@ -108,15 +158,7 @@ def refresh(now=None, *, wait=False):
                    THEN 1 ELSE 0 END)
         FROM flag f WHERE f.state IN ({active})
         GROUP BY f.grid_id, f.category, f.current_colour, f.state""")
-    _roll_up("review_open", ("category", "colour", "state"), ("n", "overdue", "escalated"))
-
-    run(f"""INSERT INTO review_day (area_id, day, visits)
-        SELECT v.grid_id, {day('v.visited_at')}, COUNT(*) FROM visit v GROUP BY v.grid_id, {day('v.visited_at')}""")
-    _roll_up("review_day", ("day",), ("visits",))
-
-    run(f"""INSERT INTO review_worker_day (grid_id, worker_id, day, visits)
-        SELECT v.grid_id, v.worker_id, {day('v.visited_at')}, COUNT(*) FROM visit v
-        WHERE v.worker_id IS NOT NULL GROUP BY v.grid_id, v.worker_id, {day('v.visited_at')}""")
+    _roll_up(run, "review_open", ("category", "colour", "state"), ("n", "overdue", "escalated"))
 
     closes = """SELECT e.flag_id, MAX(e.created_at) AS closed_at FROM flag_event e
                 WHERE e.action = 'close' GROUP BY e.flag_id"""
@@ -136,27 +178,40 @@ def refresh(now=None, *, wait=False):
           SELECT f.grid_id, {day('e.created_at')}, f.category, f.current_colour, 0, 0, 0, 1
             FROM flag f JOIN flag_event e ON e.flag_id = f.id WHERE e.action = 'escalate'
         ) x GROUP BY grid_id, d, category, colour""")
-    _roll_up("review_flag_day", ("day", "category", "colour"), ("raised", "closed", "rejected", "escalations"))
+    _roll_up(run, "review_flag_day", ("day", "category", "colour"), ("raised", "closed", "rejected", "escalations"))
 
     run(f"""INSERT INTO review_close (area_id, day, hours, n)
         SELECT f.grid_id, {day('c.closed_at')}, {hours('c.closed_at', 'f.raised_at')}, COUNT(*)
         FROM flag f JOIN ({closes}) c ON c.flag_id = f.id WHERE f.state = 'closed'
         GROUP BY f.grid_id, {day('c.closed_at')}, {hours('c.closed_at', 'f.raised_at')}""")
-    _roll_up("review_close", ("day", "hours"), ("n",))
+    _roll_up(run, "review_close", ("day", "hours"), ("n",))
 
-    took = time.perf_counter() - started
-    state = db.session.get(ReviewState, 1) or ReviewState(id=1)
-    state.refreshed_at, state.took_ms = now, int(took * 1000)
-    db.session.add(state)
-    db.session.commit()
-    return took
+    # Visits per day: by far the most rows, and visits are never edited, so between full
+    # rebuilds only the visits logged after the last round are added, to the grid and every
+    # area above it. A correction (``amends_id``) is not another visit.
+    if full:
+        run("DELETE FROM review_day")
+        run(f"""INSERT INTO review_day (area_id, day, visits)
+            SELECT v.grid_id, {day('v.visited_at')}, COUNT(*) FROM visit v WHERE v.amends_id IS NULL
+            GROUP BY v.grid_id, {day('v.visited_at')}""")
+        _roll_up_by_depth(run, "review_day", ("day",), ("visits",))
+        state.full_at = now
+    elif hi > state.visit_seq:
+        run(f"""INSERT INTO review_day (area_id, day, visits)
+            SELECT c.ancestor_id, {day('v.visited_at')}, COUNT(*)
+            FROM change_log l JOIN visit v ON v.id = l.entity_id JOIN area_closure c ON c.grid_id = v.grid_id
+            WHERE l.seq > :lo AND l.seq <= :hi AND l.entity = 'visit' AND v.amends_id IS NULL
+            GROUP BY c.ancestor_id, {day('v.visited_at')}
+            ON CONFLICT (area_id, day) DO UPDATE SET visits = review_day.visits + excluded.visits""",
+            lo=state.visit_seq, hi=hi)
+    state.visit_seq = hi
 
 
-def _fill_closure():
+def _fill_closure(conn):
     """Walk the hierarchy once in Python (tens of thousands of areas at most) and write each
     grid's ancestors."""
-    parents = dict(db.session.execute(select(Area.id, Area.parent_id)).all())
-    grids = db.session.execute(select(Area.id).where(Area.level == "grid")).scalars().all()
+    parents = dict(conn.execute(select(Area.id, Area.parent_id)).all())
+    grids = conn.execute(select(Area.id).where(Area.level == "grid")).scalars().all()
     rows = []
     for grid in grids:
         node, seen = grid, set()
@@ -165,17 +220,32 @@ def _fill_closure():
             rows.append({"ancestor_id": node, "grid_id": grid})
             node = parents.get(node)
     if rows:
-        db.session.execute(AreaClosure.__table__.insert(), rows)
+        conn.execute(AreaClosure.__table__.insert(), rows)
 
 
-def _roll_up(table, keys, sums):
-    """Add the grid rows of ``table`` into a row for each area above the grid."""
+def _roll_up(run, table, keys, sums):
+    """Add the grid rows of ``table`` into a row for each area above the grid (small tables:
+    one join through the closure)."""
     cols = ", ".join(keys)
-    db.session.execute(text(
-        f"INSERT INTO {table} (area_id, {cols}, {', '.join(sums)}) "
+    run(f"INSERT INTO {table} (area_id, {cols}, {', '.join(sums)}) "
         f"SELECT c.ancestor_id, {', '.join('t.' + k for k in keys)}, {', '.join(f'SUM(t.{s})' for s in sums)} "
         f"FROM {table} t JOIN area_closure c ON c.grid_id = t.area_id AND c.ancestor_id <> c.grid_id "
-        f"GROUP BY c.ancestor_id, {', '.join('t.' + k for k in keys)}"))
+        f"GROUP BY c.ancestor_id, {', '.join('t.' + k for k in keys)}")
+
+
+_DEPTH = "(LENGTH(a.path) - LENGTH(REPLACE(a.path, '/', '')))"
+
+
+def _roll_up_by_depth(run, table, keys, sums):
+    """The same for a big table, one level at a time from the deepest: each area's rows are the
+    sum of its children's, so every row is read once per level instead of once per ancestor."""
+    depths = [d for (d,) in run(f"SELECT DISTINCT {_DEPTH} FROM area a WHERE a.parent_id IS NOT NULL")]
+    k = ", ".join("t." + c for c in keys)
+    for depth in sorted(depths, reverse=True):
+        run(f"INSERT INTO {table} (area_id, {', '.join(keys)}, {', '.join(sums)}) "
+            f"SELECT a.parent_id, {k}, {', '.join(f'SUM(t.{s})' for s in sums)} "
+            f"FROM {table} t JOIN area a ON a.id = t.area_id "
+            f"WHERE a.parent_id IS NOT NULL AND {_DEPTH} = :depth GROUP BY a.parent_id, {k}", depth=depth)
 
 
 def refreshed_at():
@@ -197,14 +267,14 @@ def parse_period(period=None, start=None, end=None, today=None):
         if start or end:
             first = dt.date.fromisoformat(start) if start else today - dt.timedelta(days=89)
             last = dt.date.fromisoformat(end) if end else today
-            label = f"{first.isoformat()} – {last.isoformat()}"
+            label = f"{first.isoformat()} 至 {last.isoformat()}"
         elif not period:
-            first, last, label = today - dt.timedelta(days=89), today, "last 90 days"
+            first, last, label = today - dt.timedelta(days=89), today, "近90天"
         elif period.endswith("d") and period[:-1].isdigit():
             days = int(period[:-1])
             if not 1 <= days <= 3660:
                 raise ValueError
-            first, last, label = today - dt.timedelta(days=days - 1), today, f"last {days} days"
+            first, last, label = today - dt.timedelta(days=days - 1), today, f"近{days}天"
         elif "-W" in period:
             year, week = period.split("-W")
             first = dt.date.fromisocalendar(int(year), int(week), 1)
@@ -246,11 +316,16 @@ def _week(day):
 def summary(area, first, last):
     """Everything the dashboard shows for one area and period, from the roll-ups."""
     snap = db.session.get(ReviewSnapshot, area.id)
-    open_rows = db.session.execute(select(ReviewOpen).where(ReviewOpen.area_id == area.id)).scalars().all()
+    # plain rows, not ORM objects: a year of a city's flag days is thousands of rows
+    open_rows = db.session.execute(select(ReviewOpen.state, ReviewOpen.colour, ReviewOpen.category, ReviewOpen.n,
+                                          ReviewOpen.overdue, ReviewOpen.escalated)
+                                   .where(ReviewOpen.area_id == area.id)).all()
     days = db.session.execute(select(ReviewDay.day, ReviewDay.visits).where(
         ReviewDay.area_id == area.id, ReviewDay.day.between(first, last))).all()
-    flag_days = db.session.execute(select(ReviewFlagDay).where(
-        ReviewFlagDay.area_id == area.id, ReviewFlagDay.day.between(first, last))).scalars().all()
+    flag_days = db.session.execute(select(
+        ReviewFlagDay.day, ReviewFlagDay.category, ReviewFlagDay.colour, ReviewFlagDay.raised, ReviewFlagDay.closed,
+        ReviewFlagDay.rejected, ReviewFlagDay.escalations).where(
+        ReviewFlagDay.area_id == area.id, ReviewFlagDay.day.between(first, last))).all()
     closes = db.session.execute(select(ReviewClose.hours, func.sum(ReviewClose.n)).where(
         ReviewClose.area_id == area.id, ReviewClose.day.between(first, last)).group_by(ReviewClose.hours)).all()
 
@@ -279,12 +354,17 @@ def summary(area, first, last):
         weeks[_week(day)]["visits"] += n
     raised, raised_by_category = {c: 0 for c in COLOURS}, defaultdict(int)
     totals = {"raised": 0, "closed": 0, "rejected": 0, "escalations": 0}
+    week_of = {}
     for row in flag_days:
         raised[row.colour] = raised.get(row.colour, 0) + row.raised
         raised_by_category[row.category] += row.raised
-        for key in totals:
-            totals[key] += getattr(row, key)
-        week = weeks[_week(row.day)]
+        totals["raised"] += row.raised
+        totals["closed"] += row.closed
+        totals["rejected"] += row.rejected
+        totals["escalations"] += row.escalations
+        if row.day not in week_of:
+            week_of[row.day] = weeks[_week(row.day)]
+        week = week_of[row.day]
         week["raised"] += row.raised
         week["closed"] += row.closed
         week["escalations"] += row.escalations
@@ -350,11 +430,18 @@ def workers(area, first, last):
     """Visits per worker in the area's grids over the period, most first; workers assigned to
     the area who made none are listed with 0."""
     from ..models import Worker, WorkerGrid
+    from ..models import Visit
     grids = select(AreaClosure.grid_id).where(AreaClosure.ancestor_id == area.id)
+    # read live from the visits (indexed by grid and time): exact and current, one page a reviewer
+    # opens now and then, so not worth a roll-up of its own
+    offset = dt.timedelta(hours=current_app.config["REVIEW_UTC_OFFSET_HOURS"])
+    start = dt.datetime.combine(first, dt.time(), dt.timezone.utc) - offset
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.timezone.utc) - offset
     counts = dict(db.session.execute(
-        select(ReviewWorkerDay.worker_id, func.sum(ReviewWorkerDay.visits))
-        .where(ReviewWorkerDay.grid_id.in_(grids), ReviewWorkerDay.day.between(first, last))
-        .group_by(ReviewWorkerDay.worker_id)).all())
+        select(Visit.worker_id, func.count())
+        .where(Visit.grid_id.in_(grids), Visit.visited_at >= start, Visit.visited_at < end,
+               Visit.amends_id.is_(None), Visit.worker_id.is_not(None))
+        .group_by(Visit.worker_id)).all())
     assigned = set(db.session.execute(select(WorkerGrid.worker_id).join(Worker, Worker.id == WorkerGrid.worker_id)
                                       .where(WorkerGrid.grid_id.in_(grids), Worker.active)).scalars())
     ids = set(counts) | assigned

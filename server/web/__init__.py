@@ -41,7 +41,7 @@ def _load_reviewer():
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-            abort(400, description="the form has expired or did not come from this site; reload it and try again")
+            abort(400, description="表单已过期或并非来自本站，请刷新页面后重试")
     g.worker = g.scope = None
     uid = session.get("uid")
     if uid:

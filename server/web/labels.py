@@ -18,3 +18,8 @@ STATUSES = {"open": "未关闭", "overdue": "已超时", "active": "办理中", 
 
 def category(code):
     return CATEGORIES.get(code, code)
+ACTIONS = {"confirm": "确认", "start": "开始办理", "resolve": "办结", "verify": "回访核实", "close": "关闭",
+           "reject": "不予受理", "reopen": "重新打开", "escalate": "上转", "route": "转办", "recolour": "调整颜色",
+           "note": "备注"}
+CHECKS = {"income": "收入", "food": "粮食", "clothing": "衣被", "children": "儿童", "health": "健康", "housing": "住房"}
+CHECK_STATUS = {"ok": "正常", "concern": "关注", "urgent": "紧急"}

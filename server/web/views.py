@@ -55,12 +55,15 @@ def login():
     error, status = None, 200
     if request.method == "POST":
         try:
-            worker = authenticate(request.form.get("username", "")[:64], request.form.get("password", "")[:256])
-        except ApiError as exc:
-            error, status = exc.message, 401
+            username = request.form.get("username", "")[:64]
+            if "\x00" in username:
+                raise ApiError(401, "bad_credentials", "用户名或密码错误")
+            worker = authenticate(username, request.form.get("password", "")[:256])
+        except ApiError:
+            error, status = "用户名或密码错误", 401
         else:
             if worker.role not in AGGREGATE_READERS:
-                error, status = "these pages are for reviewers; grid workers use the tablet", 403
+                error, status = "此页面供审阅人员使用；网格员请使用平板", 403
             else:
                 # a fresh session: nothing from before the log-in carries over
                 session.clear()
@@ -81,20 +84,28 @@ def logout():
 def _area(area_id):
     area = review.visible_area(g.scope, area_id)
     if area is None:
-        abort(404, description="no such area in your scope")
+        abort(404, description="您的辖区内没有这个区域")
     return area
 
 
-def _period():
-    return review.parse_period(request.args.get("period") or None, request.args.get("start") or None,
-                               request.args.get("end") or None)
+_PERIOD_HELP = "统计期间的写法：月份 2026-11、周 2026-W47、近 N 天 30d，或起止日期 YYYY-MM-DD（起不晚于止）"
+
+
+def _period(month=None):
+    try:
+        if month is not None:
+            return review.parse_period(month if len(month) == 7 else "bad")
+        return review.parse_period(request.args.get("period") or None, request.args.get("start") or None,
+                                   request.args.get("end") or None)
+    except ApiError:
+        abort(422, description=_PERIOD_HELP)
 
 
 @bp.get("/")
 def home():
     area = review.home_area(g.scope)
     if area is None:
-        abort(404, description="no area is set up yet")
+        abort(404, description="尚未设置任何区域")
     return redirect(url_for("review_web.area", area_id=area.id))
 
 
@@ -106,10 +117,10 @@ def area(area_id):
     kids = review.children(area)
     weeks = s["weeks"]
     short = [w["week"].split("-")[1] for w in weeks]
-    trend = charts.bars("Visits per week", short, [("visits", [w["visits"] for w in weeks])])
-    flow = charts.bars("Flags raised and closed per week", short,
-                       [("raised", [w["raised"] for w in weeks]), ("closed", [w["closed"] for w in weeks])])
-    cats = charts.stacked("Open flags by category and colour",
+    trend = charts.bars("每周走访", short, [("走访", [w["visits"] for w in weeks])])
+    flow = charts.bars("每周新增与关闭预警", short,
+                       [("新增", [w["raised"] for w in weeks]), ("关闭", [w["closed"] for w in weeks])])
+    cats = charts.stacked("未办结预警（按类别、颜色）",
                           [(labels.category(c), v) for c, v in s["open"]["by_category"].items()])
     return render_template("review_area.html", area=area, s=s, kids=kids, trend=trend, flow=flow, cats=cats,
                            crumbs=review.breadcrumbs(area), period_label=label, args=request.args)
@@ -129,7 +140,7 @@ def cases(area_id):
 def case(flag_id):
     detail = review.case_detail(g.scope, flag_id)
     if detail is None:
-        abort(404, description="no such case in your area")
+        abort(404, description="您的辖区内没有这个案件")
     return render_template("review_case.html", c=detail)
 
 
@@ -145,14 +156,14 @@ def workers(area_id):
 def report(area_id):
     area = _area(area_id)
     month = request.args.get("month") or review.local_today().strftime("%Y-%m")
-    first, last, label = review.parse_period(month if len(month) == 7 else "bad")
+    first, last, label = _period(month)
     s = review.summary(area, first, last)
     return render_template("review_report.html", area=area, s=s, kids=review.children(area), month=label,
                            workers=review.workers(area, first, last), crumbs=review.breadcrumbs(area),
-                           trend=charts.bars("Visits and flags per week", [w["week"].split("-")[1] for w in s["weeks"]],
-                                             [("visits", [w["visits"] for w in s["weeks"]]),
-                                              ("raised", [w["raised"] for w in s["weeks"]]),
-                                              ("closed", [w["closed"] for w in s["weeks"]])]))
+                           trend=charts.bars("每周走访与预警", [w["week"].split("-")[1] for w in s["weeks"]],
+                                             [("走访", [w["visits"] for w in s["weeks"]]),
+                                              ("新增", [w["raised"] for w in s["weeks"]]),
+                                              ("关闭", [w["closed"] for w in s["weeks"]])]))
 
 
 # --- CSV ------------------------------------------------------------------------------------------
@@ -162,7 +173,7 @@ EXPORTS = ("areas", "cases", "weeks", "categories", "workers")
 @bp.get("/area/<uuid:area_id>/export/<name>.csv")
 def export(area_id, name):
     if name not in EXPORTS:
-        abort(404, description=f"no such table; one of: {', '.join(EXPORTS)}")
+        abort(404, description=f"没有这张表；可导出：{'、'.join(EXPORTS)}")
     area = _area(area_id)
     header, rows = _table(name, area)
 
@@ -239,8 +250,8 @@ def _case_filters():
     category = (request.args.get("category") or None)
     bad = [n for n, v, ok in (("status", status, review.CASE_STATUSES), ("colour", colour, COLOURS),
                               ("level", level, LEVELS)) if v is not None and v not in ok]
-    if bad or (category and len(category) > 64):
-        abort(400, description=f"unknown filter value: {', '.join(bad or ['category'])}")
+    if bad or (category and (len(category) > 64 or "\x00" in category)):
+        abort(400, description=f"筛选值无效：{'、'.join(bad or ['category'])}")
     return {"status": status, "colour": colour, "category": category, "level": level}
 
 
@@ -249,6 +260,6 @@ def _int_arg(name, default, low, high):
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        abort(400, description=f"{name} must be a whole number from {low} to {high}")
+        abort(400, description=f"{name} 须为 {low} 到 {high} 之间的整数")
     return int(raw)
 

@@ -33,14 +33,14 @@ def test_red_overdue_cases_and_who_holds_them_in_three_clicks(live, page):
     holders = page.locator("#cases .holder").all_inner_texts()
     assert holders == ["一街道", "一社区"]
     text = page.locator("#cases").inner_text()
-    assert "street1" in text and "comm1" in text and "48 h overdue" in text and "47 h overdue" in text
+    assert "street1" in text and "comm1" in text and "超时 48 小时" in text and "超时 47 小时" in text
     assert "王h1伟" not in text and "王***" in text     # the bureau sees the family initialled
     assert no_sideways_scroll(page)
     shot(page, "red-overdue")
     page.click("#cases article >> nth=0 >> h3 a")       # click 3: the case
     events = page.locator("#events li").all_inner_texts()
-    assert events[0].endswith("reported") and "escalate" in events[1] and "by system" in events[1]
-    assert "not yours to open in full" in page.content()
+    assert events[0].endswith("上报") and "上转" in events[1] and "系统" in events[1]
+    assert "不能查看全部信息" in page.content()
     shot(page, "case")
 
 
@@ -52,7 +52,7 @@ def test_drill_down_from_city_to_grid(live, page):
         page.click(f"#children a:text-is('{name}')")
         assert page.locator("h1").first.inner_text().startswith(name)
         tiles = page.locator(".tiles").inner_text()
-        assert f"{households}\nhouseholds" in tiles.replace("\r", "")
+        assert f"{households}\n户" in tiles.replace("\r", "")
     crumbs = page.locator("nav.crumbs a").all_inner_texts()
     assert crumbs == ["测试市", "一区", "一街道", "一社区", "一网格"]
     assert page.locator("#children").count() == 0        # a grid is the bottom

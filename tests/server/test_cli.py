@@ -203,6 +203,19 @@ def test_seed_demo_refuses_a_database_with_areas(app, cli, tmp_path):
     assert count(app, Household) == 0 and count(app, Area) == 6
 
 
+def test_refresh_review_brings_the_roll_ups_up_to_date(app, cli, tmp_path):
+    from server.models import ReviewSnapshot, ReviewState
+    assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
+    result = cli("refresh-review")
+    assert result.exit_code == 0 and "brought up to date" in result.output
+    with app.app_context():
+        state = db.session.get(ReviewState, 1)
+        assert state.refreshed_at is not None and state.full_at is not None  # the first round is full
+    assert count(app, ReviewSnapshot) == 6
+    result = cli("refresh-review", "--full")
+    assert result.exit_code == 0 and "rebuilt" in result.output
+
+
 def test_link_register_links_a_list_and_finds_the_registers_own_persons(app, tmp_path):
     import csv as _csv
     import time as _time

@@ -45,16 +45,16 @@ def test_pages_need_a_login_and_come_back_after_it(client, city, data):
 
 def test_a_wrong_password_or_a_grid_worker_gets_no_session(client, city, data):
     resp = login(client, "bureau", password="nope")
-    assert resp.status_code == 401 and "wrong username or password" in resp.get_data(as_text=True)
+    assert resp.status_code == 401 and "用户名或密码错误" in resp.get_data(as_text=True)
     assert client.get("/review/").status_code == 302
     resp = login(client, "w1")
-    assert resp.status_code == 403 and "tablet" in resp.get_data(as_text=True)
+    assert resp.status_code == 403 and "平板" in resp.get_data(as_text=True)
     assert client.get("/review/").status_code == 302
 
 
 def test_a_post_without_the_session_token_is_refused(client, city, data):
     resp = client.post("/review/login", data={"username": "bureau", "password": "pw-bureau"})
-    assert resp.status_code == 400 and "form has expired" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "表单已过期" in resp.get_data(as_text=True)
     login(client, "bureau")
     assert client.post("/review/logout", data={"csrf_token": "forged"}).status_code == 400
     assert client.get("/review/").status_code == 302 and client.get("/review/").headers["Location"].startswith(
@@ -82,8 +82,8 @@ def test_the_area_page_shows_the_hand_counted_figures(client, city, data):
     rows = dict(re.findall(r'<a href="/review/area/[0-9a-f-]+">([^<]+)</a></td>.*?<td class="households">(\d+)</td>',
                            html, re.S))
     assert rows == {"一区": "5", "二区": "1"}
-    assert "<title>Visits per week</title>" in html and "W47 2" in html  # the chart says what it shows
-    assert "as of 2026-11-18 12:00" in html
+    assert "<title>每周走访</title>" in html and "W47 2" in html  # the chart says what it shows
+    assert "截至 2026-11-18 12:00" in html
 
 
 def test_a_reviewer_sees_only_their_area(client, city, data):
@@ -97,7 +97,7 @@ def test_a_reviewer_sees_only_their_area(client, city, data):
 def test_bad_query_values_get_a_clear_4xx_page(client, city, data):
     login(client, "bureau")
     resp = client.get(f"/review/area/{city['X']}?period=2026-13")
-    assert resp.status_code == 422 and "period" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "统计期间" in resp.get_data(as_text=True)
     assert client.get(f"/review/area/{city['X']}/cases?colour=blue").status_code == 400
     assert client.get(f"/review/area/{city['X']}/cases?page=0").status_code == 400
     assert client.get(f"/review/area/{city['X']}/export/secrets.csv").status_code == 404
@@ -107,7 +107,7 @@ def test_the_case_page_masks_for_the_bureau_and_opens_for_the_community_with_aud
     login(client, "bureau")
     html = client.get(f"/review/case/{data['f6']}").get_data(as_text=True)
     assert "王***" in html and "王h4伟" not in html and "not in difficulty" not in html
-    assert "not yours to open in full" in html
+    assert "不能查看全部信息" in html
     client.post("/review/logout", data={"csrf_token": csrf(html)})
     login(client, "comm1")
     html = client.get(f"/review/case/{data['f6']}").get_data(as_text=True)
@@ -143,7 +143,18 @@ def test_a_cell_that_looks_like_a_formula_is_quoted(client, city, data, app):
 def test_the_monthly_report_prints_the_month(client, city, data):
     login(client, "bureau")
     html = client.get(f"/review/area/{city['X']}/report?month=2026-11").get_data(as_text=True)
-    assert "monthly report 2026-11" in html
-    assert re.search(r"<th>Visits</th><td>3 \(0.75 per worker, 4 workers\)", html)
-    assert re.search(r"<th>Closed / rejected</th><td>1 / 1</td>", html)
+    assert "2026-11 月度报告" in html
+    assert "<th>走访</th><td>3 次（网格员 4 人，人均 0.75 次）" in html
+    assert "<th>关闭 / 不予受理</th><td>1 / 1</td>" in html
     assert client.get(f"/review/area/{city['X']}/report?month=November").status_code == 422
+
+
+def test_nul_characters_are_refused_not_sent_to_the_database(client, auth, city, data):
+    page = client.get("/review/login").get_data(as_text=True)
+    resp = client.post("/review/login", data={"username": "bureau\x00", "password": "pw-bureau",
+                                              "csrf_token": csrf(page)})
+    assert resp.status_code == 401
+    login(client, "bureau")
+    assert client.get(f"/review/area/{city['X']}/cases?category=a%00b").status_code == 400
+    resp = client.get(f"/api/v1/review/areas/{city['X']}/cases?category=a%00b", headers=auth.headers("bureau"))
+    assert resp.status_code == 422 and "category" in resp.json["errors"]

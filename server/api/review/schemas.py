@@ -20,7 +20,8 @@ class PeriodArgs(Schema):
 class CaseArgs(PageArgs):
     status = fields.Str(load_default="open", validate=validate.OneOf(CASE_STATUSES))
     colour = fields.Str(load_default=None, validate=validate.OneOf(COLOURS))
-    category = fields.Str(load_default=None, validate=validate.Length(max=64))
+    category = fields.Str(load_default=None, validate=[validate.Length(max=64), validate.Regexp(
+        r"^[^\x00]*\Z", error="must not contain a NUL character")])
     level = fields.Str(load_default=None, validate=validate.OneOf(LEVELS))
 
 
