@@ -72,9 +72,18 @@ def link_duplicates(app):
 
 def refresh_review(app):
     """Rebuild the review roll-ups (server/services/review.py); one process at a time."""
+    from .models import ReviewState
     from .services.review import refresh
     with app.app_context():
-        took = refresh()
+        # Every server process runs the scheduler: a round another process has just done is
+        # not repeated (and one under way is skipped by its lock).
+        state = db.session.get(ReviewState, 1)
+        now = app.extensions["wall_clock"]()
+        if state and state.refreshed_at and (now - state.refreshed_at).total_seconds() < \
+                app.config["REVIEW_REFRESH_INTERVAL_S"] / 2:
+            db.session.rollback()
+            return None
+        took = refresh(now)
         if took is not None:
             log.info("review roll-ups rebuilt in %.1f s", took)
         return took

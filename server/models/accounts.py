@@ -2,7 +2,7 @@
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,6 +22,8 @@ class Worker(db.Model):
     area_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("area.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bumped when the worker logs out of the review pages: every session made before ends
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
 
 

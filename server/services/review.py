@@ -45,7 +45,11 @@ def _sql(dialect, offset_hours):
             return f"date({col}, '{int(offset_hours):+d} hours')"
 
         def hours(a, b):
-            return f"((CAST(strftime('%s', {a}) AS INTEGER) - CAST(strftime('%s', {b}) AS INTEGER)) / 3600)"
+            # whole milliseconds (all SQLite's strftime keeps), floored to hours as PostgreSQL does
+            def ms(col):
+                return (f"(CAST(strftime('%s', {col}) AS INTEGER) * 1000 "
+                        f"+ CAST(ROUND(strftime('%f', {col}) * 1000) AS INTEGER) % 1000)")
+            return f"(({ms(a)} - {ms(b)}) / 3600000)"
     return day, hours
 
 
@@ -133,12 +137,16 @@ def _rebuild(conn, now, full):
                    WHERE {live} AND NOT p.deleted AND p.merged_into IS NULL GROUP BY h.grid_id) pp
           ON pp.grid_id = a.id
         LEFT JOIN (SELECT wg.grid_id, COUNT(*) AS n FROM worker_grid wg JOIN worker w ON w.id = wg.worker_id
-                   WHERE w.active GROUP BY wg.grid_id) ww ON ww.grid_id = a.id
-        LEFT JOIN (SELECT v.grid_id,
-                          COUNT(DISTINCT CASE WHEN v.visited_at >= :d30 THEN v.household_id END) AS d30,
-                          COUNT(DISTINCT v.household_id) AS d90
+                   WHERE w.active AND w.role = 'grid_worker' GROUP BY wg.grid_id) ww ON ww.grid_id = a.id
+        LEFT JOIN (SELECT COALESCE(s.grid_id, h.grid_id) AS grid_id,
+                          COUNT(DISTINCT CASE WHEN v.visited_at >= :d30 THEN COALESCE(s.id, h.id) END) AS d30,
+                          COUNT(DISTINCT COALESCE(s.id, h.id)) AS d90
                    FROM visit v JOIN household h ON h.id = v.household_id
-                   WHERE v.visited_at >= :d90 AND v.visited_at <= :now AND {live} GROUP BY v.grid_id) vv
+                   LEFT JOIN household s ON s.id = h.merged_into
+                   WHERE v.visited_at >= :d90 AND v.visited_at <= :now
+                     AND ((s.id IS NULL AND NOT h.deleted AND h.merged_into IS NULL)
+                          OR (s.id IS NOT NULL AND NOT s.deleted AND s.merged_into IS NULL))
+                   GROUP BY COALESCE(s.grid_id, h.grid_id)) vv
           ON vv.grid_id = a.id
         WHERE a.level = 'grid'""")
     # A worker with two grids is one worker in the community above them: counted, not summed.
@@ -148,7 +156,7 @@ def _rebuild(conn, now, full):
         FROM review_snapshot s JOIN area_closure c ON c.grid_id = s.area_id AND c.ancestor_id <> c.grid_id
         LEFT JOIN (SELECT c2.ancestor_id, COUNT(DISTINCT wg.worker_id) AS n FROM area_closure c2
                    JOIN worker_grid wg ON wg.grid_id = c2.grid_id JOIN worker w ON w.id = wg.worker_id
-                   WHERE w.active GROUP BY c2.ancestor_id) ww ON ww.ancestor_id = c.ancestor_id
+                   WHERE w.active AND w.role = 'grid_worker' GROUP BY c2.ancestor_id) ww ON ww.ancestor_id = c.ancestor_id
         GROUP BY c.ancestor_id""")
 
     run(f"""INSERT INTO review_open (area_id, category, colour, state, n, overdue, escalated)
@@ -259,6 +267,11 @@ def local_today(now=None):
     return (now + dt.timedelta(hours=current_app.config["REVIEW_UTC_OFFSET_HOURS"])).date()
 
 
+#: the dates a period may span: nothing recorded here lies outside them, and date arithmetic
+#: near year 1 or 9999 would overflow
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
 def parse_period(period=None, start=None, end=None, today=None):
     """``(first_day, last_day, label)`` from ``period`` (``2026-11``, ``2026-W47``, ``30d``) or
     ``start``/``end`` dates (both included); by default the last 90 days up to today."""
@@ -284,9 +297,12 @@ def parse_period(period=None, start=None, end=None, today=None):
             first = dt.date(int(year), int(month), 1)
             last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
             label = period
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise ApiError(422, "invalid_input", "period: use YYYY-MM, YYYY-Www, Nd (e.g. 30d), or start/end dates "
                        "as YYYY-MM-DD", {"period": ["not a period"]}) from None
+    if not (EARLIEST <= first and last <= LATEST):
+        raise ApiError(422, "invalid_input", f"period: dates from {EARLIEST} to {LATEST} only",
+                       {"period": ["out of range"]})
     if last < first or (last - first).days > 3660:
         raise ApiError(422, "invalid_input", "period: the end must not be before the start, and at most ten years "
                        "apart", {"period": ["bad range"]})
@@ -482,11 +498,13 @@ def _case_filter(query, status, now):
     return query
 
 
-def cases(scope, area, *, status="open", colour=None, category=None, level=None, page=1, per_page=50, now=None):
+def cases(scope, area, *, status="open", colour=None, category=None, level=None, page=1, per_page=50, now=None,
+          counts=True):
     """The cases under ``area`` (live, not from the roll-ups), most urgent first, with where each
     lies and who holds it: the area answering for it at its level and that area's staff, and the
-    grid's workers. Returns ``(rows, total, by_area)``; ``by_area`` counts them per child area."""
-    from ..models import Flag, Household
+    grid's workers. Returns ``(rows, total, by_area)``; ``by_area`` counts them per child area
+    (without ``counts``, an export's pages: ``(rows, None, [])``)."""
+    from ..models import Flag
     now = now or current_app.extensions["wall_clock"]()
     grids = select(AreaClosure.grid_id).where(AreaClosure.ancestor_id == area.id)
     query = _case_filter(select(Flag).where(Flag.grid_id.in_(grids)), status, now)
@@ -496,8 +514,16 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
         query = query.where(Flag.category == category)
     if level:
         query = query.where(Flag.current_level == level)
+    total, by_area = None, []
+    if counts:
+        total, by_area = _case_counts(query, area)
+    rows = _case_rows(scope, query, page, per_page, now)
+    return rows, total, by_area
+
+
+def _case_counts(query, area):
+    """How many cases match, and how many lie in each child area."""
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    # where they lie: the child areas of this one (or the grid itself)
     kids = select(Area.id).where(Area.parent_id == area.id)
     matched = query.subquery()
     counts = db.session.execute(
@@ -507,6 +533,11 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
     names = dict(db.session.execute(select(Area.id, Area.name).where(Area.parent_id == area.id)).all())
     by_area = sorted(({"area_id": a, "name": names.get(a, "?"), "cases": n} for a, n in counts),
                      key=lambda r: (-r["cases"], r["name"]))
+    return total, by_area
+
+
+def _case_rows(scope, query, page, per_page, now):
+    from ..models import Flag, Household
     rank = func.coalesce(Flag.deadline_at, Flag.raised_at)
     colour_rank = _colour_rank(Flag.current_colour)
     flags = db.session.execute(query.order_by(colour_rank, rank, Flag.id)
@@ -517,6 +548,8 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
     rows = []
     for f in flags:
         full = may_open_case(scope, f)
+        # a list is not an opening: names in full only for the staff of the case's own area
+        named = scope.role in CASE_OPENERS and f.grid_id in scope.grid_ids
         head = households[f.household_id].head_name if f.household_id in households else None
         held = where.get(f.grid_id, {})
         holder = held.get(f.current_level) or {"name": "bureau" if f.current_level == "bureau" else "?",
@@ -527,11 +560,11 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
         rows.append({
             "id": f.id, "category": f.category, "colour": f.current_colour, "state": f.state,
             "level": f.current_level, "raised_at": f.raised_at, "deadline_at": f.deadline_at,
-            "overdue_hours": overdue_h, "household": head if full else _mask(head),
+            "overdue_hours": overdue_h, "household": head if named else _mask(head),
             "grid": held.get("grid", {}).get("name"), "grid_workers": held.get("grid", {}).get("staff", []),
             "holder": holder["name"], "holder_staff": holder["staff"], "full": full,
         })
-    return rows, total, by_area
+    return rows
 
 
 def _rank_sql(col):
@@ -609,8 +642,9 @@ def case_detail(scope, flag_id):
         return value if full else _mask(value)
 
     def secret(enc, mask):
+        # numbers in full only for those who collect them at the door (docs/security.md 5.2)
         value = v.decrypt(enc) if enc is not None else None
-        return value if full else mask(value)
+        return value if full and scope.sees_full_pii else mask(value)
 
     where = _where_held({flag.grid_id}).get(flag.grid_id, {})
     holder = where.get(flag.current_level) or {"name": "bureau" if flag.current_level == "bureau" else "?",

@@ -48,7 +48,8 @@ def _load_reviewer():
         worker = db.session.get(Worker, _uuid(uid))
         if worker is None or not worker.active or worker.role not in AGGREGATE_READERS:
             session.clear()
-        elif session.get("since", 0) + current_app.permanent_session_lifetime.total_seconds() < time.time():
+        elif (session.get("since", 0) + current_app.permanent_session_lifetime.total_seconds() < time.time()
+              or session.get("epoch") != worker.session_epoch):
             session.clear()
         else:
             g.worker, g.scope = worker, scope_for(worker)

@@ -3,7 +3,9 @@ visits per worker, a printable monthly report, and CSV of every table."""
 import csv
 import datetime as dt
 import io
+import re
 import time
+from urllib.parse import urlencode, urlsplit
 
 from flask import abort, current_app, g, redirect, render_template, request, session, stream_with_context, url_for
 from werkzeug.exceptions import HTTPException
@@ -12,7 +14,7 @@ from sync.flags import COLOURS, LEVELS
 
 from ..auth import authenticate
 from ..errors import ApiError
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..scope import AGGREGATE_READERS
 from ..services import review
 from . import bp, charts, csrf_token, labels
@@ -32,7 +34,16 @@ def _local(value, fmt="%Y-%m-%d %H:%M"):
 
 @bp.app_context_processor
 def _globals():
-    return {"labels": labels, "reviewer": g.get("worker")}
+    return {"labels": labels, "reviewer": g.get("worker"), "query": _query}
+
+
+def _query(**changes):
+    """The current query string with ``changes`` applied (None drops a key); ``page`` is dropped
+    unless given, so a changed filter starts from the first page."""
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    args.update(changes)
+    return urlencode({k: v for k, v in args.items() if v not in (None, "")})
+
 
 
 @bp.errorhandler(HTTPException)
@@ -50,7 +61,9 @@ def _api_error(exc):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     nxt = request.values.get("next", "")
-    if not nxt.startswith("/review") or nxt.startswith("//"):
+    # only a path on this site's review pages: no scheme, no host, nothing a header would choke on
+    if (not nxt.startswith("/review") or urlsplit(nxt).netloc or urlsplit(nxt).scheme
+            or any(c in nxt for c in "\\\r\n\t\x00")):
         nxt = url_for("review_web.home")
     error, status = None, 200
     if request.method == "POST":
@@ -68,7 +81,7 @@ def login():
                 # a fresh session: nothing from before the log-in carries over
                 session.clear()
                 session.permanent = True
-                session.update(uid=str(worker.id), since=time.time())
+                session.update(uid=str(worker.id), since=time.time(), epoch=worker.session_epoch)
                 csrf_token()
                 return redirect(nxt)
     return render_template("review_login.html", error=error, next=nxt), status
@@ -76,6 +89,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    # Ends this worker's every review session, copies of the cookie included: the cookie is
+    # signed, not stored, so the server remembers which sessions it no longer honours.
+    g.worker.session_epoch = (g.worker.session_epoch or 0) + 1
+    db.session.commit()
     session.clear()
     return redirect(url_for("review_web.login"))
 
@@ -156,6 +173,8 @@ def workers(area_id):
 def report(area_id):
     area = _area(area_id)
     month = request.args.get("month") or review.local_today().strftime("%Y-%m")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", month):
+        abort(422, description="月份的写法：YYYY-MM，如 2026-11")
     first, last, label = _period(month)
     s = review.summary(area, first, last)
     return render_template("review_report.html", area=area, s=s, kids=review.children(area), month=label,
@@ -191,7 +210,8 @@ def export(area_id, name):
                 buf.truncate()
         yield buf.getvalue().encode("utf-8")
 
-    filename = f"{area.code}-{name}-{review.local_today():%Y%m%d}.csv"
+    # codes come from an imported file: only safe characters reach the header
+    filename = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', area.code)}-{name}-{review.local_today():%Y%m%d}.csv"
     return current_app.response_class(stream_with_context(lines()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -220,7 +240,7 @@ def _table(name, area):
             # page by page, so a city-wide list of any length streams in bounded memory
             page = 1
             while True:
-                rows, _, _ = review.cases(g.scope, area, page=page, per_page=1000, **filters)
+                rows, _, _ = review.cases(g.scope, area, page=page, per_page=1000, counts=False, **filters)
                 yield from rows
                 if len(rows) < 1000:
                     return
@@ -259,7 +279,7 @@ def _int_arg(name, default, low, high):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         abort(400, description=f"{name} 须为 {low} 到 {high} 之间的整数")
     return int(raw)
 

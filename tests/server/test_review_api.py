@@ -190,3 +190,51 @@ def test_a_flag_routed_down_is_not_counted_as_escalated(app, client, auth, city,
     assert s["open"]["total"] == 4 and s["escalated"]["total"] == 1
     body = get(client, auth, "bureau", f"/areas/{city['X']}/cases?status=escalated")
     assert [c["id"] for c in body["cases"]] == [data["f3"]]
+
+
+def test_the_bureau_opens_its_own_cases_but_its_lists_stay_initialled(app, client, auth, city, data):
+    from server.jobs import escalate_overdue
+    import datetime as dt
+    # f3 and f1 keep running out of time: street, district, then the bureau
+    for k in range(1, 6):
+        escalate_overdue(app, now=T0 + k * dt.timedelta(hours=30))
+    body = get(client, auth, "bureau", f"/areas/{city['X']}/cases?status=open&level=bureau")
+    assert {c["id"] for c in body["cases"]} == {data["f1"], data["f3"]}
+    assert all(c["full"] is True and c["household"].endswith("*") for c in body["cases"])
+    case = get(client, auth, "bureau", f"/cases/{data['f1']}")
+    assert case["full"] is True and case["household"]["head_name"] == "王h1伟"
+    with app.app_context():
+        assert db.session.execute(select(AuditLog.entity_id).where(AuditLog.action == "open_case")).scalars().all() \
+            == [__import__("uuid").UUID(data["f1"])]
+
+
+@pytest.mark.parametrize("query", ["period=9999-12", "period=9999-W52", "start=9999-12-31&end=9999-12-31",
+                                   "period=0001-01", "period=9999999999999-01", "period=2026-99999999999",
+                                   "start=0001-01-01&end=0001-01-05", "period=1999-12"])
+def test_dates_far_out_are_a_422_not_a_crash(client, auth, city, data, query):
+    for what in ("summary", "workers"):
+        body = get(client, auth, "bureau", f"/areas/{city['X']}/{what}?{query}", status=422)
+        assert "period" in body["errors"]
+
+
+def test_coverage_follows_a_merge_to_the_surviving_household(app, client, auth, city, data):
+    import datetime as dt
+    import uuid
+
+    from server.models import ReviewSnapshot
+    from server.services.linker import merge_households
+    from tests.server.test_casework_api import checks, change, pushed
+    (r,) = pushed(client, auth, "w3", [change("visit", uuid.uuid4(), {
+        "household_id": data["h6"], "visited_at": "2026-11-17T04:00:00Z", "checklist_version": 1,
+        "checks": checks()}, "")])
+    assert r["status"] == "applied"
+    with app.app_context():
+        review.refresh(T0)
+        before = db.session.get(ReviewSnapshot, uuid.UUID(city["G3"]))
+        assert (before.households, before.visited_30d) == (2, 1)
+        merge_households(uuid.UUID(data["h5"]), uuid.UUID(data["h6"]), 1.0, ["test"])
+        db.session.commit()
+        review.refresh(T0 + dt.timedelta(minutes=1))
+        after = db.session.get(ReviewSnapshot, uuid.UUID(city["G3"]))
+        # one family now, and it was visited yesterday (the visit was logged against its copy)
+        assert (after.households, after.visited_30d) == (1, 1)

@@ -158,3 +158,60 @@ def test_nul_characters_are_refused_not_sent_to_the_database(client, auth, city,
     assert client.get(f"/review/area/{city['X']}/cases?category=a%00b").status_code == 400
     resp = client.get(f"/api/v1/review/areas/{city['X']}/cases?category=a%00b", headers=auth.headers("bureau"))
     assert resp.status_code == 422 and "category" in resp.json["errors"]
+
+
+def test_odd_query_values_are_4xx_not_500(app, client, city, data):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    login(client, "bureau")
+    for url, status in [(f"/review/area/{city['X']}/cases?page=%C2%B2", 400),
+                        (f"/review/area/{city['X']}/cases?page=" + "9" * 5000, 400),
+                        (f"/review/area/{city['X']}?period=9999-W52", 422),
+                        (f"/review/area/{city['X']}/report?month=0001-01", 422),
+                        (f"/review/area/{city['X']}/report?month=2026-W4", 422),
+                        (f"/review/area/{city['X']}/export/weeks.csv?period=9999-12", 422),
+                        (f"/review/area/{city['X']}/workers?start=0001-01-01", 422),
+                        ("/review/area/not-a-uuid", 404)]:
+        assert client.get(url).status_code == status, url
+    resp = client.get(f"/review/area/{city['X']}/cases?status=open&category=%E5%9B%B0&x=%FF%FE")
+    assert resp.status_code == 200
+
+
+def test_log_in_goes_back_only_to_a_review_page(client, city, data):
+    for nxt, lands in [("/review/area/" + city["X"], "/review/area/" + city["X"]),
+                       ("/review%0d%0aSet-Cookie:x=1", "/review/"), ("//evil.example/review", "/review/"),
+                       ("https://evil.example/review", "/review/"), ("/review\\evil", "/review/")]:
+        page = client.get("/review/login").get_data(as_text=True)
+        resp = client.post("/review/login?next=" + nxt, data={"username": "bureau", "password": "pw-bureau",
+                                                              "csrf_token": csrf(page)})
+        assert resp.status_code == 302 and resp.headers["Location"] == lands, nxt
+        assert "Set-Cookie: x" not in str(resp.headers)
+
+
+def test_case_list_links_keep_the_filters(client, city, data):
+    login(client, "bureau")
+    html = client.get(f"/review/area/{city['X']}/cases?status=all&category=%E5%9B%B0%E5%A2%83%E5%84%BF%E7%AB%A5"
+                      f"&level=community&page=1").get_data(as_text=True)
+    links = re.findall(r'href="\?([^"]+)"', html)
+    assert links and all("category=%E5%9B%B0%E5%A2%83%E5%84%BF%E7%AB%A5" in ln and "level=community" in ln
+                         for ln in links)
+    assert not any("page=" in ln for ln in links)   # a changed filter starts from the first page
+
+
+def test_log_out_ends_every_copy_of_the_session(app, client, city, data):
+    login(client, "bureau")
+    copy = app.test_client()
+    cookie = client.get_cookie("gridsync_session")
+    copy.set_cookie("gridsync_session", cookie.value)
+    assert copy.get(f"/review/area/{city['X']}").status_code == 200
+    page = client.get(f"/review/area/{city['X']}").get_data(as_text=True)
+    client.post("/review/logout", data={"csrf_token": csrf(page)})
+    assert copy.get(f"/review/area/{city['X']}").status_code == 302
+
+
+def test_the_scheduler_does_not_repeat_a_round_just_done(app, data):
+    from server.jobs import refresh_review
+    app.extensions["wall_clock"] = lambda: T0
+    assert refresh_review(app) is None          # the fixture's round at T0 is fresh
+    import datetime as dt
+    app.extensions["wall_clock"] = lambda: T0 + dt.timedelta(seconds=app.config["REVIEW_REFRESH_INTERVAL_S"])
+    assert refresh_review(app) is not None
