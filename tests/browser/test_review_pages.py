@@ -85,3 +85,14 @@ def test_log_out_ends_the_session(live, page):
     assert "/review/login" in page.url
     page.goto(base + f"/review/area/{city['C1']}")
     assert "/review/login" in page.url
+
+
+def test_the_monthly_report_prints_without_navigation(live, page):
+    base, city, ids = live
+    log_in(page, base, "bureau")
+    page.goto(base + f"/review/area/{city['X']}/report?month=2026-11")
+    assert page.locator("h1").first.inner_text() == "测试市 2026-11 月度报告"
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible() and not page.locator("form.noprint").is_visible()
+    assert page.locator("article.report table").first.is_visible()
+    shot(page, "report-print")
