@@ -2,6 +2,7 @@
 for the visits logged since the last round. Whatever the order of pushes and rounds, that must
 come to exactly what a full rebuild counts (a property, on SQLite and PostgreSQL)."""
 import datetime as dt
+import os
 import uuid
 
 from hypothesis import HealthCheck, given, settings
@@ -50,7 +51,11 @@ def test_a_round_adds_only_new_visits_and_not_corrections(app, client, auth, cit
     assert day_rows(app) == incremental
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# GRIDSYNC_HYPOTHESIS_EXAMPLES raises it for a long run (as for the sync properties)
+EXAMPLES = int(os.environ.get("GRIDSYNC_HYPOTHESIS_EXAMPLES", "12"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.one_of(
     st.tuples(st.just("visit"), st.integers(0, len(WRITERS) - 1), st.integers(-400, 0), st.integers(0, 23)),
     st.just(("refresh",)), st.just(("full",))), min_size=1, max_size=12))
