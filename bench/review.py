@@ -32,10 +32,7 @@ Run (about 8 minutes at the default size on a 2-core machine, most of it generat
     .venv/bin/python bench/review.py --households 2000 --runs 3      # a quick smoke run
 """
 import argparse
-import contextlib
 import datetime as dt
-import io
-import logging
 import math
 import os
 import random
@@ -47,6 +44,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from benchapp import app_config, migrate  # noqa: E402
+
 TARGET_P95_MS = 300
 BUREAU, PASSWORD, DEVICE = "bench-bureau", "pw-bench-bureau", "bench-review-1"
 WARMUP = 3
@@ -55,32 +54,6 @@ CATEGORIES = ("de_facto_unsupported_child", "low_income", "illness_poverty", "el
 
 
 # --- the database -------------------------------------------------------------------------------
-
-def app_config(url):
-    from server.config import TestConfig
-    cfg = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    cfg["SQLALCHEMY_DATABASE_URI"] = url
-    cfg["RATELIMIT_ENABLED"] = False
-    return cfg
-
-
-def migrate(url):
-    from flask_migrate import upgrade
-
-    from server import create_app
-    from server.extensions import db
-    app = create_app(app_config(url))
-    # migrations/env.py sets up alembic's INFO logging on stderr; keep it out of the report.
-    log = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(log), app.app_context():
-            upgrade()
-            db.engine.dispose()
-    except Exception:
-        sys.stderr.write(log.getvalue())
-        raise
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
 
 class Scratch:
     """A scratch database next to the one --database-url names."""

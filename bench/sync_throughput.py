@@ -21,13 +21,10 @@ checking the answers are not. The last line of output is machine-readable::
 Run: ``.venv/bin/python bench/sync_throughput.py [--repeat 3] [--profile]``.
 """
 import argparse
-import contextlib
 import cProfile
 import datetime as dt
 import gzip
-import io
 import json
-import logging
 import os
 import pstats
 import random
@@ -51,6 +48,8 @@ from stdnum.cn import ric  # noqa: E402
 from sync import SCHEMA_VERSION  # noqa: E402
 from sync.checklist import CHECK_KEYS  # noqa: E402
 from sync.clock import HybridClock  # noqa: E402
+
+from benchapp import app_config, migrate  # noqa: E402
 
 TARGET_PUSH_PER_S = 10_000
 TARGET_PUSH_RATIO = 0.15
@@ -211,34 +210,6 @@ def push_body(changes):
 
 
 # --- databases ------------------------------------------------------------------------------
-
-def app_config(url):
-    from server.config import TestConfig
-    cfg = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    cfg["SQLALCHEMY_DATABASE_URI"] = url
-    # Two log-ins per run would be fine, but the limiter's memory store outlives the app.
-    cfg["RATELIMIT_ENABLED"] = False
-    return cfg
-
-
-def migrate(url):
-    from flask_migrate import upgrade
-
-    from server import create_app
-    from server.extensions import db
-    app = create_app(app_config(url))
-    # migrations/env.py sets up alembic's INFO logging on stderr; keep it out of the report
-    # (the handler it creates keeps writing to the buffer it saw, so quiet it afterwards too).
-    log = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(log), app.app_context():
-            upgrade()
-            db.engine.dispose()
-    except Exception:
-        sys.stderr.write(log.getvalue())
-        raise
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
 
 def dispose(app):
     from server.extensions import db

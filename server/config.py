@@ -98,19 +98,6 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    # The city's offset from UTC in hours: review figures count by local day (China: 8).
-    REVIEW_UTC_OFFSET_HOURS = int(os.environ.get("GRIDSYNC_UTC_OFFSET_HOURS", 8))
-    # How often the review roll-ups are rebuilt (seconds); summaries show when they were.
-    REVIEW_REFRESH_INTERVAL_S = int(os.environ.get("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", 300))
-    # Hours between full rebuilds of the visits per day (the rounds between add new visits only).
-    REVIEW_FULL_EVERY_H = int(os.environ.get("GRIDSYNC_REVIEW_FULL_EVERY_H", 24))
-    # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
-    # for a first run on http://localhost (``gridsync demo`` does).
-    SESSION_COOKIE_NAME = "gridsync_session"
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("GRIDSYNC_COOKIE_SECURE", "on") != "off"
-    PERMANENT_SESSION_LIFETIME = int(os.environ.get("GRIDSYNC_SESSION_HOURS", 8)) * 3600
     RATELIMIT_ENABLED = False
     # Fixed test keys: never used outside tests.
     PII_KEY = "dGVzdC1waWkta2V5LWZvci10ZXN0cy1vbmx5LTMyYiE="

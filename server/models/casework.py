@@ -2,7 +2,7 @@
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, case
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -55,6 +55,10 @@ class Flag(db.Model):
     # when it must be handled at its level; None while its clock is not running (sync/casework.py)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(TS, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+
+
+#: red, yellow, green: an ORDER BY by urgency, not by spelling
+COLOUR_RANK = case({"red": 0, "yellow": 1, "green": 2}, value=Flag.current_colour, else_=3)
 
 
 class FlagEvent(db.Model):

@@ -17,16 +17,18 @@ import time
 from collections import defaultdict
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, case, func, select, text
 
 from sync.casework import ACTIVE_STATES, OPEN_STATES
 from sync.flags import COLOURS, LEVELS
+from sync.identity import mask_id_number, mask_name, mask_phone
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import (Area, AreaClosure, ReviewClose, ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot,
-                      ReviewState)
+from ..models import (COLOUR_RANK, Area, AreaClosure, AuditLog, Flag, FlagEvent, Household, Person, ReviewClose,
+                      ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot, ReviewState, Visit, Worker, WorkerGrid)
 from ..models.types import TS
+from .records import vault
 
 _LOCK_KEY = 0x72657677  # "revw": one rebuild at a time across server processes
 
@@ -445,8 +447,6 @@ def children(area):
 def workers(area, first, last):
     """Visits per worker in the area's grids over the period, most first; workers assigned to
     the area who made none are listed with 0."""
-    from ..models import Worker, WorkerGrid
-    from ..models import Visit
     grids = select(AreaClosure.grid_id).where(AreaClosure.ancestor_id == area.id)
     # read live from the visits (indexed by grid and time): exact and current, one page a reviewer
     # opens now and then, so not worth a roll-up of its own
@@ -483,7 +483,6 @@ def may_open_case(scope, flag):
 
 
 def _case_filter(query, status, now):
-    from ..models import Flag
     if status == "open":
         return query.where(Flag.state.in_(ACTIVE_STATES))
     if status == "overdue":
@@ -504,7 +503,6 @@ def cases(scope, area, *, status="open", colour=None, category=None, level=None,
     lies and who holds it: the area answering for it at its level and that area's staff, and the
     grid's workers. Returns ``(rows, total, by_area)``; ``by_area`` counts them per child area
     (without ``counts``, an export's pages: ``(rows, None, [])``)."""
-    from ..models import Flag
     now = now or current_app.extensions["wall_clock"]()
     grids = select(AreaClosure.grid_id).where(AreaClosure.ancestor_id == area.id)
     query = _case_filter(select(Flag).where(Flag.grid_id.in_(grids)), status, now)
@@ -537,10 +535,8 @@ def _case_counts(query, area):
 
 
 def _case_rows(scope, query, page, per_page, now):
-    from ..models import Flag, Household
     rank = func.coalesce(Flag.deadline_at, Flag.raised_at)
-    colour_rank = _colour_rank(Flag.current_colour)
-    flags = db.session.execute(query.order_by(colour_rank, rank, Flag.id)
+    flags = db.session.execute(query.order_by(COLOUR_RANK, rank, Flag.id)
                                .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     households = {h.id: h for h in db.session.execute(
         select(Household).where(Household.id.in_({f.household_id for f in flags}))).scalars()} if flags else {}
@@ -560,7 +556,7 @@ def _case_rows(scope, query, page, per_page, now):
         rows.append({
             "id": f.id, "category": f.category, "colour": f.current_colour, "state": f.state,
             "level": f.current_level, "raised_at": f.raised_at, "deadline_at": f.deadline_at,
-            "overdue_hours": overdue_h, "household": head if named else _mask(head),
+            "overdue_hours": overdue_h, "household": head if named else mask_name(head),
             "grid": held.get("grid", {}).get("name"), "grid_workers": held.get("grid", {}).get("staff", []),
             "holder": holder["name"], "holder_staff": holder["staff"], "full": full,
         })
@@ -573,24 +569,12 @@ def _rank_sql(col):
 
 
 def _level_rank(col):
-    from sqlalchemy import case
     return case({lvl: i for i, lvl in enumerate(LEVELS)}, value=col, else_=0)
-
-
-def _colour_rank(col):
-    from sqlalchemy import case
-    return case({"red": 0, "yellow": 1, "green": 2}, value=col, else_=3)
-
-
-def _mask(name):
-    from sync.identity import mask_name
-    return mask_name(name)
 
 
 def _where_held(grid_ids):
     """For each grid: its name and workers, and for each level above it the area answering
     there and its staff (by their display names)."""
-    from ..models import Worker, WorkerGrid
     if not grid_ids:
         return {}
     out = defaultdict(dict)
@@ -618,10 +602,6 @@ def _where_held(grid_ids):
 def case_detail(scope, flag_id):
     """One case with its event log, as this reviewer may see it; opening it in full is audited.
     Returns None when the case is not in the reviewer's area."""
-    from sync.identity import mask_id_number, mask_phone
-
-    from ..models import AuditLog, Flag, FlagEvent, Household, Person, Visit, Worker
-    from .records import vault
     flag = db.session.get(Flag, flag_id)
     if flag is None or not _in_view(scope, flag.grid_id):
         return None
@@ -639,7 +619,7 @@ def case_detail(scope, flag_id):
     v = vault()
 
     def name(value):
-        return value if full else _mask(value)
+        return value if full else mask_name(value)
 
     def secret(enc, mask):
         # numbers in full only for those who collect them at the door (docs/security.md 5.2)

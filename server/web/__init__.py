@@ -8,8 +8,10 @@ Content-Security-Policy (no script at all: the charts are SVG drawn on the serve
 import hmac
 import secrets
 import time
+import uuid
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from markupsafe import Markup
 
 from ..extensions import db
 from ..models import Worker
@@ -32,7 +34,6 @@ def csrf_token():
 
 @bp.app_template_global()
 def csrf_field():
-    from markupsafe import Markup
     return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
 
 
@@ -59,7 +60,6 @@ def _load_reviewer():
 
 
 def _uuid(raw):
-    import uuid
     try:
         return uuid.UUID(raw)
     except ValueError:

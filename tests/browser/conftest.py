@@ -48,16 +48,13 @@ def browser():
 @pytest.fixture
 def live(request, tmp_path):
     """The review fixture city served on 127.0.0.1; yields (base_url, city, ids)."""
-    from server.services import review
     from tests.city import make_city
-    from tests.server.review_city import T0, build
+    from tests.server.review_city import build_and_refresh
     app = build_app("sqlite", tmp_path, request)
     with app.app_context():
         city = make_city()
     client = app.test_client()
-    ids = build(app, client, Auth(client), city)
-    with app.app_context():
-        review.refresh(T0)
+    ids = build_and_refresh(app, client, Auth(client), city)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -123,3 +123,11 @@ def build(app, client, auth, city):
     clock.now = T0
     return ids
 
+
+def build_and_refresh(app, client, auth, city):
+    """The records above, with the review's roll-ups built as of T0; returns their ids."""
+    from server.services import review
+    ids = build(app, client, auth, city)
+    with app.app_context():
+        review.refresh(T0)
+    return ids

@@ -6,15 +6,12 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditLog
 from server.services import review
-from tests.server.review_city import T0, build
+from tests.server.review_city import T0, build_and_refresh
 
 
 @pytest.fixture
 def data(app, client, auth, city):
-    ids = build(app, client, auth, city)
-    with app.app_context():
-        review.refresh(T0)
-    return ids
+    return build_and_refresh(app, client, auth, city)
 
 
 def get(client, auth, who, url, status=200):

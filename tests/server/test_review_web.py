@@ -9,16 +9,12 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditLog
-from server.services import review
-from tests.server.review_city import T0, build
+from tests.server.review_city import T0, build_and_refresh
 
 
 @pytest.fixture
 def data(app, client, auth, city):
-    ids = build(app, client, auth, city)
-    with app.app_context():
-        review.refresh(T0)
-    return ids
+    return build_and_refresh(app, client, auth, city)
 
 
 def csrf(html):

@@ -4,7 +4,7 @@ import uuid
 from flask import g
 from flask.views import MethodView
 from marshmallow import fields, validate
-from sqlalchemy import case, select
+from sqlalchemy import select
 
 from sync.casework import ACTIVE_STATES, LEVEL_ROLE, OPEN_STATES, allowed_actions
 from sync.flags import COLOURS, LEVELS, STATES, fold_flag
@@ -12,7 +12,7 @@ from sync.flags import COLOURS, LEVELS, STATES, fold_flag
 from ...auth import login_required
 from ...errors import ApiError
 from ...extensions import db
-from ...models import Flag, FlagEvent
+from ...models import COLOUR_RANK, Flag, FlagEvent
 from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import create, input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
@@ -27,10 +27,6 @@ class FlagListArgs(PageArgs):
     grid_id = fields.UUID(load_default=None)
     household_id = fields.UUID(load_default=None)
     overdue = fields.Bool(load_default=None)
-
-
-# red, yellow, green: by urgency, not by spelling
-COLOUR_RANK = case({"red": 0, "yellow": 1, "green": 2}, value=Flag.current_colour, else_=3)
 
 
 def _scoped(query):
