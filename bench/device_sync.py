@@ -65,11 +65,10 @@ def make_app(workdir):
 
 
 def seed(app, households, seed=11):
-    """One worker with 5 grids and their history, written through ``ingest.apply_changes``."""
+    """One worker with 5 grids and their history, written through the server's one write path (``apply_as_server``)."""
     from server.cli import create_area, create_worker
     from server.extensions import db
-    from server.services.ingest import apply_changes
-    from server.services.ingest import SystemScope
+    from server.services.server_changes import apply_as_server, server_change
     rng = random.Random(seed)
     counts = dict.fromkeys(("household", "person", "visit", "flag", "flag_event"), 0)
     with app.app_context():
@@ -81,20 +80,16 @@ def seed(app, households, seed=11):
         db.session.flush()
         create_worker("bench", "pw-bench", "grid_worker", area=parent, grids=grids)
         db.session.commit()
-        hlc, now, batch = app.extensions["hlc"], dt.datetime.now(dt.timezone.utc), []
+        now, batch = dt.datetime.now(dt.timezone.utc), []
 
         def add(entity, fields):
             eid = uuid.uuid4()
-            batch.append({"index": len(batch), "change_id": uuid.uuid4(), "entity": entity, "entity_id": eid,
-                          "stamp": hlc.now(), "fields_": fields, "base": None})
+            batch.append(server_change(entity, eid, fields))
             counts[entity] += 1
             return str(eid)
 
         def flush():
-            results = [{"index": i} for i in range(len(batch))]
-            apply_changes(batch, results, worker_id=None, device_id="server", scope=SystemScope(),
-                          device_stamped=False)
-            assert not [r for r in results if r["status"] == "rejected"], results[:3]
+            apply_as_server(batch)
             db.session.commit()
             batch.clear()
 

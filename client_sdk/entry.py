@@ -1,26 +1,40 @@
 """The entry API: what a worker records at the door, written locally, never needing the network.
 
-Each write is checked with the same field rules the server uses (``sync.entities``) before
-anything is saved, so a change the device accepted is not refused later for its shape. It then
-becomes one change (a fresh change id, a stamp from the device's hybrid clock, and as ``base``
-the stamps of the values the worker was looking at), applied to the local store with the same
-code that applies pulled changes, and appended to the outbox in the same transaction.
+Each write becomes one change (a fresh change id, a stamp from the device's hybrid clock, and as
+``base`` the stamps of the values the worker was looking at) and goes through the sync engine
+with every rule the server will apply (``sync.replica.accept``: field shapes, the worker's
+grids and role, references, the flag lifecycle), so a change the device accepted is not
+refused later for something the device could know. It is then written to the local store and
+appended to the outbox in the same transaction.
 """
 import datetime as dt
 import uuid
 
 from sync.casework import may_act
-from sync.entities import ENTITIES
-from sync.errors import InvalidChange
+from sync.changes import make_change
+from sync.errors import OutOfScope
+from sync.replica import Policy, accept
 
-from .apply import apply_changes
+from . import apply
 from .errors import Forbidden, InvalidInput, NotFound
 
-def _clean(entity, fields, *, creating, checklists=None):
-    try:
-        return ENTITIES[entity].clean(fields, creating=creating, checklists=checklists)
-    except InvalidChange as exc:
-        raise InvalidInput(exc.message, field=exc.field, code=exc.code) from None
+
+class DevicePolicy(Policy):
+    """The engine's policy on a tablet: its worker's role and grids, as the last sync told it
+    (before the first sync, nothing is known and nothing is refused for it)."""
+
+    def __init__(self, device_id, role, grids):
+        self.node, self.role, self.grids = device_id, role, set(grids)
+
+    def check_write(self, grid, what):
+        if self.grids and grid not in self.grids:
+            raise OutOfScope(f"grid {grid} is not one of your grids", field="grid_id")
+
+    def check_flag(self, grid):
+        self.check_write(grid, "flag")
+
+    def may_act(self, action, level):
+        return self.role is None or may_act(self.role, action, level)
 
 
 def _id(entity, value):
@@ -36,24 +50,32 @@ def _given(fields):
     return {k: v for k, v in fields.items() if v is not None}
 
 
+#: engine refusals a worker meets as "not allowed" rather than "fix this field"
+_FORBIDDEN = frozenset({"not_allowed", "server_only"})
+
+
+def _refusal(exc):
+    if exc.code in _FORBIDDEN:
+        return Forbidden(exc.message, code=exc.code, field=exc.field)
+    if exc.code == "unknown_reference":
+        return NotFound(exc.message, code=exc.code, field=exc.field)
+    return InvalidInput(exc.message, field=exc.field, code=exc.code)
+
+
 class EntryAPI:
-    """Mixed into ``FieldClient``; needs ``_store``, ``_clock`` and ``_held_grids()``."""
+    """Mixed into ``FieldClient``; needs ``_store``, ``_clock``, ``checklists()`` and ``_held_grids()``."""
 
     # --- households and persons -----------------------------------------------------------
     def create_household(self, grid_id, address, **fields):
         """Register a household in one of the worker's grids; returns its new id."""
-        cleaned = _clean("household", _given({"grid_id": grid_id, "address": address, **fields}), creating=True)
-        self._check_grid(cleaned["grid_id"])
-        return self._commit("household", str(uuid.uuid4()), cleaned)
+        return self._commit("household", str(uuid.uuid4()), _given({"grid_id": grid_id, "address": address,
+                                                                     **fields}))
 
     def update_household(self, household_id, **fields):
         household_id = _id("household", household_id)
         with self._store.transaction():
             rec = self._require("household", household_id, live=False)
-            cleaned = _clean("household", self._nonempty(fields), creating=False)
-            if "grid_id" in cleaned:
-                self._check_grid(cleaned["grid_id"])
-            self._commit("household", household_id, cleaned, base=rec[1])
+            self._commit("household", household_id, self._nonempty(fields), base=rec[1])
 
     def delete_household(self, household_id):
         """A tombstone: the household is hidden everywhere, and nothing of it is erased."""
@@ -64,17 +86,17 @@ class EntryAPI:
         household_id = _id("household", household_id)
         with self._store.transaction():
             self._require("household", household_id)
-            cleaned = _clean("person", _given({"household_id": household_id, "name": name, **fields}), creating=True)
-            return self._commit("person", str(uuid.uuid4()), cleaned)
+            return self._commit("person", str(uuid.uuid4()), _given({"household_id": household_id, "name": name,
+                                                                      **fields}))
 
     def update_person(self, person_id, **fields):
         person_id = _id("person", person_id)
         with self._store.transaction():
             rec = self._require("person", person_id, live=False)
-            cleaned = _clean("person", self._nonempty(fields), creating=False)
-            if "household_id" in cleaned:
-                self._require("household", cleaned["household_id"])
-            self._commit("person", person_id, cleaned, base=rec[1])
+            if fields.get("household_id"):
+                fields["household_id"] = _id("household", fields["household_id"])
+                self._require("household", fields["household_id"])
+            self._commit("person", person_id, self._nonempty(fields), base=rec[1])
 
     def delete_person(self, person_id):
         self.update_person(person_id, deleted=True)
@@ -84,19 +106,13 @@ class EntryAPI:
         """Record a visit against the six checks, filled against the newest checklist version
         the city has (from the last sync). A correction is a new visit with ``amends_id``: a
         visit is never edited. ``suggestions(checks)`` gives the warnings to show."""
-        checklists = self.checklists()
         when = visited_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         household_id = _id("household", household_id)
         with self._store.transaction():
             self._require("household", household_id)
-            cleaned = _clean("visit", _given({"household_id": household_id, "visited_at": when,
-                                              "checklist_version": checklists.latest, "checks": checks,
-                                              "note": note, "amends_id": amends_id}), creating=True,
-                             checklists=checklists)
-            if amends_id and not self._store.select_visits("id = ? AND household_id = ?",
-                                                           (cleaned["amends_id"], household_id)):
-                raise InvalidInput("amends_id must name an earlier visit to the same household", field="amends_id")
-            return self._commit("visit", str(uuid.uuid4()), cleaned)
+            return self._commit("visit", str(uuid.uuid4()), _given({
+                "household_id": household_id, "visited_at": when, "checklist_version": self.checklists().latest,
+                "checks": checks, "note": note, "amends_id": amends_id}))
 
     # --- flags ----------------------------------------------------------------------------
     def raise_flag(self, household_id, category, colour, person_id=None, note=None, level=None):
@@ -104,44 +120,47 @@ class EntryAPI:
         household_id = _id("household", household_id)
         with self._store.transaction():
             self._require("household", household_id)
-            cleaned = _clean("flag", _given({"household_id": household_id, "person_id": person_id,
-                                             "category": category, "colour": colour, "note": note,
-                                             "level": level}), creating=True)
             if person_id:
-                person = self._require("person", cleaned["person_id"])
-                if person[0].get("household_id") != household_id:
-                    raise InvalidInput("person_id is not a member of the flag's household", field="person_id")
-            return self._commit("flag", str(uuid.uuid4()), cleaned)
+                person_id = _id("person", person_id)
+                self._require("person", person_id)
+            return self._commit("flag", str(uuid.uuid4()), _given({
+                "household_id": household_id, "person_id": person_id, "category": category, "colour": colour,
+                "note": note, "level": level}))
+
+    def update_flag(self, flag_id, **fields):
+        """Correct a flag's category or note (its colour and level move only by events)."""
+        flag_id = _id("flag", flag_id)
+        with self._store.transaction():
+            rec = self._require("flag", flag_id, live=False)
+            self._commit("flag", flag_id, self._nonempty(fields), base=rec[1])
 
     def move_flag(self, flag_id, action, note=None, visit_id=None, level=None, colour=None):
         """Record a transition (confirm, start, resolve, verify, close, reject, reopen) or an
         escalate / route / recolour / note, made from the flag's current state on this device."""
         flag_id = _id("flag", flag_id)
         with self._store.transaction():
-            flag = self._require("flag", flag_id, live=False)
+            self._require("flag", flag_id, live=False)
             view = self._store.flag_states("flag_id = ?", (flag_id,)).get(flag_id, {"state": "reported"})
-            role = (self._store.get_meta("worker") or {}).get("role")
-            at_level = view.get("level") or flag[0].get("level") or "community"
-            if role and not may_act(role, action, at_level):
-                # the same rule the server applies: refused here, at once, rather than at sync
-                raise Forbidden(f"the {role} role may not {action} a flag at {at_level} level")
-            cleaned = _clean("flag_event", _given({"flag_id": flag_id, "action": action, "from_state": view["state"],
-                                                   "note": note, "visit_id": visit_id, "level": level,
-                                                   "colour": colour}), creating=True)
-            if visit_id and not self._store.select_visits("id = ? AND household_id = ?",
-                                                          (cleaned["visit_id"], flag[0]["household_id"])):
-                raise InvalidInput("visit_id must name a visit to the flag's household", field="visit_id")
-            return self._commit("flag_event", str(uuid.uuid4()), cleaned)
+            return self._commit("flag_event", str(uuid.uuid4()), _given({
+                "flag_id": flag_id, "action": action, "from_state": view["state"], "note": note,
+                "visit_id": visit_id, "level": level, "colour": colour}))
 
     # --- helpers --------------------------------------------------------------------------
+    def _policy(self):
+        worker = self._store.get_meta("worker") or {}
+        return DevicePolicy(self.device_id, worker.get("role"), self._held_grids())
+
     def _commit(self, entity, entity_id, fields, base=None):
-        change = {"change_id": str(uuid.uuid4()), "entity": entity, "entity_id": entity_id,
-                  "stamp": self._clock.now(), "fields": fields}
-        if base is not None:
-            change["base"] = {name: base.get(name) for name in fields}
+        """Apply one change with the engine's rules and queue it, in one transaction."""
+        change = make_change(entity, entity_id, fields, self._clock.now(),
+                             base=None if base is None else {name: base.get(name) for name in fields})
         with self._store.transaction():
-            apply_changes(self._store, [change])
-            self._store.append_outbox(change)
+            view = apply.load(self._store, [change])
+            out = accept([change], view, self._policy(), checklists=self.checklists() if entity == "visit" else None)
+            if out.errors:
+                raise _refusal(out.errors[0])
+            apply.write(self._store, view, out)
+            self._store.append_outbox(dict(change, fields=out.log[0].fields))
             self._store.set_meta("hlc", self._clock.peek())
         self._index_saved(entity, entity_id)
         return entity_id
@@ -161,8 +180,3 @@ class EntryAPI:
         if not fields:
             raise InvalidInput("nothing to change: name at least one field", field="fields")
         return fields
-
-    def _check_grid(self, grid_id):
-        held = self._held_grids()
-        if held and grid_id not in held:
-            raise InvalidInput(f"grid {grid_id} is not one of your grids", field="grid_id")

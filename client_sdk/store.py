@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 
-from sync.entities import ENTITIES
+from sync.entities import split_pii
 
 from . import crypto
 from .errors import StoreLocked
@@ -130,9 +130,7 @@ class Store:
 
     # --- records --------------------------------------------------------------------------
     def _split(self, entity, values, aad):
-        pii_names = ENTITIES[entity].pii
-        secret = {k: v for k, v in values.items() if k in pii_names}
-        plain = {k: v for k, v in values.items() if k not in pii_names}
+        plain, secret = split_pii(entity, values)
         return _dumps(plain), (self.sealer.seal(secret, aad) if secret else None)
 
     def _join(self, vals, pii, aad):
@@ -181,6 +179,21 @@ class Store:
         self.conn.executemany("INSERT OR IGNORE INTO visits (id, household_id, grid_id, visited_at, stamp, vals) "
                               "VALUES (?, ?, ?, ?, ?, ?)", [(*r[:5], _dumps(r[5])) for r in rows])
 
+    def _in(self, sql, ids):
+        """Rows of ``sql`` (with one ``{marks}``) for ``ids``, a chunk of 500 at a time."""
+        ids, rows = list(ids), []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows += self.conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    def visit_households(self, ids):
+        """``{visit id: household id}`` for those of ``ids`` the device holds."""
+        return dict(self._in("SELECT id, household_id FROM visits WHERE id IN ({marks})", ids))
+
+    def known_flag_events(self, ids):
+        return {r[0] for r in self._in("SELECT id FROM flag_events WHERE id IN ({marks})", ids)}
+
     def select_visits(self, where="1", params=()):
         rows = self.conn.execute(f"SELECT id, stamp, vals FROM visits WHERE {where} ORDER BY visited_at, id",
                                  params).fetchall()
@@ -205,6 +218,10 @@ class Store:
             "INSERT OR REPLACE INTO flag_state (flag_id, state, level, colour, state_stamp, concurrent) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(fid, v["state"], v["level"], v["colour"], v["state_stamp"], _dumps(v["concurrent"])) for fid, v in rows])
+
+    def flag_levels(self, flag_ids):
+        """``{flag id: current level}`` as last folded."""
+        return dict(self._in("SELECT flag_id, level FROM flag_state WHERE flag_id IN ({marks})", flag_ids))
 
     def flag_states(self, where="1", params=()):
         rows = self.conn.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sync import SCHEMA_VERSION
 
-from .apply import apply_changes
+from .apply import apply_pulled
 from .errors import ResyncRequired, SyncClientError
 
 #: Changes per push: about 100 KB gzipped, well under the server's limit of 1000.
@@ -164,7 +164,7 @@ class Syncer:
         started = time.perf_counter()
         changes = page.get("changes") or []
         with self.store.transaction():
-            apply_changes(self.store, changes)
+            apply_pulled(self.store, changes)
             if changes:
                 self._observe(max(c["stamp"] for c in changes))
             self._observe(page.get("server_stamp"))

@@ -12,8 +12,7 @@ from sync.checklist import CHECK_KEYS
 from .cli import create_area, create_worker
 from .extensions import db
 from .models import WorkerGrid
-from .services.ingest import apply_changes
-from .services.ingest import SystemScope
+from .services.server_changes import apply_as_server, server_change
 
 DEMO_LOGINS = [
     ("admin", "admin-demo", "admin", "accounts and areas"),
@@ -91,14 +90,12 @@ def seed_demo(households=2000, seed=7):
     db.session.commit()
     holder = dict(db.session.execute(db.select(WorkerGrid.grid_id, WorkerGrid.worker_id)).all())
 
-    hlc = current_app.extensions["hlc"]
     now = dt.datetime.now(dt.timezone.utc)
     changes, counts = [], {"household": 0, "person": 0, "visit": 0, "flag": 0, "flag_event": 0}
     flag_history = []
 
     def add(entity, eid, fields):
-        changes.append({"index": len(changes), "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(eid),
-                        "stamp": hlc.now(), "fields_": fields, "base": None})
+        changes.append(server_change(entity, eid, fields))
         counts[entity] += 1
 
     current = None
@@ -181,10 +178,5 @@ def seed_demo(households=2000, seed=7):
 def _flush(changes, now=None, worker_id=None):
     if not changes:
         return
-    results = [{"index": i} for i in range(len(changes))]
-    apply_changes(changes, results, worker_id=worker_id, device_id="server", scope=SystemScope(), device_stamped=False,
-                  now=now)
-    bad = [r for r in results if r.get("status") == "rejected"]
-    if bad:
-        raise RuntimeError(f"demo data rejected: {bad[:3]}")
+    apply_as_server(changes, worker_id=worker_id, now=now)
     changes.clear()

@@ -7,13 +7,18 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from sync.errors import InvalidChange, OutOfScope, ResyncRequired, SyncError, UnsupportedSchema
+from sync.errors import (Conflicting, Forbidden, InvalidChange, InvalidInput, NotFound, OutOfScope, ResyncRequired,
+                         SyncError, UnsupportedSchema)
 
 log = logging.getLogger(__name__)
 
 DOMAIN_STATUS = {
     InvalidChange: 422,
+    InvalidInput: 422,
     OutOfScope: 404,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflicting: 409,
     ResyncRequired: 410,
     UnsupportedSchema: 426,
 }

@@ -15,8 +15,7 @@ from sync.casework import OPEN_STATES, next_level
 
 from .extensions import db
 from .models import Flag
-from .services.ingest import apply_changes
-from .services.ingest import SystemScope
+from .services.server_changes import apply_as_server, server_change
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,6 @@ def escalate_overdue(app, now=None):
         if not overdue:
             db.session.rollback()
             return 0
-        clock = app.extensions["hlc"]
         changes = []
         for flag in overdue:
             up = next_level(flag.current_level)
@@ -47,15 +45,12 @@ def escalate_overdue(app, now=None):
             event_id = uuid.uuid5(_NS, f"{flag.id}:{flag.current_level}:{since}")
             note = (f"overdue: the {flag.current_colour} deadline {flag.deadline_at:%Y-%m-%d %H:%M} UTC "
                     f"passed at {flag.current_level} level with the flag {flag.state}; escalated to {up}")
-            changes.append({"index": len(changes), "change_id": str(uuid.uuid5(_NS, f"change:{event_id}")),
-                            "entity": "flag_event", "entity_id": str(event_id), "stamp": clock.now(),
-                            "fields_": {"flag_id": str(flag.id), "action": "escalate", "level": up, "note": note},
-                            "base": None})
-        results = [{"index": c["index"]} for c in changes]
-        apply_changes(changes, results, worker_id=None, device_id="scheduler", scope=SystemScope(),
-                      device_stamped=False, now=now)
+            changes.append(server_change("flag_event", event_id,
+                                         {"flag_id": str(flag.id), "action": "escalate", "level": up, "note": note},
+                                         change_id=uuid.uuid5(_NS, f"change:{event_id}")))
+        out = apply_as_server(changes, device_id="scheduler", now=now)
         db.session.commit()
-        done = sum(r["status"] == "applied" for r in results)
+        done = sum(r["status"] == "applied" for r in out.results)
         log.info("escalated %d overdue flag(s)", done)
         return done
 

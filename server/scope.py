@@ -7,9 +7,13 @@
 - admin: accounts and areas, no personal records.
 Full ID and phone numbers are shown only to those who collect them at the door.
 """
+import functools
+import uuid
+
 from sqlalchemy import select
 
 from sync.errors import OutOfScope
+from sync.replica import SYSTEM, Policy
 
 from .errors import ApiError
 from .extensions import db
@@ -74,3 +78,27 @@ def scope_for(worker):
     grids = db.session.execute(
         select(Area.id).where(Area.level == "grid", Area.path.startswith(area.path))).scalars()
     return Scope(worker, frozenset(grids), area.path)
+
+
+_u = functools.lru_cache(maxsize=65536)(uuid.UUID)
+
+
+class ScopePolicy(Policy):
+    """The sync engine's policy (sync/replica.py) for a caller: their role and grids. A device's
+    push names the device (its stamps must carry its id) and carries edits of merged-away
+    copies over to their survivors."""
+
+    def __init__(self, scope, *, device_id=None):
+        self.scope, self.role = scope, scope.role
+        self.node = device_id
+        self.carry_over = device_id is not None
+
+    def check_write(self, grid, what):
+        self.scope.check_write(_u(grid), what)
+
+    def check_flag(self, grid):
+        self.scope.check_flag(_u(grid))
+
+
+#: the server's own changes: imports, demo data, merges, escalations
+SYSTEM_POLICY = SYSTEM

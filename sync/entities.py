@@ -187,6 +187,13 @@ ENTITIES = {
     }, parent=("flag", "flag_id")),
 }
 
+def split_pii(entity, values):
+    """``(plain, personal)``: personal fields (ID and phone numbers) are stored apart, encrypted,
+    by the server and the device alike."""
+    pii = ENTITIES[entity].pii
+    return ({k: v for k, v in values.items() if k not in pii}, {k: v for k, v in values.items() if k in pii})
+
+
 #: Fields only the server sets (a merge); a device's change that sets one is refused.
 SERVER_ONLY = frozenset({"merged_into"})
 

@@ -36,6 +36,30 @@ class OutOfScope(SyncError):
     code = "out_of_scope"
 
 
+class Forbidden(SyncError):
+    """The caller's role or device may not do this at all (not a matter of where the record lies)."""
+
+    code = "forbidden"
+
+
+class NotFound(SyncError):
+    """No such thing, or none the caller may see: the two answer alike."""
+
+    code = "not_found"
+
+
+class InvalidInput(SyncError):
+    """A request's argument (not a synced change) that cannot be used."""
+
+    code = "invalid_input"
+
+
+class Conflicting(SyncError):
+    """The request was made on a state that is no longer current (e.g. a decision already taken)."""
+
+    code = "conflict"
+
+
 class ResyncRequired(SyncError):
     """The device's cursor or state cannot be trusted: it must pull from the start again."""
 

@@ -10,6 +10,8 @@ from .errors import InvalidChange
 
 STATES = ("reported", "confirmed", "in_progress", "resolved", "verified", "closed", "rejected")
 LEVELS = ("community", "street", "district", "bureau")
+#: where a flag is raised unless it says otherwise: the community answers for its grids first
+DEFAULT_LEVEL = LEVELS[0]
 COLOURS = ("red", "yellow", "green")
 
 #: action -> (states it may start from, state it leads to)
@@ -54,7 +56,7 @@ def fold_flag(initial_colour, initial_level, events):
     Returns ``{"state", "level", "colour", "state_stamp", "concurrent": [event ids]}``; events
     may come in any order.
     """
-    state, level, colour, state_stamp = "reported", initial_level, initial_colour, None
+    state, level, colour, state_stamp = "reported", initial_level or DEFAULT_LEVEL, initial_colour, None
     ordered = sorted(events, key=lambda e: e["stamp"])
     transitions = []
     for ev in ordered:

@@ -55,7 +55,7 @@ def parse_change(raw):
         raise InvalidChange(f"stamp: {exc.message}", field="stamp", code="bad_stamp") from None
     return {"change_id": canonical_uuid(raw["change_id"], "change_id"), "entity": entity,
             "entity_id": canonical_uuid(raw["entity_id"], "entity_id"), "stamp": stamp,
-            "fields_": fields_, "base": base}
+            "fields": fields_, "base": base}
 
 
 class PushRequestSchema(Schema):

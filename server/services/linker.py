@@ -12,7 +12,6 @@ changed, so a reviewer can undo it. A pair that was rejected or undone is never 
 """
 import uuid
 
-from flask import current_app
 from sqlalchemy import delete, select, update
 
 from sync.identity.keys import blocking_keys, person_features
@@ -21,8 +20,10 @@ from sync.identity.match import PersonIndex, household_features, match_person
 from ..extensions import db
 from ..models import ChangeLog, Household, LinkState, MatchKey, MatchReview, MergeRecord, Person
 from ..models.types import utcnow
-from .ingest import SystemScope, apply_changes
+from sync.errors import SyncError
+
 from .records import MODELS, row_values, vault
+from .server_changes import apply_as_server, server_change
 
 PERSON_FILL = ("gender", "birth_date", "id_number", "phone", "relation", "note")
 HOUSEHOLD_FILL = ("building", "unit", "room", "head_name", "phone", "note")
@@ -81,17 +82,14 @@ def _server_changes(pairs):
 
     Each names as its base the stamps it replaces: a merge (or its undo) is a decision made on
     the current values, not a collision, so it leaves no conflict records behind."""
-    clock = current_app.extensions["hlc"]
     changes = []
-    for i, (entity, rid, fields) in enumerate(pairs):
+    for entity, rid, fields in pairs:
         stamps = db.session.get(MODELS[entity], rid).stamps or {}
-        changes.append({"index": i, "change_id": str(uuid.uuid4()), "entity": entity, "entity_id": str(rid),
-                        "stamp": clock.now(), "fields_": fields, "base": {f: stamps.get(f) for f in fields}})
-    results = [{"index": c["index"]} for c in changes]
-    apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
-    bad = [r for r in results if r.get("status") == "rejected"]
-    if bad:
-        raise MergeError(f"merge refused: {bad[0]['reason']['message']}")
+        changes.append(server_change(entity, rid, fields, base={f: stamps.get(f) for f in fields}))
+    try:
+        apply_as_server(changes)
+    except SyncError as exc:
+        raise MergeError(f"merge refused: {exc.message}") from None
     return [c["stamp"] for c in changes]
 
 

@@ -22,7 +22,7 @@ import uuid
 
 from server.extensions import db
 from server.jobs import escalate_overdue
-from server.services.ingest import SystemScope, apply_changes
+from server.services.server_changes import apply_as_server, server_change
 from tests.server.test_casework_api import checks, change, pushed, use_clock
 
 UTC = dt.timezone.utc
@@ -64,17 +64,13 @@ def build(app, client, auth, city):
     hh("h6", "G3", "w3")
     # G4 has no worker: its household comes in as the server's own change.
     hid = ids["h7"] = str(uuid.uuid4())
-    sysc = [{"index": i, "change_id": str(uuid.uuid4()), "entity": e, "entity_id": str(eid),
-             "stamp": app.extensions["hlc"].now(), "fields_": f, "base": None}
-            for i, (e, eid, f) in enumerate([
-                ("household", hid, {"grid_id": city["G4"], "address": "四网格1号"}),
-                ("person", uuid.uuid4(), {"household_id": hid, "name": "赵一"}),
-                ("person", uuid.uuid4(), {"household_id": hid, "name": "赵二"})])]
     with app.app_context():
-        res = [{"index": c["index"]} for c in sysc]
-        apply_changes(sysc, res, worker_id=None, device_id="server", scope=SystemScope(), device_stamped=False)
+        out = apply_as_server([server_change(e, eid, f) for e, eid, f in [
+            ("household", hid, {"grid_id": city["G4"], "address": "四网格1号"}),
+            ("person", uuid.uuid4(), {"household_id": hid, "name": "赵一"}),
+            ("person", uuid.uuid4(), {"household_id": hid, "name": "赵二"})]])
         db.session.commit()
-        assert all(r["status"] == "applied" for r in res), res
+        assert all(r["status"] == "applied" for r in out.results), out.results
 
     def visit(key, who, at):
         vid = str(uuid.uuid4())

@@ -221,23 +221,17 @@ def test_link_register_links_a_list_and_finds_the_registers_own_persons(app, tmp
     import time as _time
     import uuid as _uuid
 
-    from server.services.ingest import apply_changes
-    from server.services.ingest import SystemScope
+    from server.services.server_changes import apply_as_server
+    from sync.changes import make_change
     from tests.city import make_city
     with app.app_context():
         city = make_city()
         hid, pid = str(_uuid.uuid4()), str(_uuid.uuid4())
         ms = int(_time.time() * 1000)
-        changes = [
-            {"index": 0, "change_id": str(_uuid.uuid4()), "entity": "household", "entity_id": hid,
-             "stamp": f"{ms:013d}-0000-server", "fields_": {"grid_id": city["G1"], "address": "和平路1号"},
-             "base": None},
-            {"index": 1, "change_id": str(_uuid.uuid4()), "entity": "person", "entity_id": pid,
-             "stamp": f"{ms:013d}-0001-server", "base": None,
-             "fields_": {"household_id": hid, "name": "王伟", "id_number": "11010519491231002X",
-                         "birth_date": "1949-12-31", "gender": "M"}}]
-        apply_changes(changes, [{"index": 0}, {"index": 1}], worker_id=None, device_id="server",
-                      scope=SystemScope(), device_stamped=False)
+        apply_as_server([
+            make_change("household", hid, {"grid_id": city["G1"], "address": "和平路1号"}, f"{ms:013d}-0000-server"),
+            make_change("person", pid, {"household_id": hid, "name": "王伟", "id_number": "11010519491231002X",
+                                        "birth_date": "1949-12-31", "gender": "M"}, f"{ms:013d}-0001-server")])
         from server.extensions import db
         db.session.commit()
     source = tmp_path / "import.csv"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import ChangeLog, Household, Person
-from server.services.ingest import SystemScope, apply_changes
+from server.services.server_changes import apply_as_server, server_change
 from sync.checklist import CHECK_KEYS
 from tests.helpers import change, pull_all, push, stamp
 
@@ -30,14 +30,12 @@ def world(app, city):
     out = {"household": {}, "person": {}, "visit": {}, "flag": {}}
     now = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
-        hlc = app.extensions["hlc"]
         changes = []
 
         def add(entity, code, fields):
             eid = uuid.uuid4()
             out[entity][code] = str(eid)
-            changes.append({"index": len(changes), "change_id": uuid.uuid4(), "entity": entity,
-                            "entity_id": eid, "stamp": hlc.now(), "fields_": fields, "base": None})
+            changes.append(server_change(entity, eid, fields))
 
         for code in GRIDS:
             add("household", code, {"grid_id": city[code], "address": f"{code}路1号", "phone": "13800138000"})
@@ -48,10 +46,8 @@ def world(app, city):
             add("visit", code, {"household_id": out["household"][code], "visited_at": when,
                                 "checklist_version": 1, "checks": _checks()})
         add("flag", "G1", {"household_id": out["household"]["G1"], "category": "illness_poverty", "colour": "red"})
-        results = [{"index": i} for i in range(len(changes))]
-        apply_changes(changes, results, worker_id=None, device_id="server", scope=SystemScope(),
-                      device_stamped=False)
-        assert {r["status"] for r in results} == {"applied"}, results
+        done = apply_as_server(changes)
+        assert {r["status"] for r in done.results} == {"applied"}, done.results
         db.session.commit()
     return out
 

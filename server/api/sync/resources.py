@@ -10,7 +10,7 @@ from ...auth import login_required
 from ...errors import ApiError
 from ...extensions import db
 from ...models.types import utcnow
-from ...scope import DEVICE_ROLES
+from ...scope import DEVICE_ROLES, ScopePolicy
 from ...services import ingest, pull
 from ..common import BEARER, Blueprint
 
@@ -43,7 +43,8 @@ class PushView(MethodView):
         """Apply a batch of changes; each gets its own result (applied, already_applied,
         merged_with_conflict or rejected with a reason)."""
         device = _device()
-        results = ingest.push(req, worker=g.worker, device_id=device.id, scope=g.scope)
+        results = ingest.push(req, worker=g.worker, device_id=device.id,
+                              policy=ScopePolicy(g.scope, device_id=device.id))
         db.session.commit()
         # Returned as a Response: the result list is plain data already, and re-validating
         # hundreds of results through the schema (kept for the OpenAPI document) costs more.
