@@ -36,12 +36,13 @@ def load(store, changes, *, trails=True):
         view.events.update(store.known_flag_events(want.get("flag_event", ())))
         if want.get("trail"):
             events = store.flag_events(want["trail"])
-            levels = store.flag_levels(want["trail"])
+            states = store.flag_states_of(want["trail"])
             for fid in want["trail"]:
                 flag = view.records["flag"].get(fid)
                 if flag is not None:
-                    view.trails[fid] = Trail.of(flag.values.get("level"), levels.get(fid),
-                                                [(e["action"], e.get("level")) for e in events[fid]])
+                    state, level = states.get(fid, ("reported", None))
+                    view.trails[fid] = Trail.of(flag.values.get("level"), level,
+                                                [(e["action"], e.get("level")) for e in events[fid]], state)
         for kind, ids in want.items():
             view.looked(kind, ids)
 

@@ -9,6 +9,7 @@ import uuid
 
 from sync.clock import HybridClock
 
+from . import replies
 from .casework import CaseworkAPI
 from .entry import EntryAPI
 from .identity import MatchAPI
@@ -29,20 +30,22 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
     """
 
     def __init__(self, path, server_url=None, *, device_id=None, passphrase=None, transport=None,
-                 page_size=PULL_PAGE):
+                 page_size=PULL_PAGE, wall=None):
         self._store = Store(path, passphrase)
         try:
-            self._open(device_id, server_url, transport, page_size)
+            self._open(device_id, server_url, transport, page_size, wall)
         except BaseException:
             self._store.close()
             raise
 
-    def _open(self, device_id, server_url, transport, page_size):
+    def _open(self, device_id, server_url, transport, page_size, wall):
         stored = self._store.get_meta("device_id")
         if stored and device_id and device_id != stored:
             raise InvalidInput(f"this store belongs to device {stored}, not {device_id}", field="device_id")
         self.device_id = stored or device_id or str(uuid.uuid4())
-        self._clock = HybridClock(self.device_id, last=self._store.get_meta("hlc"))
+        # ``wall``: the wall clock in ms (tests give tablets clocks that disagree)
+        self._clock = HybridClock(self.device_id, last=self._store.get_meta("hlc"),
+                                  **({"wall": wall} if wall else {}))
         with self._store.transaction():
             self._store.set_meta("device_id", self.device_id)
             if server_url:
@@ -91,9 +94,9 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
                 self._store.outbox_count() or self._store.rejected_count()):
             raise Forbidden(f"this device holds unsent or refused changes of {previous.get('username')}: sync or "
                             "dismiss them as that worker first, or log out with wipe", code="other_workers_data")
-        data = self._net().request("POST", "/auth/token", json_body={
+        data = replies.token(self._net().request("POST", "/auth/token", json_body={
             "username": username, "password": password, "device_id": self.device_id,
-            "device_name": device_name})
+            "device_name": device_name}))
         worker = data["worker"]
         with self._store.transaction():
             if previous and previous.get("id") != worker["id"]:

@@ -15,13 +15,15 @@ from sync.changes import make_change
 from sync.errors import OutOfScope
 from sync.replica import Policy, accept
 
-from . import apply
+from . import apply, rebase
 from .errors import Forbidden, InvalidInput, NotFound
 
 
 class DevicePolicy(Policy):
     """The engine's policy on a tablet: its worker's role and grids, as the last sync told it
     (before the first sync, nothing is known and nothing is refused for it)."""
+
+    local = True
 
     def __init__(self, device_id, role, grids):
         self.node, self.role, self.grids = device_id, role, set(grids)
@@ -142,8 +144,8 @@ class EntryAPI:
             self._require("flag", flag_id, live=False)
             view = self._store.flag_states("flag_id = ?", (flag_id,)).get(flag_id, {"state": "reported"})
             return self._commit("flag_event", str(uuid.uuid4()), _given({
-                "flag_id": flag_id, "action": action, "from_state": view["state"], "note": note,
-                "visit_id": visit_id, "level": level, "colour": colour}))
+                "flag_id": flag_id, "action": action, "from_state": view["state"], "at_level": view.get("level"),
+                "note": note, "visit_id": visit_id, "level": level, "colour": colour}))
 
     # --- helpers --------------------------------------------------------------------------
     def _policy(self):
@@ -156,6 +158,7 @@ class EntryAPI:
                              base=None if base is None else {name: base.get(name) for name in fields})
         with self._store.transaction():
             view = apply.load(self._store, [change])
+            rebase.keep_server_copy(self._store, entity, entity_id, view.record(entity, entity_id))
             out = accept([change], view, self._policy(), checklists=self.checklists() if entity == "visit" else None)
             if out.errors:
                 raise _refusal(out.errors[0])

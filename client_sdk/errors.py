@@ -65,6 +65,13 @@ class ServerUnavailable(SyncClientError):
     code = "server_unavailable"
 
 
+class BadResponse(ServerUnavailable):
+    """The server's answer could not be used (cut short, not JSON, not the shape the protocol
+    says): the request counts as failed and is retried; nothing stored is overwritten by it."""
+
+    code = "bad_response"
+
+
 class StoreLocked(SyncClientError):
     """The local store's personal fields are encrypted and the passphrase is missing or wrong."""
 

@@ -38,12 +38,16 @@ CREATE TABLE IF NOT EXISTS flag_state (
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, change_id TEXT NOT NULL UNIQUE, entity TEXT NOT NULL,
     entity_id TEXT NOT NULL, body TEXT NOT NULL, pii BLOB);
+CREATE INDEX IF NOT EXISTS ix_outbox_entity ON outbox (entity_id);
 CREATE TABLE IF NOT EXISTS rejected (
     change_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
     body TEXT NOT NULL, pii BLOB, code TEXT NOT NULL, message TEXT NOT NULL, field TEXT,
-    rejected_at TEXT NOT NULL);
+    rejected_at TEXT NOT NULL, group_id TEXT);
+CREATE TABLE IF NOT EXISTS confirmed (
+    entity TEXT NOT NULL, id TEXT NOT NULL, present INTEGER NOT NULL, vals TEXT NOT NULL, pii BLOB,
+    stamps TEXT NOT NULL, PRIMARY KEY (entity, id)) WITHOUT ROWID;
 """
-_DATA_TABLES = ("records", "visits", "flag_events", "flag_state")
+_DATA_TABLES = ("records", "visits", "flag_events", "flag_state", "confirmed")
 
 
 def _dumps(value):
@@ -58,6 +62,8 @@ class Store:
         # NORMAL in WAL mode: a power cut may lose the last transaction but never corrupts.
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
+        if "group_id" not in {r[1] for r in self.conn.execute("PRAGMA table_info(rejected)")}:
+            self.conn.execute("ALTER TABLE rejected ADD COLUMN group_id TEXT")   # a store made by 0.1
         self._depth = 0
         self.sealer = self._open_sealer(passphrase)
 
@@ -141,15 +147,10 @@ class Store:
 
     def load_records(self, entity, ids):
         """``{id: (values, stamps, grid_id)}`` for those of ``ids`` the device holds."""
-        out, ids = {}, list(ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            for rid, grid, vals, pii, stamps in self.conn.execute(
-                    f"SELECT id, grid_id, vals, pii, stamps FROM records WHERE entity = ? AND id IN ({marks})",
-                    [entity, *chunk]):
-                out[rid] = (self._join(vals, pii, f"{entity}:{rid}"), json.loads(stamps), grid)
-        return out
+        return {rid: (self._join(vals, pii, f"{entity}:{rid}"), json.loads(stamps), grid)
+                for rid, grid, vals, pii, stamps in self._in(
+                    "SELECT id, grid_id, vals, pii, stamps FROM records WHERE entity = ? AND id IN ({marks})",
+                    ids, entity)}
 
     def put_records(self, entity, rows):
         """``rows``: ``(id, values, stamps, grid_id)``; insert or replace whole rows."""
@@ -160,6 +161,37 @@ class Store:
                            vals, pii, _dumps(stamps)))
         self.conn.executemany("INSERT OR REPLACE INTO records (entity, id, grid_id, household_id, deleted, vals, "
                               "pii, stamps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
+
+    def delete_records(self, entity, ids):
+        self.conn.executemany("DELETE FROM records WHERE entity = ? AND id = ?", [(entity, i) for i in ids])
+        if entity == "flag":
+            self.conn.executemany("DELETE FROM flag_state WHERE flag_id = ?", [(i,) for i in ids])
+
+    # --- what the server holds of records with unsent changes -----------------------------
+    # A record this device has changed keeps, beside it, the record as the server has it (as far
+    # as this device has heard): pulled changes and accepted pushes go into both. When the
+    # server refuses a change, the record is rebuilt from that copy plus the changes still
+    # unsent, so the device ends where the server is (docs/protocol.md §6.6).
+    def shadows(self, entity, ids):
+        """``{id: (present, values, stamps)}``; ``present`` is False for a record the server
+        does not have (made here, not yet accepted)."""
+        out = {}
+        for rid, present, vals, pii, stamps in self._in(
+                "SELECT id, present, vals, pii, stamps FROM confirmed WHERE entity = ? AND id IN ({marks})", ids, entity):
+            out[rid] = (bool(present), self._join(vals, pii, f"confirmed:{entity}:{rid}"), json.loads(stamps))
+        return out
+
+    def put_shadows(self, entity, rows):
+        """``rows``: ``(id, present, values, stamps)``."""
+        params = []
+        for rid, present, values, stamps in rows:
+            vals, pii = self._split(entity, values, f"confirmed:{entity}:{rid}")
+            params.append((entity, rid, int(bool(present)), vals, pii, _dumps(stamps)))
+        self.conn.executemany("INSERT OR REPLACE INTO confirmed (entity, id, present, vals, pii, stamps) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", params)
+
+    def drop_shadows(self, entity, ids):
+        self.conn.executemany("DELETE FROM confirmed WHERE entity = ? AND id = ?", [(entity, i) for i in ids])
 
     def select_records(self, entity, where="1", params=()):
         sql = f"SELECT id, vals, pii FROM records WHERE entity = ? AND ({where})"
@@ -179,12 +211,13 @@ class Store:
         self.conn.executemany("INSERT OR IGNORE INTO visits (id, household_id, grid_id, visited_at, stamp, vals) "
                               "VALUES (?, ?, ?, ?, ?, ?)", [(*r[:5], _dumps(r[5])) for r in rows])
 
-    def _in(self, sql, ids):
-        """Rows of ``sql`` (with one ``{marks}``) for ``ids``, a chunk of 500 at a time."""
+    def _in(self, sql, ids, *before):
+        """Rows of ``sql`` (with one ``{marks}``, after the parameters ``before``) for ``ids``,
+        a chunk of 500 at a time."""
         ids, rows = list(ids), []
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            rows += self.conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+            rows += self.conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*before, *chunk]).fetchall()
         return rows
 
     def visit_households(self, ids):
@@ -219,9 +252,10 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(fid, v["state"], v["level"], v["colour"], v["state_stamp"], _dumps(v["concurrent"])) for fid, v in rows])
 
-    def flag_levels(self, flag_ids):
-        """``{flag id: current level}`` as last folded."""
-        return dict(self._in("SELECT flag_id, level FROM flag_state WHERE flag_id IN ({marks})", flag_ids))
+    def flag_states_of(self, flag_ids):
+        """``{flag id: (state, level)}`` as last folded."""
+        return {r[0]: (r[1], r[2]) for r in self._in(
+            "SELECT flag_id, state, level FROM flag_state WHERE flag_id IN ({marks})", flag_ids)}
 
     def flag_states(self, where="1", params=()):
         rows = self.conn.execute(
@@ -248,28 +282,42 @@ class Store:
         rows = self.conn.execute("SELECT body, pii FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
         return [self._change(body, pii) for body, pii in rows]
 
+    def outbox_for(self, entity_ids):
+        """Unsent changes to the records ``entity_ids``, oldest first."""
+        rows = self._in("SELECT body, pii, seq FROM outbox WHERE entity_id IN ({marks})", entity_ids)
+        return [self._change(body, pii) for body, pii, _ in sorted(rows, key=lambda r: r[2])]
+
     def outbox_count(self):
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
     def outbox_done(self, change_ids):
         self.conn.executemany("DELETE FROM outbox WHERE change_id = ?", [(c,) for c in change_ids])
 
-    def outbox_reject(self, change_id, reason, at):
-        """Move a refused change aside with the server's reason: kept for the worker to see."""
+    def outbox_reject(self, change_id, reason, at, group=None):
+        """Move a refused change aside with the server's reason: kept for the worker to see.
+        ``group``: the refused change it went down with (its dependants share its id)."""
         self.conn.execute(
             "INSERT OR REPLACE INTO rejected (change_id, seq, entity, entity_id, body, pii, code, message, field, "
-            "rejected_at) SELECT change_id, seq, entity, entity_id, body, pii, ?, ?, ?, ? FROM outbox "
+            "rejected_at, group_id) SELECT change_id, seq, entity, entity_id, body, pii, ?, ?, ?, ?, ? FROM outbox "
             "WHERE change_id = ?", (reason.get("code", "rejected"), reason.get("message", ""), reason.get("field"),
-                                    at, change_id))
+                                    at, group or change_id, change_id))
         self.conn.execute("DELETE FROM outbox WHERE change_id = ?", (change_id,))
 
     def rejected(self):
-        rows = self.conn.execute("SELECT body, pii, code, message, field, rejected_at FROM rejected ORDER BY seq")
+        rows = self.conn.execute("SELECT body, pii, code, message, field, rejected_at, group_id, change_id "
+                                 "FROM rejected ORDER BY seq")
         return [{"change": self._change(body, pii), "reason": {"code": code, "message": message, "field": field},
-                 "rejected_at": at} for body, pii, code, message, field, at in rows.fetchall()]
+                 "rejected_at": at, "group": group or cid}
+                for body, pii, code, message, field, at, group, cid in rows.fetchall()]
 
     def dismiss_rejected(self, change_id):
-        return self.conn.execute("DELETE FROM rejected WHERE change_id = ?", (change_id,)).rowcount
+        """Dismiss a refused change and the ones that went down with it."""
+        return self.conn.execute("DELETE FROM rejected WHERE change_id = ? OR group_id = ?",
+                                 (change_id, change_id)).rowcount
+
+    def delete_events(self, visit_ids=(), event_ids=()):
+        self.conn.executemany("DELETE FROM visits WHERE id = ?", [(i,) for i in visit_ids])
+        self.conn.executemany("DELETE FROM flag_events WHERE id = ?", [(i,) for i in event_ids])
 
     # --- scope ----------------------------------------------------------------------------
     def drop_outside(self, grid_ids, keep_ids):

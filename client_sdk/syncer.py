@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 
 from sync import SCHEMA_VERSION
 
+from . import replies
 from .apply import apply_pulled
-from .errors import ResyncRequired, SyncClientError
+from .errors import BadResponse, ResyncRequired
+from .rebase import DONE, confirm, settle
 
 #: Changes per push: about 100 KB gzipped, well under the server's limit of 1000.
 PUSH_BATCH = 500
 #: Changes per pull page (the server allows up to 5000): fewer round trips on a first sync.
 PULL_PAGE = 5000
-_DONE = frozenset({"applied", "already_applied", "merged_with_conflict"})
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Syncer:
     def fetch_config(self):
         """The city's checklist versions, rules, deadlines and re-visit intervals (GET /config),
         kept for the days the device works offline."""
-        config = self._call("GET", "/config")
+        config = replies.config(self._call("GET", "/config"))
         with self.store.transaction():
             self.store.set_meta("config", config)
 
@@ -80,7 +81,7 @@ class Syncer:
         """Ask which grids the worker holds now. After a change the device pulls from the start
         (the new grids' history is behind its cursor) and then prunes. The restart is noted in
         the store, so a cut during that long pull resumes it instead of starting over again."""
-        me = self._call("GET", "/auth/me")
+        me = replies.worker(self._call("GET", "/auth/me"))
         with self.store.transaction():
             self.store.set_meta("worker", dict(self.store.get_meta("worker") or {}, **me))
         grids = sorted(str(g) for g in me.get("grid_ids") or ())
@@ -105,35 +106,29 @@ class Syncer:
             batch = self.store.outbox(PUSH_BATCH)
             if not batch:
                 return
-            resp = self._call("POST", "/sync/push", json_body={
-                "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch})
+            resp = replies.push(self._call("POST", "/sync/push", json_body={
+                "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch}), len(batch))
             self.finish_batch(batch, resp)
             done += len(batch)
             self.progress("push", done, max(total, done))
 
     def finish_batch(self, batch, resp):
-        """Take accepted changes out of the outbox and set refused ones aside, in one transaction."""
-        results = {r.get("index"): r for r in resp.get("results") or ()}
-        if len(results) != len(batch):
-            raise SyncClientError(f"the server answered {len(results)} results for {len(batch)} changes",
-                                  code="bad_response")
-        accepted, at = [], _now()
+        """Take accepted changes out of the outbox; set refused ones aside with what hangs on
+        them and undo them here (client_sdk/rebase.py); all in one transaction."""
+        by_index = {r.get("index"): r for r in resp["results"]}
+        results = [by_index.get(i) or {} for i in range(len(batch))]
+        statuses = [r.get("status") for r in results]
+        unknown = [s for s in statuses if s not in DONE and s != "rejected"]
+        if len(by_index) != len(batch) or unknown:
+            raise BadResponse(f"the server answered {len(by_index)} results for {len(batch)} changes"
+                              + (f", with an unknown status {unknown[0]!r}" if unknown else ""))
         with self.store.transaction():
-            for index, change in enumerate(batch):
-                result = results.get(index) or {}
-                status = result.get("status")
-                if status in _DONE:
-                    accepted.append(change["change_id"])
-                    self.report.conflicts += status == "merged_with_conflict"
-                    self.report.already_applied += status == "already_applied"
-                elif status == "rejected":
-                    self.store.outbox_reject(change["change_id"], result.get("reason") or {}, at)
-                    self.report.rejected += 1
-                else:
-                    raise SyncClientError(f"unknown push result {status!r}", code="bad_response")
-            self.store.outbox_done(accepted)
+            set_aside = settle(self.store, batch, results, _now())
             self._observe(resp.get("server_stamp"))
-        self.report.pushed += len(accepted)
+        self.report.conflicts += statuses.count("merged_with_conflict")
+        self.report.already_applied += statuses.count("already_applied")
+        self.report.rejected += set_aside
+        self.report.pushed += sum(s in DONE for s in statuses)
 
     def pull_changes(self):
         """Pull pages from the stored cursor until ``more`` is false. A 410 is the designed
@@ -143,7 +138,7 @@ class Syncer:
         while True:
             params = {"limit": self.page_size, **({"cursor": cursor} if cursor else {})}
             try:
-                page = self._call("GET", "/sync/pull", params=params)
+                page = replies.page(self._call("GET", "/sync/pull", params=params))
             except ResyncRequired:
                 if restarted or cursor is None:
                     raise
@@ -165,6 +160,7 @@ class Syncer:
         changes = page.get("changes") or []
         with self.store.transaction():
             apply_pulled(self.store, changes)
+            confirm(self.store, changes)
             if changes:
                 self._observe(max(c["stamp"] for c in changes))
             self._observe(page.get("server_stamp"))
@@ -175,10 +171,10 @@ class Syncer:
 
     def prune(self, grids):
         """After a full pull for the new grids: drop what lies outside them, keeping every record
-        an unsent or refused change touches (and the household it hangs on), so the worker can
-        still see what did not reach the server; then remember the grids."""
+        an unsent change touches (and the household it hangs on); then remember the grids.
+        Refused changes are kept apart with their whole body, whatever is pruned."""
         keep = set()
-        for change in self.store.outbox() + [r["change"] for r in self.store.rejected()]:
+        for change in self.store.outbox():
             keep.add(change["entity_id"])
             fields = change["fields"]
             keep.update(v for k, v in fields.items() if k in ("household_id", "flag_id", "person_id") and v)

@@ -71,8 +71,12 @@ class Transport:
                                                    code="network_error")
             else:
                 if resp.status_code < 500:
-                    return self._decode(resp)
-                failure = _error_for(resp)
+                    try:
+                        return self._decode(resp)
+                    except errors.BadResponse as exc:
+                        failure = exc           # cut short or garbled: failed, like a dropped link
+                else:
+                    failure = _error_for(resp)
             if attempt >= retries:
                 raise failure
             self.sleep(self._delay(attempt))
@@ -100,14 +104,18 @@ class Transport:
     def _decode(self, resp):
         if resp.status_code >= 400:
             raise _error_for(resp)
-        if resp.status_code == 204 or not resp.content:
+        if resp.status_code == 204:
             return None
+        kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not resp.content or kind != _JSON:
+            raise errors.BadResponse(f"the server answered {len(resp.content)} bytes of {kind or 'no type'}, "
+                                     "not JSON", status=resp.status_code)
         started = time.perf_counter()
         try:
             return resp.json()
         except ValueError:
-            raise errors.ServerUnavailable("the server answered something that is not JSON",
-                                           code="bad_response", status=resp.status_code) from None
+            raise errors.BadResponse("the server's JSON answer is cut short or garbled",
+                                     status=resp.status_code) from None
         finally:
             self.stats["decode_s"] += time.perf_counter() - started
 

@@ -88,10 +88,11 @@ class ScopePolicy(Policy):
     push names the device (its stamps must carry its id) and carries edits of merged-away
     copies over to their survivors."""
 
-    def __init__(self, scope, *, device_id=None):
+    def __init__(self, scope, *, device_id=None, online=False):
         self.scope, self.role = scope, scope.role
         self.node = device_id
         self.carry_over = device_id is not None
+        self.online = online
 
     def check_write(self, grid, what):
         self.scope.check_write(_u(grid), what)

@@ -180,6 +180,8 @@ ENTITIES = {
         "flag_id": Field("uuid", required=True),
         "action": Field("choice", required=True, choices=flags.ACTIONS),
         "from_state": Field("choice", choices=flags.STATES),
+        # the level the author saw the flag at: a transition is judged there (docs/protocol.md §11)
+        "at_level": Field("choice", choices=flags.LEVELS),
         "level": Field("choice", choices=flags.LEVELS),
         "colour": Field("choice", choices=flags.COLOURS),
         "visit_id": Field("uuid"),

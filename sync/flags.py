@@ -1,10 +1,11 @@
 """Flag lifecycle (闭环处置): the transitions, and the state folded from a flag's event log.
 
-Each transition event names the state its actor saw (``from_state``); the server refuses an
-event whose ``from_state`` does not allow its action. A flag's state, level and colour are each
-the value set by the latest-stamped event that sets them, so a stale transition (older stamp,
-synced late) can never undo a later one; a transition that a later one superseded is kept in the
-log and reported as ``concurrent`` for a person to look at.
+Each transition event names the state its actor saw (``from_state``) and may name the level
+(``at_level``); the server refuses an event whose ``from_state`` does not allow its action. A
+flag's state, level and colour are each the value set by the latest-stamped event that sets
+them, so a stale transition (older stamp, synced late) can never undo a later one; a transition
+that a later one superseded, or that was made at a level the flag had already left, is kept in
+the log and reported as ``concurrent`` for a person to look at.
 """
 from .errors import InvalidChange
 
@@ -58,9 +59,12 @@ def fold_flag(initial_colour, initial_level, events):
     """
     state, level, colour, state_stamp = "reported", initial_level or DEFAULT_LEVEL, initial_colour, None
     ordered = sorted(events, key=lambda e: e["stamp"])
-    transitions = []
+    transitions, elsewhere = [], []
     for ev in ordered:
         action = ev["action"]
+        if ev.get("at_level") and ev["at_level"] != level:
+            # made where the flag no longer was (an escalation its author had not heard of)
+            elsewhere.append(ev.get("id"))
         if action in TRANSITIONS:
             transitions.append(ev)
             state, state_stamp = TRANSITIONS[action][1], ev["stamp"]
@@ -68,8 +72,9 @@ def fold_flag(initial_colour, initial_level, events):
             level = ev["level"]
         elif action == "recolour":
             colour = ev["colour"]
+    off = _off_the_path(transitions)
     return {"state": state, "level": level, "colour": colour, "state_stamp": state_stamp,
-            "concurrent": _off_the_path(transitions)}
+            "concurrent": off + [i for i in elsewhere if i not in off]}
 
 
 def _off_the_path(transitions):

@@ -15,12 +15,13 @@ The caller loads, the engine decides, the caller writes:
 
 Nothing here reads a database or a clock it was not handed.
 """
+import uuid
 from dataclasses import dataclass, field
 
 from .casework import may_act
 from .changes import make_change
 from .entities import ENTITIES, IMMUTABLE, SERVER_ONLY
-from .errors import InvalidChange, SyncError
+from .errors import Conflicting, InvalidChange, SyncError
 from .flags import DEFAULT_LEVEL, LEVELS, TRANSITIONS
 from .merge import merge_fields, node_of
 
@@ -48,20 +49,24 @@ class Record:
 
 @dataclass
 class Trail:
-    """What a flag has been through, for the lifecycle rules: where it is now, and every state
-    and level it has been in (a device may act on an old view, but only on a real one)."""
+    """What a flag has been through, for the lifecycle rules: where it is and in which state
+    now, and every state and level it has been in (a device may act on an old view, but only
+    on a real one)."""
 
     level: str
+    state: str = "reported"
     states: set = field(default_factory=lambda: {"reported"})
     levels: set = field(default_factory=set)
 
     def __post_init__(self):
         self.levels.add(self.level)
+        self.states.add(self.state)
 
     @classmethod
-    def of(cls, initial_level, current_level, actions):
-        """From a flag's stored events (``actions``: (action, level) pairs, any order)."""
-        trail = cls(current_level or initial_level or DEFAULT_LEVEL)
+    def of(cls, initial_level, current_level, actions, state="reported"):
+        """From a flag's stored events (``actions``: (action, level) pairs, any order) and its
+        folded ``state`` and ``current_level``."""
+        trail = cls(current_level or initial_level or DEFAULT_LEVEL, state or "reported")
         trail.levels.add(initial_level or DEFAULT_LEVEL)
         for action, level in actions:
             if action in TRANSITIONS:
@@ -90,7 +95,7 @@ class View:
         self._looked[kind].update(ids)
 
     def record(self, entity, rid):
-        return self.records[entity].get(rid)
+        return self.records.get(entity, {}).get(rid)
 
     def survivor(self, entity, rid):
         """Where a merged-away record now lives (following a chain of merges)."""
@@ -147,6 +152,13 @@ class Policy:
     node = None
     server = False
     carry_over = False
+    #: a person acting online, who sees the flag as it is now: a transition made on a state or
+    #: level that is no longer current is refused (409) instead of recorded as concurrent
+    online = False
+    #: the tablet checking its own write against its own view, which it can know in full (a
+    #: flag's person must be a member of its household); the server accepts what the device
+    #: could not have known (a member moved or merged away meanwhile)
+    local = False
     #: changes the server makes in consequence of another's (logged as the server's own)
     followup = False
 
@@ -241,7 +253,7 @@ def _accept_one(change, view, policy, out, checklists, rules, followups):
     if entity in RECORDS:
         fields, grid, conflicts = _record(change, view, policy, out)
         if policy.carry_over:
-            followups.extend(_after_merges(view, entity, change["entity_id"], fields))
+            followups.extend(_after_merges(view, entity, change, fields))
     elif entity == "visit":
         fields = ENTITIES["visit"].clean(change["fields"], creating=True, checklists=checklists)
         grid, conflicts = _visit(change, fields, view, policy, out, checklists, rules), []
@@ -285,7 +297,11 @@ def _grid_of(view, policy, entity, fields, existing):
     person = fields.get("person_id")
     if entity == "flag" and person:
         member = view.records["person"].get(person)
-        if member is None or member.values.get("household_id") != hid:
+        if member is None:
+            raise InvalidChange(f"person_id names person {person}, which the server does not have; "
+                                "push the person first", field="person_id", code="unknown_reference")
+        policy.check_write(view.grid_of("person", member), "person")
+        if policy.local and member.values.get("household_id") != hid:
             raise InvalidChange("person_id is not a member of the flag's household", field="person_id")
     return grid
 
@@ -346,7 +362,17 @@ def _flag_event(change, fields, view, policy, out):
     grid = view.grid_of("flag", flag)
     policy.check_flag(grid)
     trail = view.trails[fid]
-    action, level = fields["action"], trail.level
+    action = fields["action"]
+    # Judged at the level its author saw the flag at (a level it really was at); an author who
+    # does not say is judged where the flag is now.
+    level = fields.get("at_level") or trail.level
+    if level not in trail.levels:
+        raise InvalidChange(f"at_level {level} is a level this flag has never been at", field="at_level",
+                            code="unknown_level")
+    if policy.online and ((action in TRANSITIONS and fields["from_state"] != trail.state) or level != trail.level):
+        raise Conflicting(f"the flag is {trail.state} at {trail.level} level now, not "
+                          f"{fields.get('from_state') or trail.state} at {level}: look again and act on it as it is",
+                          field="from_state", code="stale_state")
     if not policy.may_act(action, level):
         raise InvalidChange(f"the {policy.role} role may not {action} a flag at {level} level",
                             field="action", code="not_allowed")
@@ -365,7 +391,8 @@ def _flag_event(change, fields, view, policy, out):
         if fields["from_state"] not in trail.states:
             raise InvalidChange(f"from_state {fields['from_state']} is a state this flag has never been in",
                                 field="from_state", code="unknown_state")
-        trail.states.add(TRANSITIONS[action][1])
+        trail.state = TRANSITIONS[action][1]
+        trail.states.add(trail.state)
     if action in ("escalate", "route"):
         trail.level = fields["level"]
         trail.levels.add(fields["level"])
@@ -376,33 +403,44 @@ def _flag_event(change, fields, view, policy, out):
 
 
 # --- merged-away copies ------------------------------------------------------------------------
-def _after_merges(view, entity, eid, fields):
+def _after_merges(view, entity, change, fields):
     """A device that has not heard of a merge yet still writes to the merged-away copy. Its
     change is applied as sent (so its replica and the server's stay equal), and the server
-    follows it with its own change: an edit is carried over to the survivor (a delete is not:
-    deleting "the duplicate" must not delete the person), and a person put in a merged-away
-    household moves to the surviving one. Returns ``(entity, id, fields, moved_from)``."""
+    follows it with its own change: an edit is carried over to the survivor with the device's
+    own stamp, so the merge never changes which of two edits wins (a delete is not carried:
+    deleting "the duplicate" must not delete the person); and a person put in a merged-away
+    household is moved to the surviving one, a decision the server takes now, on top of that
+    write. Returns ``(entity, id, fields, stamp or None, base, change id)``."""
+    eid = change["entity_id"]
     rec = view.records[entity][eid]
     out = []
     if rec.values.get("merged_into"):
         carried = {k: v for k, v in fields.items() if k not in NOT_CARRIED}
-        if carried:
-            out.append((entity, view.survivor(entity, eid), carried, None))
+        survivor = view.survivor(entity, eid)
+        if carried and survivor != eid:
+            out.append((entity, survivor, carried, change["stamp"], None,
+                        uuid.uuid5(_CARRY, f"{change['change_id']}:{survivor}")))
     if entity == "person":
         home = view.records["household"].get(rec.values["household_id"])
         if home is not None and home.values.get("merged_into"):
             out.append(("person", eid, {"household_id": view.survivor("household", rec.values["household_id"])},
-                        rec.values["household_id"]))
+                        None, {"household_id": rec.stamps.get("household_id")},
+                        uuid.uuid5(_CARRY, f"{change['change_id']}:move")))
     return out
+
+
+#: carry-over change ids come from the change that caused them, so a retried batch makes the same
+_CARRY = uuid.UUID("1f0b6a52-3c1e-4b7e-9d0a-8a2f6c4e5d31")
 
 
 def _carry_over(followups, view, out, checklists, rules, clock):
     changes = []
-    for entity, rid, fields, moved_from in followups:
-        change = make_change(entity, rid, fields, clock.now())
+    for entity, rid, fields, stamp, base, change_id in followups:
+        moved = stamp is None
+        change = make_change(entity, rid, fields, stamp or clock.now(), base=base, change_id=change_id)
         changes.append(change)
-        if moved_from:
-            out.moves.append((moved_from, rid, change["stamp"]))
+        if moved:
+            out.moves.append((view.records["person"][rid].values["household_id"], rid, change["stamp"]))
     start = len(out.results)
     accept(changes, view, SYSTEM_BY_DEVICE, checklists=checklists, rules=rules, outcome=out)
     # carry-overs have no result slot of their own: they belong to the change that caused them

@@ -5,6 +5,8 @@ import uuid
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, case
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sync.flags import DEFAULT_LEVEL
+
 from ..extensions import db
 from .types import TS, UUID, utcnow
 
@@ -46,7 +48,7 @@ class Flag(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     stamps: Mapped[dict] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="reported", index=True)
-    current_level: Mapped[str] = mapped_column(String(16), default="community")
+    current_level: Mapped[str] = mapped_column(String(16), default=DEFAULT_LEVEL)
     current_colour: Mapped[str] = mapped_column(String(8))
     raised_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
     # server time: a flag raised offline starts its clock when the server learns of it
@@ -68,6 +70,8 @@ class FlagEvent(db.Model):
     flag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flag.id"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     from_state: Mapped[str | None] = mapped_column(String(16))
+    # the level the author saw the flag at (None: not said; judged where the flag was)
+    at_level: Mapped[str | None] = mapped_column(String(16))
     level: Mapped[str | None] = mapped_column(String(16))
     colour: Mapped[str | None] = mapped_column(String(8))
     visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))

@@ -143,13 +143,13 @@ def _load_records(view, entity, ids):
 def _load_trails(view, flag_ids):
     ids = _uuids(flag_ids)
     rows = {str(f.id): f for f in db.session.execute(
-        select(Flag.id, Flag.level, Flag.current_level).where(Flag.id.in_(ids)))}
+        select(Flag.id, Flag.level, Flag.current_level, Flag.state).where(Flag.id.in_(ids)))}
     actions = {}
     for fid, action, level in db.session.execute(
             select(FlagEvent.flag_id, FlagEvent.action, FlagEvent.level).where(FlagEvent.flag_id.in_(ids))):
         actions.setdefault(str(fid), []).append((action, level))
     for fid, row in rows.items():
-        view.trails[fid] = Trail.of(row.level, row.current_level, actions.get(fid, ()))
+        view.trails[fid] = Trail.of(row.level, row.current_level, actions.get(fid, ()), row.state)
 
 
 # --- write ---------------------------------------------------------------------------------------
@@ -168,7 +168,8 @@ def write(out, view, *, worker_id, device_id, now):
     } for lg in out.visits])
     insert_rows(FlagEvent.__table__, [{
         "id": _u(lg.change["entity_id"]), "flag_id": _u(lg.fields["flag_id"]), "action": lg.fields["action"],
-        "from_state": lg.fields.get("from_state"), "level": lg.fields.get("level"), "colour": lg.fields.get("colour"),
+        "from_state": lg.fields.get("from_state"), "at_level": lg.fields.get("at_level"),
+        "level": lg.fields.get("level"), "colour": lg.fields.get("colour"),
         "visit_id": _u(lg.fields["visit_id"]) if lg.fields.get("visit_id") else None, "note": lg.fields.get("note"),
         "stamp": lg.change["stamp"], "worker_id": worker_id, "device_id": device_id, "created_at": now,
     } for lg in out.events])
@@ -234,7 +235,7 @@ def _refold(flag_ids, view):
     for ev in db.session.execute(select(FlagEvent).where(FlagEvent.flag_id.in_(ids))).scalars():
         events.setdefault(str(ev.flag_id), []).append(
             {"id": str(ev.id), "stamp": ev.stamp, "action": ev.action, "from_state": ev.from_state,
-             "level": ev.level, "colour": ev.colour, "received": ev.created_at})
+             "at_level": ev.at_level, "level": ev.level, "colour": ev.colour, "received": ev.created_at})
     raised = dict(db.session.execute(select(Flag.id, Flag.raised_at).where(Flag.id.in_(ids))).all())
     table = current_app.config["DEADLINE_HOURS"]
     rows = []

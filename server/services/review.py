@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, func, select, text
 
 from sync.casework import ACTIVE_STATES, OPEN_STATES
-from sync.flags import COLOURS, LEVELS
+from sync.flags import COLOURS, DEFAULT_LEVEL, LEVELS
 from sync.identity import mask_id_number, mask_name, mask_phone
 
 from ..errors import ApiError
@@ -491,7 +491,7 @@ def _case_filter(query, status, now):
         return query.where(Flag.state.in_(OPEN_STATES))
     if status == "escalated":
         return query.where(Flag.state.in_(ACTIVE_STATES),
-                           _level_rank(Flag.current_level) > _level_rank(func.coalesce(Flag.level, "community")))
+                           _level_rank(Flag.current_level) > _level_rank(func.coalesce(Flag.level, DEFAULT_LEVEL)))
     if status in ("closed", "rejected"):
         return query.where(Flag.state == status)
     return query

@@ -28,7 +28,7 @@ def write(entity, entity_id, fields, *, worker, device_id, scope):
     change = server_change(entity, entity_id, fields, base=base)
     try:
         out = apply_as_server([change], device_id=device_id or "web", worker_id=worker.id,
-                              policy=ScopePolicy(scope))
+                              policy=ScopePolicy(scope, online=True))
     except SyncError:
         db.session.rollback()
         raise

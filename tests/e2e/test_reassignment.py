@@ -22,9 +22,9 @@ def test_reassignment_brings_new_grids_and_drops_old_ones(live, device):
     assert rejected[0]["reason"]["code"] == "out_of_scope"
     assert rejected[0]["change"]["fields"] == {"note": "换网格前的修改"}
     held = {h["id"] for h in a.households()}
-    # The new grid's households arrived; the old grid's left, but for the one whose change the
-    # server refused: the worker can still see what did not get through.
-    assert held == g2_homes | {g1_homes[0]}
+    # The new grid's households arrived and the old grid's left: the refused change was undone
+    # (the tablet holds what the server holds); the worker still sees it, whole, in the refused list.
+    assert held == g2_homes
     assert a.persons(g1_homes[1]) == [] and a.visits(g1_homes[1]) == []
     assert len(a.visits()) == 5 and a.visits(g1_homes[0]) == []
 

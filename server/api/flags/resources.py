@@ -47,9 +47,9 @@ def _load(flag_id):
 def _with_events(flag):
     flag.events = db.session.execute(select(FlagEvent).where(FlagEvent.flag_id == flag.id)
                                      .order_by(FlagEvent.stamp)).scalars().all()
-    view = fold_flag(flag.colour, flag.level or "community", [
-        {"id": str(e.id), "stamp": e.stamp, "action": e.action, "from_state": e.from_state, "level": e.level,
-         "colour": e.colour} for e in flag.events])
+    view = fold_flag(flag.colour, flag.level, [
+        {"id": str(e.id), "stamp": e.stamp, "action": e.action, "from_state": e.from_state,
+         "at_level": e.at_level, "level": e.level, "colour": e.colour} for e in flag.events])
     flag.concurrent_event_ids = view["concurrent"]
     flag.allowed_actions = allowed_actions(g.scope.role, flag.state, flag.current_level)
     return _decorate(flag)
