@@ -41,10 +41,12 @@ class CaseworkAPI:
         now = now or dt.datetime.now(dt.timezone.utc)
         config = self._store.get_meta("config") or {}
         table = config.get("revisit_days") or DEFAULT_REVISIT_DAYS
+        home = self._survivors()
         last = {}
         for visit in self.visits():
             when = dt.datetime.fromisoformat(visit["visited_at"].replace("Z", "+00:00"))
-            last[visit["household_id"]] = max(when, last.get(visit["household_id"], when))
+            key = home.get(visit["household_id"], visit["household_id"])
+            last[key] = max(when, last.get(key, when))
         flags = self.flags()
         stamps = {fid: rec[1] for fid, rec in self._store.load_records("flag", [f["id"] for f in flags]).items()}
         out = []
@@ -52,12 +54,27 @@ class CaseworkAPI:
             # raised when its first field was stamped on the device that raised it
             raised = _when(min(stamps.get(flag["id"], {}).values(), default=None)) or now
             changed = _when(flag.get("state_stamp")) or raised
-            due = revisit_due(flag["state"], flag["colour"], raised, last.get(flag["household_id"]), changed, table)
+            household = home.get(flag["household_id"], flag["household_id"])
+            due = revisit_due(flag["state"], flag["colour"], raised, last.get(household), changed, table)
             if due is not None:
-                out.append({"household_id": flag["household_id"], "flag_id": flag["id"],
+                out.append({"household_id": household, "flag_id": flag["id"],
                             "category": flag["category"], "colour": flag["colour"], "flag_state": flag["state"],
                             "why": due[1], "due_at": due[0], "overdue": due[0] <= now})
         return sorted(out, key=lambda d: (d["due_at"], d["flag_id"]))
+
+    def _survivors(self):
+        """``{household id: the household it was merged into}``, chains followed: a flag or a
+        visit recorded on a duplicate counts for the surviving household."""
+        into = self._store.merges("household")
+        out = {}
+        for hid in into:
+            at = hid
+            for _ in range(16):
+                if at not in into:
+                    break
+                at = into[at]
+            out[hid] = at
+        return out
 
     def flag_queue(self):
         """Flags this worker has to act on: staff, the open flags at their own level; a grid

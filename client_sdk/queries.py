@@ -46,17 +46,30 @@ class QueryAPI:
         rows = self._store.select_records("person", "id = ?", [_norm(person_id)])
         return rows[0] if rows else None
 
+    def _with_copies(self, household_id):
+        """The household and the duplicates the server merged into it: their visits and flags
+        are the surviving household's."""
+        found = frontier = {_norm(household_id)}
+        for _ in range(16):
+            frontier = self._store.merged_into("household", frontier) - found
+            if not frontier:
+                break
+            found = found | frontier
+        return sorted(found)
+
     def visits(self, household_id=None):
         """Visits oldest first (a correction points at the visit it amends)."""
         if household_id is None:
             return self._store.select_visits()
-        return self._store.select_visits("household_id = ?", (_norm(household_id),))
+        homes = self._with_copies(household_id)
+        return self._store.select_visits(f"household_id IN ({','.join('?' * len(homes))})", homes)
 
     def flags(self, state=None, household_id=None):
         """Flags with their current state, level and colour (folded from their events)."""
         where, params = "1", []
         if household_id:
-            where, params = "household_id = ?", [_norm(household_id)]
+            params = self._with_copies(household_id)
+            where = f"household_id IN ({','.join('?' * len(params))})"
         states = self._store.flag_states()
         out = []
         for flag in self._store.select_records("flag", where, params):

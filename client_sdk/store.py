@@ -162,6 +162,18 @@ class Store:
         self.conn.executemany("INSERT OR REPLACE INTO records (entity, id, grid_id, household_id, deleted, vals, "
                               "pii, stamps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
 
+    def merges(self, entity):
+        """``{id: merged_into}`` of the records the server merged away."""
+        return dict(self.conn.execute(
+            "SELECT id, json_extract(vals, '$.merged_into') FROM records WHERE entity = ? "
+            "AND json_extract(vals, '$.merged_into') IS NOT NULL", (entity,)).fetchall())
+
+    def merged_into(self, entity, ids):
+        """Ids of the records merged (directly) into any of ``ids``."""
+        return {r[0] for r in self._in(
+            "SELECT id FROM records WHERE entity = ? AND json_extract(vals, '$.merged_into') IN ({marks})", ids,
+            entity)}
+
     def delete_records(self, entity, ids):
         self.conn.executemany("DELETE FROM records WHERE entity = ? AND id = ?", [(entity, i) for i in ids])
         if entity == "flag":

@@ -4,10 +4,12 @@ import datetime as dt
 import uuid
 
 from flask import current_app
+from sqlalchemy import select
 
 from sync.entities import ENTITIES
 from sync.identity import MASKS
 
+from ..extensions import db
 from ..models import Flag, Household, Person
 
 MODELS = {"household": Household, "person": Person, "flag": Flag}
@@ -54,6 +56,39 @@ def columns(entity, values, v=None):
             out[name] = bool(value)
         else:
             out[name] = value
+    return out
+
+
+def with_copies(entity, ids):
+    """``ids`` and every record merged into them, however many merges deep: a survivor's
+    visits and flags include those recorded on its merged-away copies."""
+    model = MODELS[entity]
+    found, frontier = set(ids), set(ids)
+    for _ in range(16):
+        frontier = set(db.session.execute(select(model.id).where(model.merged_into.in_(frontier))).scalars()) - found
+        if not frontier:
+            break
+        found |= frontier
+    return found
+
+
+def survivors(entity, ids):
+    """``{id: the record it was merged into, following chains}`` (itself when it was not)."""
+    model = MODELS[entity]
+    into = {}
+    todo = set(ids)
+    for _ in range(16):
+        rows = dict(db.session.execute(select(model.id, model.merged_into).where(model.id.in_(todo))).all())
+        into.update(rows)
+        todo = {m for m in rows.values() if m is not None and m not in into}
+        if not todo:
+            break
+    out = {}
+    for rid in ids:
+        seen, at = 0, rid
+        while into.get(at) is not None and seen < 16:
+            at, seen = into[at], seen + 1
+        out[rid] = at
     return out
 
 

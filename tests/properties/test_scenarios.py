@@ -328,3 +328,29 @@ def test_merging_two_households_by_hand_keeps_both_tablets_equal(office):
         db.session.commit()
     a.sync(), b.sync()
     check_all(app, [a, b], _fresh(tablet))
+
+
+def test_visits_and_flags_of_a_merged_copy_are_the_survivors(office, client, auth):
+    """After a merge, what was recorded on the duplicate (a visit, a red flag) shows on the
+    surviving household, on the tablets and in the REST views (the household's visits and
+    flags, the due list)."""
+    app, city, world, tablet = office
+    a, b = tablet("w1", "dev-w1-a"), tablet("w12", "dev-w12-a")
+    ha, _, hb, _ = _family_twice(city, a, b)
+    vid = b.client.record_visit(hb, CHECKS_OK)
+    fid = b.client.raise_flag(hb, "困境儿童", "red")
+    b.sync()
+    with app.app_context():
+        link_pending()
+    a.sync(), b.sync()
+    server = server_state(app)
+    survivor, copy = (ha, hb) if server["records"][("household", hb)]["values"]["merged_into"] == ha else (hb, ha)
+    h = auth.headers("w1")
+    for t in (a, b):
+        assert vid in [v["id"] for v in t.client.visits(survivor)]
+        assert fid in [f["id"] for f in t.client.flags(household_id=survivor)]
+        assert {d["household_id"] for d in t.client.due_visits() if d["flag_id"] == fid} == {survivor}
+    assert vid in [v["id"] for v in client.get(f"/api/v1/visits?household_id={survivor}", headers=h).get_json()]
+    assert fid in [f["id"] for f in client.get(f"/api/v1/flags?household_id={survivor}", headers=h).get_json()]
+    due = client.get("/api/v1/visits/due", headers=h).get_json()
+    assert [d["household_id"] for d in due if d["flag_id"] == fid] == [survivor]

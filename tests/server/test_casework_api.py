@@ -298,3 +298,39 @@ def test_a_note_after_resolving_does_not_push_back_the_verifying_visit(app, clie
     assert due["why"] == "verify"
     assert dt.datetime.fromisoformat(due["due_at"]) == T0 + 2 * H
     assert due["overdue"] is True
+
+
+# --- online, the server knows the state: a stale transition is refused -------------------------
+
+def test_online_a_transition_on_a_state_that_is_gone_is_a_409_and_changes_nothing(app, client, auth, city):
+    """Community staff, online, send a confirm made on the "reported" view of a case that has
+    since been closed: the server knows the state, so it answers 409 with the current one and
+    writes nothing (no event, no reopening, no fresh deadline to escalate)."""
+    use_clock(app)
+    hid = household(client, auth, city)
+    fid = raise_flag(client, auth, hid)
+    resolve(client, auth, fid)
+    assert act(client, auth, "w1", fid, "verify", "resolved", visit_id=visit(client, auth, hid))["status"] == "applied"
+    assert act(client, auth, "comm1", fid, "close", "verified")["status"] == "applied"
+    before = get(client, auth, "comm1", f"/flags/{fid}")
+    resp = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("comm1"),
+                       json={"action": "confirm", "from_state": "reported"})
+    assert resp.status_code == 409 and resp.json["code"] == "stale_state"
+    assert "closed" in resp.json["message"] and resp.json["errors"] == {"from_state": [resp.json["message"]]}
+    after = get(client, auth, "comm1", f"/flags/{fid}")
+    assert (after["state"], len(after["events"]), after["deadline_at"]) == \
+        ("closed", len(before["events"]), before["deadline_at"])
+    ok = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("comm1"),
+                     json={"action": "reopen", "from_state": "closed", "note": "又出现困难"})
+    assert ok.status_code == 201
+    assert get(client, auth, "comm1", f"/flags/{fid}")["state"] == "reported"
+
+
+def test_online_an_event_made_at_a_level_the_case_has_left_is_a_409(app, client, auth, city):
+    use_clock(app)
+    hid = household(client, auth, city)
+    fid = raise_flag(client, auth, hid)
+    assert act(client, auth, "comm1", fid, "escalate", level="street")["status"] == "applied"
+    resp = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("comm1"),
+                       json={"action": "note", "at_level": "community", "note": "已上报"})
+    assert resp.status_code == 409 and resp.json["code"] == "stale_state"

@@ -13,6 +13,7 @@ from ...auth import login_required
 from ...errors import ApiError
 from ...extensions import db
 from ...models import COLOUR_RANK, Flag, FlagEvent
+from ...services.records import with_copies
 from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import create, input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
@@ -71,9 +72,12 @@ class FlagList(MethodView):
     def get(self, args):
         """Flags in the caller's area, red first, oldest first."""
         query = _scoped(select(Flag))
-        for name in ("state", "household_id", "grid_id"):
+        for name in ("state", "grid_id"):
             if args[name] is not None:
                 query = query.where(getattr(Flag, name) == args[name])
+        if args["household_id"] is not None:
+            # a flag raised on a duplicate is the surviving household's flag too
+            query = query.where(Flag.household_id.in_(with_copies("household", [args["household_id"]])))
         if args["colour"] is not None:
             query = query.where(Flag.current_colour == args["colour"])
         if args["level"] is not None:

@@ -11,6 +11,7 @@ from sync.casework import OPEN_STATES, revisit_due
 from ...auth import login_required
 from ...extensions import db
 from ...models import Flag, FlagEvent, Household, Visit
+from ...services.records import survivors, with_copies
 from ..common import BEARER, Blueprint, PageArgs, now, paginate
 from ..records import input_schema, load_in_scope, save
 from ..schemas import VisitSchema
@@ -30,9 +31,11 @@ class VisitList(MethodView):
     @blp.response(200, VisitSchema(many=True))
     @blp.doc(security=BEARER)
     def get(self, args):
-        """A household's visits, newest first (amendments included, pointing at what they amend)."""
+        """A household's visits, newest first (amendments included, pointing at what they amend;
+        visits recorded on a duplicate merged into it included)."""
         load_in_scope("household", args["household_id"])
-        query = select(Visit).where(Visit.household_id == args["household_id"]).order_by(
+        homes = with_copies("household", [args["household_id"]])
+        query = select(Visit).where(Visit.household_id.in_(homes)).order_by(
             Visit.visited_at.desc(), Visit.id)
         return db.session.execute(paginate(query, args)).scalars().all()
 
@@ -81,12 +84,21 @@ class DueVisits(MethodView):
         """Flagged households in the caller's grids that are due a visit, soonest first: open
         flags are re-visited every few days by colour; resolved ones need a verifying visit."""
         g.scope.require_records()
-        rows = db.session.execute(
-            select(Flag, Household.address).join(Household, Household.id == Flag.household_id)
-            .where(Flag.grid_id.in_(g.scope.grid_ids), Flag.state.in_(OPEN_STATES + ("resolved",)))).all()
-        last = dict(db.session.execute(
+        flags = db.session.execute(
+            select(Flag).where(Flag.grid_id.in_(g.scope.grid_ids), Flag.state.in_(OPEN_STATES + ("resolved",)))
+        ).scalars().all()
+        # A flag or visit recorded on a duplicate counts for the household it was merged into.
+        home = survivors("household", {f.household_id for f in flags})
+        address = dict(db.session.execute(select(Household.id, Household.address)
+                                          .where(Household.id.in_(set(home.values())))).all())
+        visited = db.session.execute(
             select(Visit.household_id, func.max(Visit.visited_at))
-            .where(Visit.household_id.in_({f.household_id for f, _ in rows})).group_by(Visit.household_id)).all())
+            .where(Visit.household_id.in_(with_copies("household", set(home.values()))))
+            .group_by(Visit.household_id)).all()
+        into, last = survivors("household", {hid for hid, _ in visited}), {}
+        for hid, seen in visited:
+            last[into[hid]] = max(seen, last.get(into[hid], seen))
+        rows = [(f, address.get(home[f.household_id])) for f in flags]
         # a resolved flag's verifying visit is due from when it was resolved (not its last note)
         resolved = dict(db.session.execute(
             select(FlagEvent.flag_id, func.max(FlagEvent.created_at))
@@ -94,12 +106,12 @@ class DueVisits(MethodView):
                    FlagEvent.action == "resolve").group_by(FlagEvent.flag_id)).all())
         current, table, out = now(), current_app.config["REVISIT_DAYS"], []
         for flag, address in rows:
-            seen = last.get(flag.household_id)
+            seen = last.get(home[flag.household_id])
             due = revisit_due(flag.state, flag.current_colour, flag.raised_at, seen,
                               resolved.get(flag.id, flag.updated_at), table)
             if due is None:
                 continue
-            out.append({"household_id": flag.household_id, "address": address, "grid_id": flag.grid_id,
+            out.append({"household_id": home[flag.household_id], "address": address, "grid_id": flag.grid_id,
                         "flag_id": flag.id, "category": flag.category, "colour": flag.current_colour,
                         "flag_state": flag.state, "why": due[1], "due_at": due[0], "last_visit_at": seen,
                         "overdue": due[0] <= current})
