@@ -19,6 +19,9 @@ from .errors import ApiError
 from .extensions import db
 from .models import Area, WorkerGrid
 
+#: staff who may open a case of their own area in full on the review pages
+CASE_OPENERS = frozenset({"community", "street", "district"})
+
 RECORD_READERS = frozenset({"grid_worker", "community", "street", "district"})
 RECORD_WRITERS = frozenset({"grid_worker", "community"})
 FULL_PII = frozenset({"grid_worker", "community"})
@@ -103,3 +106,40 @@ class ScopePolicy(Policy):
 
 #: the server's own changes: imports, demo data, merges, escalations
 SYSTEM_POLICY = SYSTEM
+
+
+# --- the review pages ---------------------------------------------------------------------------
+def may_open_case(scope, flag):
+    """Whether this reviewer may see the case in full (names, numbers, notes): the staff of the
+    area it lies in, and the bureau once the case sits with the bureau. Everyone else who may
+    read the figures sees it with names initialled and numbers masked."""
+    if scope.role in CASE_OPENERS:
+        return flag.grid_id in scope.grid_ids
+    return scope.role == "bureau" and flag.current_level == "bureau"
+
+
+def names_visible(scope, grid_id):
+    """A list is not an opening: names in full only for the staff of the case's own area."""
+    return scope.role in CASE_OPENERS and grid_id in scope.grid_ids
+
+
+def in_view(scope, grid_id):
+    """Whether a reviewer's figures reach a grid (the bureau and admins see the whole city)."""
+    return scope.role in ("bureau", "admin") or grid_id in scope.grid_ids
+
+
+def visible_area(scope, area_id):
+    """The area if this reviewer's figures reach it, else None (a 404: not acknowledged)."""
+    area = db.session.get(Area, area_id)
+    if area is None:
+        return None
+    if scope.role in ("bureau", "admin") or (scope.area_path and area.path.startswith(scope.area_path)):
+        return area
+    return None
+
+
+def home_area(scope):
+    """Where a reviewer's dashboard opens: their own area, or the city for the bureau."""
+    if scope.area_path:
+        return db.session.execute(select(Area).where(Area.path == scope.area_path)).scalar_one_or_none()
+    return db.session.execute(select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)).scalars().first()

@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import abort, current_app, g, redirect, render_template, request, session, stream_with_context, url_for
 from werkzeug.exceptions import HTTPException
 
+from sync.errors import InvalidInput
 from sync.flags import COLOURS, LEVELS
 
 from ..auth import authenticate
@@ -114,7 +115,7 @@ def _period(month=None):
             return review.parse_period(month if len(month) == 7 else "bad")
         return review.parse_period(request.args.get("period") or None, request.args.get("start") or None,
                                    request.args.get("end") or None)
-    except ApiError:
+    except InvalidInput:
         abort(422, description=_PERIOD_HELP)
 
 
