@@ -15,7 +15,7 @@ demo: install
 	$(VENV)/bin/gridsync demo
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: install
 	$(PY) bench/sync_throughput.py

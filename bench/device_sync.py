@@ -66,7 +66,7 @@ def make_app(workdir):
 
 def seed(app, households, seed=11):
     """One worker with 5 grids and their history, written through the server's one write path (``apply_as_server``)."""
-    from server.cli import create_area, create_worker
+    from server.services.accounts import create_area, create_worker
     from server.extensions import db
     from server.services.server_changes import apply_as_server, server_change
     rng = random.Random(seed)

@@ -431,7 +431,7 @@ def run(args, scratch, rng):
     from sqlalchemy import select
 
     from server import create_app
-    from server.cli import create_worker
+    from server.services.accounts import create_worker
     from server.extensions import db
     from server.models import Area
     from server.services import review

@@ -325,7 +325,7 @@ class PostgresBackend:
 def make_bench_city():
     """city → district → street → two communities; bench1 holds five grids (a typical
     worker holds about 4.8), bench2 the three of the next community."""
-    from server.cli import create_area, create_worker
+    from server.services.accounts import create_area, create_worker
     from server.extensions import db
     city = create_area("BX", "基准市", "city")
     district = create_area("BD1", "基准区", "district", city)

@@ -6,6 +6,8 @@ Tombstoned records are left out unless asked for.
 """
 import uuid
 
+from sync.flags import DEFAULT_LEVEL
+
 
 def _norm(value):
     try:
@@ -73,7 +75,7 @@ class QueryAPI:
         states = self._store.flag_states()
         out = []
         for flag in self._store.select_records("flag", where, params):
-            view = states.get(flag["id"], {"state": "reported", "level": flag.get("level") or "community",
+            view = states.get(flag["id"], {"state": "reported", "level": flag.get("level") or DEFAULT_LEVEL,
                                            "colour": flag.get("colour"), "concurrent": []})
             if state and view["state"] != state:
                 continue

@@ -11,16 +11,17 @@ import time
 from dataclasses import dataclass, field
 
 from sync import SCHEMA_VERSION
+from sync.protocol import MAX_BATCH, MAX_PAGE
 
 from . import replies
 from .apply import apply_pulled
 from .errors import BadResponse, ResyncRequired
 from .rebase import DONE, confirm, settle
 
-#: Changes per push: about 100 KB gzipped, well under the server's limit of 1000.
-PUSH_BATCH = 500
-#: Changes per pull page (the server allows up to 5000): fewer round trips on a first sync.
-PULL_PAGE = 5000
+#: Changes per push: half the server's limit, about 100 KB gzipped (a cheap link sends it whole).
+PUSH_BATCH = MAX_BATCH // 2
+#: Changes per pull page: the most the server gives, for the fewest round trips on a first sync.
+PULL_PAGE = MAX_PAGE
 
 
 @dataclass

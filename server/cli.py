@@ -11,40 +11,28 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+
+from sync.errors import InvalidInput
 
 from .extensions import db
-from .models import ROLES, Area, Worker, WorkerGrid
-from .models.areas import LEVELS
+from .models import ROLES, Area, Worker
+from .services import accounts
 
 
-def create_area(code, name, level, parent=None):
-    if level not in LEVELS:
-        raise click.ClickException(f"level must be one of {', '.join(LEVELS)}")
-    if parent is None and level != "city":
-        raise click.ClickException(f"area {code}: only a city has no parent")
-    if parent is not None and LEVELS.index(level) != LEVELS.index(parent.level) + 1:
-        raise click.ClickException(f"area {code}: a {level} cannot sit under a {parent.level}")
-    area = Area(id=uuid.uuid4(), code=code, name=name, level=level, parent_id=parent.id if parent else None,
-                path=(parent.path if parent else "/") + code + "/")
-    db.session.add(area)
-    return area
+def create_area(*args, **kwargs):
+    """``services.accounts.create_area``, its refusal as a command-line error."""
+    try:
+        return accounts.create_area(*args, **kwargs)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
 
 
-def create_worker(username, password, role, display_name=None, area=None, grids=()):
-    if role not in ROLES:
-        raise click.ClickException(f"role must be one of {', '.join(ROLES)}")
-    if db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none():
-        raise click.ClickException(f"a worker named {username!r} exists already")
-    worker = Worker(id=uuid.uuid4(), username=username, display_name=display_name or username, role=role,
-                    area_id=area.id if area else None, password_hash=generate_password_hash(
-                        password, method=current_app.config["PASSWORD_HASH_METHOD"]))
-    db.session.add(worker)
-    for grid in grids:
-        if grid.level != "grid":
-            raise click.ClickException(f"{grid.code} is a {grid.level}, not a grid")
-        db.session.add(WorkerGrid(worker_id=worker.id, grid_id=grid.id))
-    return worker
+def create_worker(*args, **kwargs):
+    try:
+        return accounts.create_worker(*args, **kwargs)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+
 
 
 def _area_by_code(code):

@@ -9,7 +9,7 @@ from stdnum.cn import ric
 
 from sync.checklist import CHECK_KEYS
 
-from .cli import create_area, create_worker
+from .services.accounts import create_area, create_worker
 from .extensions import db
 from .models import WorkerGrid
 from .services.server_changes import apply_as_server, server_change

@@ -46,15 +46,6 @@ class Scope:
             verb = "change" if write else "read"
             raise ApiError(403, "forbidden", f"the {self.role} role may not {verb} household records")
 
-    def may_write_grid(self, grid_id):
-        return self.role in RECORD_WRITERS and grid_id in self.grid_ids
-
-    def check_read(self, grid_id, what="record"):
-        """404 rather than 403: a record outside one's area is not acknowledged to exist."""
-        self.require_records()
-        if grid_id not in self.grid_ids:
-            raise OutOfScope(f"no such {what} in your area")
-
     def check_flag(self, grid_id):
         """Moving a flag on: the field workers of its grid, the staff of its area, and the
         bureau for flags escalated to it (sync/casework.may_act checks the level)."""

@@ -48,7 +48,3 @@ def merge_fields(values, stamps, fields, stamp, base=None):
 def node_of(stamp):
     return stamp.split("-", 2)[2]
 
-
-def record_stamp(stamps):
-    """The newest stamp of a record: when it last changed."""
-    return max(stamps.values()) if stamps else None

@@ -5,7 +5,7 @@ district D2 → street S2 → community C3 (grid G4).
 Workers (password "pw-<name>"): w1 (G1), w2 (G2), w3 (G3), w12 (G1 and G2), comm1 (C1),
 street1 (S1), district2 (D2), bureau, admin.
 """
-from server.cli import create_area, create_worker
+from server.services.accounts import create_area, create_worker
 from server.extensions import db
 
 

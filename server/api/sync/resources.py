@@ -4,7 +4,7 @@ import datetime as dt
 from flask import Response, current_app, g, jsonify
 from flask.views import MethodView
 
-from sync.protocol import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+from .schemas import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
 
 from ...auth import login_required
 from ...errors import ApiError

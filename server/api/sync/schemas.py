@@ -1,0 +1,67 @@
+"""The push and pull messages as marshmallow schemas: the envelope the server checks whole, and
+what the OpenAPI document publishes (each change is checked on its own by sync/protocol.py)."""
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from sync.protocol import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE, RESULT_STATUSES
+
+
+class PushRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    device_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    schema_version = fields.Int(required=True, strict=True)
+    changes = fields.List(fields.Raw(), required=True,
+                          validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
+                          metadata={"description": "each {change_id, entity, entity_id, stamp, fields, base?}, "
+                                                   "checked on its own by parse_change (docs/protocol.md)"})
+
+
+class ReasonSchema(Schema):
+    code = fields.Str(required=True)
+    message = fields.Str(required=True)
+    field = fields.Str()
+
+
+class ChangeResultSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    index = fields.Int(required=True)
+    change_id = fields.Str(allow_none=True)
+    status = fields.Str(required=True, validate=validate.OneOf(RESULT_STATUSES))
+    reason = fields.Nested(ReasonSchema)
+    conflicts = fields.List(fields.Str())
+
+
+class PushResponseSchema(Schema):
+    results = fields.List(fields.Nested(ChangeResultSchema), required=True)
+    server_stamp = fields.Str(required=True)
+
+
+class PullArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = fields.Str(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class PulledChangeSchema(Schema):
+    """One change as a device receives it (the same shape it pushes, plus who made it)."""
+
+    change_id = fields.Str(required=True)
+    entity = fields.Str(required=True)
+    entity_id = fields.Str(required=True)
+    stamp = fields.Str(required=True)
+    fields_ = fields.Dict(required=True, data_key="fields")
+    base = fields.Dict(allow_none=True)
+    device_id = fields.Str()
+    worker_id = fields.Str()
+
+
+class PullResponseSchema(Schema):
+    changes = fields.List(fields.Nested(PulledChangeSchema), required=True)
+    cursor = fields.Str(required=True)
+    more = fields.Bool(required=True)
+    server_stamp = fields.Str(required=True)
