@@ -60,8 +60,8 @@ def _break(reply, mode):
     if mode == "html":
         page = b"<html><body>portal login</body></html>"
         status = head.split(b"\r\n", 1)[0]
-        return status + b"\r\nContent-Type: text/html\r\nContent-Length: " + str(len(page)).encode() + \
-            b"\r\n\r\n" + page
+        return status + b"\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: " + \
+            str(len(page)).encode() + b"\r\n\r\n" + page
     return reply
 
 
