@@ -2,7 +2,7 @@
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -46,6 +46,9 @@ class Device(db.Model):
     # Set when the device's state cannot be trusted (e.g. handed to another worker): its next
     # pull with a cursor is told to start over.
     resync_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The change-log seq its replica was last pulled from the start at: what it pushed after
+    # that, it holds, so pulls leave it out (no echo); what it pushed before, it may not.
+    replica_since: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
 
 

@@ -5,7 +5,7 @@ A cursor is ``"<epoch>.<seq>"``. ``seq`` only grows and is made visible in order
 (the log was reset or restored) or beyond the newest change is not trusted: the answer is
 "resync required" (HTTP 410), and the device pulls again from the start, keeping its outbox.
 """
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, select
 
 from sync.errors import ResyncRequired
 
@@ -34,34 +34,64 @@ def parse_cursor(cursor, epoch):
     return seq
 
 
-def pull_page(grid_ids, cursor, limit, server_stamp, device=None):
-    """The page as a JSON string, built from stored payloads without re-encoding them."""
-    epoch = current_epoch()
+def check_cursor(cursor, device=None):
+    """The seq a pull continues after; raises ResyncRequired (410) for a cursor that cannot be
+    trusted, before anything else of a request is done."""
     if device is not None and device.resync_required:
         if cursor:
             raise ResyncRequired("this device must start over: pull again without a cursor")
         device.resync_required = False
-    after = parse_cursor(cursor, epoch)
+    after = parse_cursor(cursor, current_epoch())
+    if device is not None and not cursor:
+        # a replica (re)built from the start: what the device pushed until now may not be in it
+        device.replica_since = db.session.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+    return after
+
+
+def page(grid_ids, cursor, limit, device=None):
+    """``(changes, cursor, more)``: the changes as JSON texts, built from stored payloads without
+    re-encoding them.
+
+    No echo: a pull leaves out the changes this device pushed itself (its own id and its own
+    clock's stamp) since its replica began (``Device.replica_since``): it holds them already; the
+    cursor still moves past them. Anything the server did in consequence (a carry-over to a merge
+    survivor is the server's change) or that was made online (stamped by the server's clock) is
+    sent, and so is what the device pushed before its replica was last built from the start."""
+    epoch = current_epoch()
+    after = check_cursor(cursor, device)
     rows = []
     if grid_ids:
         # Keys first, then the payloads of just that page: ordering the matching rows with their
         # payloads attached made every page of a first sync sort everything after it.
-        page = (select(ChangeLog.seq).where(ChangeLog.seq > after, ChangeLog.grid_id.in_(grid_ids))
+        keys = (select(ChangeLog.seq).where(ChangeLog.seq > after, ChangeLog.grid_id.in_(grid_ids))
                 .order_by(ChangeLog.seq).limit(limit + 1)).scalar_subquery()
+        own = literal(False)
+        if device is not None:
+            # the node of a stamp starts after "<13 digits>-<4 digits>-" (sync/clock.py)
+            own = and_(ChangeLog.device_id == device.id, func.substr(ChangeLog.stamp, 20) == device.id,
+                       ChangeLog.seq > device.replica_since)
         rows = db.session.execute(
-            select(ChangeLog.seq, ChangeLog.payload, ChangeLog.pii)
-            .where(ChangeLog.seq.in_(page)).order_by(ChangeLog.seq)).all()
+            select(ChangeLog.seq, ChangeLog.payload, ChangeLog.pii, own.label("own"))
+            .where(ChangeLog.seq.in_(keys)).order_by(ChangeLog.seq)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1].seq if rows else after
     v = vault()
     parts = []
     for row in rows:
+        if row.own:
+            continue
         if row.pii is None:
             parts.append(row.payload)
         else:
             change = loads(row.payload)
             change["fields"].update(v.decrypt_json(row.pii))
             parts.append(dumps(change))
-    tail = dumps({"cursor": f"{epoch}.{last}", "more": more, "server_stamp": server_stamp})
+    return parts, f"{epoch}.{last}", more
+
+
+def pull_page(grid_ids, cursor, limit, server_stamp, device=None):
+    """The page as a JSON string."""
+    parts, cursor, more = page(grid_ids, cursor, limit, device)
+    tail = dumps({"cursor": cursor, "more": more, "server_stamp": server_stamp})
     return '{"changes":[' + ",".join(parts) + "]," + tail[1:]

@@ -213,3 +213,24 @@ def test_a_flags_colour_and_level_move_only_by_events(client, auth, city):
     assert (flag["current_colour"], flag["current_level"]) == ("green", "community")
     note = push(client, h, "dev-w1", [change("flag", fid, {"note": "独居"}, stamp(NOW - 7000))])
     assert note.json["results"][0]["status"] == "applied"
+
+
+def test_a_pull_does_not_echo_what_the_device_pushed_since_its_replica_began(client, auth, city):
+    """After its first pull, a tablet's own pushes do not come back (it holds them): the cursor
+    moves past them. Another tablet's change, and an edit made online with the same tablet's
+    token (stamped by the server's clock), do come; so does everything after a pull from the
+    start, for a tablet that may have lost its store."""
+    a, b = auth.headers("w1", "tab-a"), auth.headers("w12", "tab-b")
+    mine = make_household(client, a, city, device="tab-a")
+    _, cursor = pull_all(client, a)                                    # the replica begins
+    pushed = [change("household", str(uuid.uuid4()), {"grid_id": city["G1"], "address": f"路{i}号"},
+                     stamp(NOW - 900 + i, "tab-a")) for i in range(5)]
+    assert {r["status"] for r in push(client, a, "tab-a", pushed).json["results"]} == {"applied"}
+    theirs = make_household(client, b, city, device="tab-b", ms=NOW - 800)
+    assert client.patch(f"/api/v1/households/{mine}", headers=a, json={"note": "网上修改"}).status_code == 200
+    got, head = pull_all(client, a, cursor, limit=2)
+    assert [(c["entity_id"], c["device_id"]) for c in got] == [(theirs, "tab-b"), (mine, "tab-a")]
+    assert got[1]["fields"] == {"note": "网上修改"}
+    assert pull_all(client, a, head)[0] == []
+    everything, _ = pull_all(client, a)                                # from the start again
+    assert {c["entity_id"] for c in everything} >= {c["entity_id"] for c in pushed} | {mine, theirs}
