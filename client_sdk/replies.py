@@ -59,3 +59,16 @@ def page(body):
               and isinstance(c.get("stamp"), str) and isinstance(c.get("fields"), dict),
               "a pulled change is not {entity, entity_id, stamp, fields}")
     return body
+
+
+def exchange(body, sent):
+    """One exchange's answer: the push results, a page, the versions, and what changed."""
+    body = push(page(body), sent)
+    versions = body.get("versions")
+    _need(isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values()),
+          "the answer has no versions")
+    if "worker" in body:
+        worker(body["worker"])
+    if "config" in body:
+        config(body["config"])
+    return body

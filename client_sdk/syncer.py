@@ -1,10 +1,10 @@
-"""One sync: check the grids, push the outbox, pull until caught up, prune what is no longer held.
+"""One sync: exchanges (push a batch, pull a page, hear of new grids or configuration) until the
+outbox is sent and the pull caught up, then prune what is no longer held.
 
-The steps are named after the protocol. Each one commits its own progress before the next
-network call (a pushed batch leaves the outbox with its results; a pulled page and its cursor
-are stored together), so a connection cut at any point loses nothing, and the next ``sync()``
-continues from where this one stopped: re-sent changes come back ``already_applied``, a
-re-pulled page changes nothing.
+Each exchange commits its own progress before the next network call (a pushed batch leaves the
+outbox with its results; a pulled page, its cursor and what came with it are stored together),
+so a connection cut at any point loses nothing, and the next ``sync()`` continues from where this
+one stopped: re-sent changes come back ``already_applied``, a re-pulled page changes nothing.
 """
 import datetime as dt
 import time
@@ -51,14 +51,41 @@ class Syncer:
         self.apply_s = 0.0
 
     def run(self):
+        """Exchanges until the outbox is sent and the pull caught up: one request when there is
+        nothing to send and nothing new (docs/protocol.md §6.7)."""
         started = time.perf_counter()
         net0, dec0 = self.transport.stats["network_s"], self.transport.stats["decode_s"]
-        grids, changed = self.check_grids()
-        self.fetch_config()
-        self.push_outbox()
-        self.pull_changes()
-        if changed:
-            self.prune(grids)
+        total, sent, restarted = self.store.outbox_count(), 0, False
+        self.progress("push", 0, total)
+        while True:
+            batch = self.store.outbox(PUSH_BATCH)
+            cursor = self.store.get_meta("cursor")
+            try:
+                resp = replies.exchange(self._call("POST", "/sync/exchange", json_body={
+                    "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch,
+                    "cursor": cursor, "limit": self.page_size,
+                    "have": self.store.get_meta("versions") or {}}), len(batch))
+            except ResyncRequired:
+                # The designed start-over signal: drop the cursor and pull everything again (the
+                # outbox is untouched; nothing of this request was applied).
+                if restarted or cursor is None:
+                    raise
+                restarted = self.report.resynced = True
+                with self.store.transaction():
+                    self.store.set_meta("cursor", None)
+                self.progress("resync", 0, None)
+                continue
+            if batch:
+                self.finish_batch(batch, resp)
+                sent += len(batch)
+                self.progress("push", sent, max(total, sent))
+            self.write_page(resp)
+            self.progress("pull", self.report.pulled, None)
+            if not resp["more"] and not self.store.outbox_count():
+                break
+        regrid = self.store.get_meta("regrid")
+        if regrid is not None:
+            self.prune(regrid)
         with self.store.transaction():
             self.store.set_meta("last_sync", _now())
         self.report.seconds = {"total": time.perf_counter() - started,
@@ -71,47 +98,25 @@ class Syncer:
         return self.transport.request(method, path, token=self.token, **kw)
 
     # --- steps ----------------------------------------------------------------------------
-    def fetch_config(self):
-        """The city's checklist versions, rules, deadlines and re-visit intervals (GET /config),
-        kept for the days the device works offline."""
-        config = replies.config(self._call("GET", "/config"))
-        with self.store.transaction():
-            self.store.set_meta("config", config)
-
-    def check_grids(self):
-        """Ask which grids the worker holds now. After a change the device pulls from the start
-        (the new grids' history is behind its cursor) and then prunes. The restart is noted in
-        the store, so a cut during that long pull resumes it instead of starting over again."""
-        me = replies.worker(self._call("GET", "/auth/me"))
-        with self.store.transaction():
+    def take_news(self, resp):
+        """The worker and grids, and the city's configuration, when the server sent them (they
+        changed). New grids: the page the server sent starts from the beginning (the new grids'
+        history is behind the old cursor); once the pull is complete, what lies outside them is
+        pruned. Noted in the store with the page, so a cut during that long pull resumes it."""
+        if "config" in resp:
+            self.store.set_meta("config", resp["config"])
+        if "worker" in resp:
+            me = resp["worker"]
             self.store.set_meta("worker", dict(self.store.get_meta("worker") or {}, **me))
-        grids = sorted(str(g) for g in me.get("grid_ids") or ())
-        synced = self.store.get_meta("synced_grids")
-        # A first sync (nothing synced yet) also ends with a prune: it records the grids.
-        changed = synced is None or sorted(synced) != grids
-        with self.store.transaction():
-            regrid = self.store.get_meta("regrid")
-            if synced is not None and changed and regrid != grids:
-                self.store.set_meta("cursor", None)
+            grids = sorted(str(g) for g in me.get("grid_ids") or ())
+            synced = self.store.get_meta("synced_grids")
+            # a first sync (nothing synced yet) also ends with a prune: it records the grids
+            if synced is None or sorted(synced) != grids:
                 self.store.set_meta("regrid", grids)
-                self.report.grids_changed = True
-            elif not changed and regrid is not None:
+                self.report.grids_changed = synced is not None
+            else:
                 self.store.set_meta("regrid", None)     # changed and changed back before it finished
-        return grids, changed
-
-    def push_outbox(self):
-        total = self.store.outbox_count()
-        self.progress("push", 0, total)
-        done = 0
-        while True:
-            batch = self.store.outbox(PUSH_BATCH)
-            if not batch:
-                return
-            resp = replies.push(self._call("POST", "/sync/push", json_body={
-                "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch}), len(batch))
-            self.finish_batch(batch, resp)
-            done += len(batch)
-            self.progress("push", done, max(total, done))
+        self.store.set_meta("versions", resp["versions"])
 
     def finish_batch(self, batch, resp):
         """Take accepted changes out of the outbox; set refused ones aside with what hangs on
@@ -131,35 +136,13 @@ class Syncer:
         self.report.rejected += set_aside
         self.report.pushed += sum(s in DONE for s in statuses)
 
-    def pull_changes(self):
-        """Pull pages from the stored cursor until ``more`` is false. A 410 is the designed
-        start-over signal: drop the cursor and pull everything again (the outbox is untouched)."""
-        cursor = self.store.get_meta("cursor")
-        restarted = False
-        while True:
-            params = {"limit": self.page_size, **({"cursor": cursor} if cursor else {})}
-            try:
-                page = replies.page(self._call("GET", "/sync/pull", params=params))
-            except ResyncRequired:
-                if restarted or cursor is None:
-                    raise
-                restarted, cursor = True, None
-                self.report.resynced = True
-                with self.store.transaction():
-                    self.store.set_meta("cursor", None)
-                self.progress("resync", 0, None)
-                continue
-            self.write_page(page)
-            cursor = page["cursor"]
-            self.progress("pull", self.report.pulled, None)
-            if not page.get("more"):
-                return
-
     def write_page(self, page):
-        """Apply a page and store its cursor in the same transaction: resumable at any cut."""
+        """Apply a page and store its cursor (and what came with it) in the same transaction:
+        resumable at any cut."""
         started = time.perf_counter()
         changes = page.get("changes") or []
         with self.store.transaction():
+            self.take_news(page)
             apply_pulled(self.store, changes)
             confirm(self.store, changes)
             if changes:

@@ -48,7 +48,7 @@ def check_cursor(cursor, device=None):
     return after
 
 
-def page(grid_ids, cursor, limit, device=None):
+def page(grid_ids, cursor, limit, device=None, after=None):
     """``(changes, cursor, more)``: the changes as JSON texts, built from stored payloads without
     re-encoding them.
 
@@ -58,7 +58,8 @@ def page(grid_ids, cursor, limit, device=None):
     survivor is the server's change) or that was made online (stamped by the server's clock) is
     sent, and so is what the device pushed before its replica was last built from the start."""
     epoch = current_epoch()
-    after = check_cursor(cursor, device)
+    if after is None:           # not checked already by the caller (check_cursor)
+        after = check_cursor(cursor, device)
     rows = []
     if grid_ids:
         # Keys first, then the payloads of just that page: ordering the matching rows with their

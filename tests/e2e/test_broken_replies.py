@@ -88,6 +88,7 @@ class BreakingProxy:
                 return mode
         return "ok"
 
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
@@ -102,29 +103,38 @@ def proxy(live):
 
 
 @pytest.mark.parametrize("mode", ["headers", "body", "empty", "html"])
-@pytest.mark.parametrize("where", ["/sync/push", "/sync/pull", "/config", "/auth/me"])
-def test_a_broken_reply_is_a_failed_sync_and_nothing_is_lost_or_doubled(live, proxy, tmp_path, mode, where):
+@pytest.mark.parametrize("which", ["the push", "a later page"])
+def test_a_broken_reply_is_a_failed_sync_and_nothing_is_lost_or_doubled(live, proxy, device, tmp_path, mode, which):
+    other = device("tab-other", "w12")
+    for i in range(6):
+        other.create_household(live.city["G1"], f"光明巷{i + 1}号")
     transport = Transport(proxy.url, retries=0, sleep=lambda s: None)
-    with FieldClient(tmp_path / "tab.db", proxy.url, device_id="tab-broken", transport=transport) as tab:
+    with FieldClient(tmp_path / "tab.db", proxy.url, device_id="tab-broken", transport=transport,
+                     page_size=2) as tab:
         tab.login("w1", "pw-w1")
         tab.sync()
         config = tab._store.get_meta("config")
         hid = tab.create_household(live.city["G1"], "幸福街1号")
         tab.add_person(hid, "王小明", relation="child")
         tab.record_visit(hid, CHECKS_OK)
-        proxy.break_next(where, mode)
+        other.sync()                                   # six households for the tablet to pull
+        # the first exchange carries the push (and a page); the second only a page
+        proxy.break_next("/sync/exchange", "ok" if which == "a later page" else mode)
+        if which == "a later page":
+            proxy.break_next("/sync/exchange", mode)
         with pytest.raises(SyncClientError):
             tab.sync()
         assert tab._store.get_meta("config") == config            # nothing cached was overwritten
         report = tab.sync()                                        # the link is good again
         assert tab.pending_changes() == [] and tab.rejected_changes() == []
         # a push whose answer broke was applied: sent again, it comes back already applied
-        assert report.pushed == (0 if where == "/sync/pull" else 3)
+        assert report.pushed == (0 if which == "a later page" else 3)
+        assert len(tab.households()) == 7
     with live.db() as s:
         from sqlalchemy import func, select
 
         from server.models import ChangeLog, Household, Person, Visit
-        assert s.execute(select(func.count()).select_from(Household)).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(Household)).scalar_one() == 7
         assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 1
         assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 1
-        assert s.execute(select(func.count()).select_from(ChangeLog)).scalar_one() == 3
+        assert s.execute(select(func.count()).select_from(ChangeLog)).scalar_one() == 9

@@ -20,7 +20,7 @@ def _server_holds_exactly(live, device_id, households, persons, visits):
 def test_lost_push_response_is_retried_and_answered_already_applied(live, device):
     a = device("tab-a", "w1", retries=3)
     day_of_work(a, live.city["G1"], 300)                      # 1,200 changes: three batches
-    a.cutter.cut("/sync/push", skip=1, when="after")          # the 2nd batch lands, its answer is lost
+    a.cutter.cut("/sync/exchange", skip=1, when="after")      # the 2nd batch lands, its answer is lost
     report = a.sync()
 
     assert a.cutter.cuts == 1 and a.transport.stats["retries"] == 1
@@ -33,7 +33,7 @@ def test_lost_push_response_is_retried_and_answered_already_applied(live, device
 def test_push_cut_without_retries_resumes_on_next_sync(live, device, when):
     a = device("tab-a", "w1", retries=0)
     day_of_work(a, live.city["G1"], 300)
-    a.cutter.cut("/sync/push", skip=1, when=when)
+    a.cutter.cut("/sync/exchange", skip=1, when=when)
     with pytest.raises(ServerUnavailable):
         a.sync()
 
@@ -54,7 +54,7 @@ def test_pull_cut_mid_way_resumes_from_the_stored_cursor(live, device):
     a.sync()
 
     b = device("tab-b", "w1", retries=0, page_size=250)
-    b.cutter.cut("/sync/pull", skip=2, when="after")          # pages 1-2 applied, page 3 lost
+    b.cutter.cut("/sync/exchange", skip=2, when="after")      # pages 1-2 applied, page 3 lost
     with pytest.raises(ServerUnavailable):
         b.sync()
     held = b.status()
@@ -70,8 +70,8 @@ def test_pull_cuts_with_retries_are_invisible(live, device):
     day_of_work(a, live.city["G1"], 100)
     a.sync()
     b = device("tab-b", "w1", retries=2, page_size=100)
-    b.cutter.cut("/sync/pull", skip=1, times=2, when="after")
-    b.cutter.cut("/auth/me", when="before")
+    b.cutter.cut("/sync/exchange", when="before")
+    b.cutter.cut("/sync/exchange", skip=1, times=2, when="after")
     report = b.sync()
     assert b.cutter.cuts == 3 and report.pulled == 400
     assert snapshot(b) == snapshot(a)

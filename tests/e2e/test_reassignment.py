@@ -57,7 +57,7 @@ def test_reassignment_pull_cut_mid_way_resumes_without_starting_over(live, devic
     a.sync()
 
     live.assign_grids("w1", ["G2"])
-    a.cutter.cut("/sync/pull", skip=1)                        # the 2nd page of the fresh pull is lost
+    a.cutter.cut("/sync/exchange", skip=1)                    # the 2nd page of the fresh pull is lost
     with pytest.raises(ServerUnavailable):
         a.sync()
     report = a.sync()

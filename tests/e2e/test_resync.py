@@ -1,6 +1,8 @@
 """The designed start-over path: a 410 ``resync_required`` drops the cursor, pulls everything
 again and keeps every unsent change."""
-from client_sdk.syncer import Syncer
+import pytest
+
+from client_sdk import ServerUnavailable
 from tests.e2e.conftest import day_of_work, snapshot
 
 
@@ -15,14 +17,14 @@ def test_reset_change_log_makes_the_device_start_over(live, device):
 
     report = b.sync()
     assert report.resynced and report.pushed == 1
-    assert report.pulled == 30 * 4 + 1
+    assert report.pulled == 30 * 4              # everything again, but for its own change (no echo)
     a.sync()
     assert snapshot(b) == snapshot(a)
     assert a.household(hid)["note"] == "离线修改"
 
 
 def test_resync_keeps_the_outbox(live, device):
-    a = device("tab-a", "w1")
+    a = device("tab-a", "w1", retries=0)
     day_of_work(a, live.city["G1"], 10)
     a.sync()
     hid = a.households()[0]["id"]
@@ -30,15 +32,18 @@ def test_resync_keeps_the_outbox(live, device):
     pending = a.pending_changes()
     live.reset_epoch()
 
-    # Only the pull step, so the resync happens while the change is still waiting to be sent.
-    steps = Syncer(a._store, a.transport, a._clock, device_id=a.device_id, token=a._store.get_secret("token"))
-    steps.pull_changes()
-    assert steps.report.resynced and steps.report.pulled == 40
-    assert a.pending_changes() == pending
-    assert a.household(hid)["note"] == "还没发出去"          # the re-pulled older value did not win
+    # The 410 comes before anything of the exchange is applied; the start-over exchange is then
+    # cut, so the resync happens while the change is still waiting to be sent.
+    a.cutter.cut("/sync/exchange", skip=1, when="before")
+    with pytest.raises(ServerUnavailable):
+        a.sync()
+    assert a.pending_changes() == pending and a._store.get_meta("cursor") is None
+    assert a.household(hid)["note"] == "还没发出去"
 
-    a.sync()
+    report = a.sync()
+    assert report.pulled == 40 and report.pushed == 1
     assert a.pending_changes() == []
+    assert a.household(hid)["note"] == "还没发出去"          # the re-pulled older value did not win
     assert live.get(f"/households/{hid}", "w1")["note"] == "还没发出去"
 
 

@@ -55,18 +55,20 @@ class Link:
         if fault == "dup":
             resp = self._handle(method, path, headers, data, params)
         if fault == "lost":
-            if self.pushes and path.endswith("/sync/push"):
+            if self.pushes and self.pushes[-1]["request"] is resp:
                 self.pushes[-1]["delivered"] = False
             raise requests.ConnectionError("cut: the server answered, the answer was lost")
         return resp
 
     def _handle(self, method, path, headers, data, params):
         got = self.client.open(path, method=method, headers=dict(headers or {}), data=data, query_string=params)
-        if path.endswith("/sync/push") and got.status_code == 200:
-            body = gzip.decompress(data) if (headers or {}).get("Content-Encoding") == "gzip" else data
-            self.pushes.append({"changes": json.loads(body)["changes"], "results": got.get_json()["results"],
-                                "delivered": True})
         resp = requests.Response()
+        if path.endswith(("/sync/exchange", "/sync/push")) and got.status_code == 200:
+            body = gzip.decompress(data) if (headers or {}).get("Content-Encoding") == "gzip" else data
+            sent = json.loads(body)["changes"]
+            if sent:
+                self.pushes.append({"changes": sent, "results": got.get_json()["results"], "delivered": True,
+                                    "request": resp})
         resp.status_code = got.status_code
         resp._content = got.get_data()
         resp.headers = CaseInsensitiveDict(got.headers)

@@ -4,18 +4,11 @@ from flask.views import MethodView
 
 from ...auth import authenticate, enroll_device, issue_token, login_required, revoke
 from ...extensions import db, limiter
-from ...scope import DEVICE_ROLES
+from ...services.devices import worker_view
 from ..common import BEARER, Blueprint
 from .schemas import TokenRequestSchema, TokenSchema, WorkerSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log-in tokens for workers on devices")
-
-
-def _worker_view(worker, scope):
-    return {"id": worker.id, "username": worker.username, "display_name": worker.display_name,
-            "role": worker.role, "area_id": worker.area_id,
-            # the grids a device of this worker holds (what a pull returns)
-            "grid_ids": sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []}
 
 
 @blp.route("/token")
@@ -34,7 +27,7 @@ class TokenView(MethodView):
         resync = bool(device.resync_required)
         db.session.commit()
         return {"token": raw, "token_type": "Bearer", "expires_at": expires, "device_id": device.id,
-                "resync_required": resync, "worker": _worker_view(worker, scope_for(worker))}
+                "resync_required": resync, "worker": worker_view(worker, scope_for(worker))}
 
 
 @blp.route("/revoke")
@@ -57,4 +50,4 @@ class MeView(MethodView):
     @blp.doc(security=BEARER)
     def get(self):
         """Who this token belongs to, and which grids they hold."""
-        return _worker_view(g.worker, g.scope)
+        return worker_view(g.worker, g.scope)

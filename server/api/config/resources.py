@@ -1,10 +1,10 @@
 """GET /config: the city's checklist versions, flag rules, deadlines and re-visit intervals,
 so a device validates visits and shows warnings at the door exactly as the server will."""
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from ...auth import login_required
+from ...services.devices import city_config
 from ..common import BEARER, Blueprint
 
 blp = Blueprint("config", __name__, url_prefix="/config", description="Casework configuration for devices")
@@ -25,7 +25,4 @@ class ConfigView(MethodView):
     @blp.doc(security=BEARER)
     def get(self):
         """Everything a device needs to run the six checks and the rules offline."""
-        return {"checklists": current_app.extensions["checklists"].as_dict(),
-                "rules": current_app.extensions["rules"].rules,
-                "deadline_hours": current_app.config["DEADLINE_HOURS"],
-                "revisit_days": current_app.config["REVISIT_DAYS"]}
+        return city_config()

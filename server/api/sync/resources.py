@@ -1,10 +1,14 @@
-"""POST /sync/push and GET /sync/pull: the protocol in docs/protocol.md."""
+"""POST /sync/exchange (one round trip), and POST /sync/push and GET /sync/pull: the protocol in
+docs/protocol.md."""
 import datetime as dt
 
 from flask import Response, current_app, g, jsonify
 from flask.views import MethodView
 
-from .schemas import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+from ...jsonfast import dumps
+from ...services.devices import city_config, version, worker_view
+from .schemas import (ExchangeRequestSchema, ExchangeResponseSchema, PullArgsSchema, PullResponseSchema,
+                      PushRequestSchema, PushResponseSchema)
 
 from ...auth import login_required
 from ...errors import ApiError
@@ -65,4 +69,42 @@ class PullView(MethodView):
         body = pull.pull_page(g.scope.grid_ids, args["cursor"], args["limit"],
                               current_app.extensions["hlc"].now(), device=device)
         db.session.commit()
+        return Response(body, mimetype="application/json")
+
+
+@blp.route("/exchange")
+class ExchangeView(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(ExchangeRequestSchema)
+    @blp.response(200, ExchangeResponseSchema)
+    @blp.doc(security=BEARER)
+    def post(self, req):
+        """One sync in one round trip: push the batch, pull the first page after ``cursor``, and
+        send the worker's grids and the city's configuration only when the versions the device
+        names in ``have`` are not current. When the grids changed the page starts from the
+        beginning (their history is behind the cursor). A cursor the server cannot trust is a
+        410 before anything is applied."""
+        device = _device()
+        worker = worker_view(g.worker, g.scope)
+        config = city_config()
+        versions = {"grids": version(worker["grid_ids"]), "config": version(config)}
+        regrid = req["have"].get("grids") != versions["grids"]
+        cursor = None if regrid else req["cursor"]
+        after = pull.check_cursor(cursor, device)
+        results = []
+        if req["changes"]:
+            results = ingest.push(req, worker=g.worker, device_id=device.id,
+                                  policy=ScopePolicy(g.scope, device_id=device.id))
+            db.session.commit()
+        parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after)
+        db.session.commit()
+        head = {"results": results, "server_stamp": current_app.extensions["hlc"].now(), "cursor": cursor,
+                "more": more, "versions": versions}
+        if regrid:
+            head["worker"] = worker
+        if req["have"].get("config") != versions["config"]:
+            head["config"] = config
+        # the page's changes are stored JSON: joined, not decoded and encoded again
+        body = dumps(head)[:-1] + ',"changes":[' + ",".join(parts) + "]}"
         return Response(body, mimetype="application/json")

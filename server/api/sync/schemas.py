@@ -65,3 +65,41 @@ class PullResponseSchema(Schema):
     cursor = fields.Str(required=True)
     more = fields.Bool(required=True)
     server_stamp = fields.Str(required=True)
+
+
+class HaveSchema(Schema):
+    """The versions of what the device holds (as the last exchange gave them)."""
+
+    class Meta:
+        unknown = RAISE
+
+    config = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    grids = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class ExchangeRequestSchema(Schema):
+    """One round trip: the outbox batch, the cursor, and what the device holds."""
+
+    class Meta:
+        unknown = RAISE
+
+    device_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    schema_version = fields.Int(required=True, strict=True)
+    changes = fields.List(fields.Raw(), load_default=list,
+                          validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
+                          metadata={"description": "as in a push (may be empty)"})
+    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    have = fields.Nested(HaveSchema, load_default=dict)
+
+
+class ExchangeResponseSchema(Schema):
+    results = fields.List(fields.Nested(ChangeResultSchema), required=True)
+    server_stamp = fields.Str(required=True)
+    changes = fields.List(fields.Nested(PulledChangeSchema), required=True)
+    cursor = fields.Str(required=True)
+    more = fields.Bool(required=True)
+    versions = fields.Dict(required=True, metadata={"description": "{config, grids}: send back as `have`"})
+    worker = fields.Dict(metadata={"description": "who the token is and the grids held: only when they changed; "
+                                                  "the page then starts from the beginning"})
+    config = fields.Dict(metadata={"description": "the city's configuration (GET /config): only when it changed"})
