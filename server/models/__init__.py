@@ -5,9 +5,9 @@ from .casework import COLOUR_RANK, Flag, FlagEvent, Visit
 from .linking import LinkState, MatchKey, MatchReview, MergeRecord
 from .register import Household, Person
 from .review import AreaClosure, ReviewClose, ReviewDay, ReviewFlagDay, ReviewOpen, ReviewSnapshot, ReviewState
-from .syncing import AuditLog, ChangeLog, Conflict, SyncState
+from .syncing import AuditLog, ChangeLog, Conflict, GridClock, LinkCursor, ReviewCursor, SyncState
 
 __all__ = ["ROLES", "LEVELS", "COLOUR_RANK", "Area", "Worker", "WorkerGrid", "Device", "Token", "Household", "Person",
            "Visit", "Flag", "FlagEvent", "ChangeLog", "Conflict", "SyncState", "AuditLog", "MatchKey", "MatchReview",
            "MergeRecord", "LinkState", "AreaClosure", "ReviewSnapshot", "ReviewOpen", "ReviewDay", "ReviewFlagDay",
-           "ReviewClose", "ReviewState"]
+           "ReviewClose", "ReviewState", "GridClock", "LinkCursor", "ReviewCursor"]

@@ -10,13 +10,16 @@ from .types import TS, UUID, BigId, new_id, utcnow
 
 
 class ChangeLog(db.Model):
-    """Every accepted change, once. ``seq`` is the pull cursor; it is assigned under the
-    sync-state row lock, so changes become visible in ``seq`` order (docs/protocol.md)."""
+    """Every accepted change, once. ``seq`` orders the whole log; ``gseq`` numbers the changes of
+    one grid, handed out under the grid's lock (``GridClock``), so within a grid they become
+    visible in ``gseq`` order and a feed that reads each grid after its own position never skips
+    a change, however many pushes to other grids commit at once (docs/protocol.md §7.3)."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index("ix_change_log_grid_seq", "grid_id", "seq"),)
+    __table_args__ = (Index("ix_change_log_grid_gseq", "grid_id", "gseq", unique=True),)
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    gseq: Mapped[int] = mapped_column(BigInteger)
     change_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True)
     entity: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
@@ -75,3 +78,32 @@ class AuditLog(db.Model):
     entity: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID)
     at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+
+
+class GridClock(db.Model):
+    """The last ``gseq`` handed out in each grid. A push updates the rows of the grids it writes
+    to, which holds them until it commits: pushes to one grid take turns, pushes to different
+    grids do not wait for each other."""
+
+    __tablename__ = "grid_clock"
+
+    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    gseq: Mapped[int] = mapped_column(BigInteger)
+
+
+class LinkCursor(db.Model):
+    """How far the duplicate linker has read each grid's changes."""
+
+    __tablename__ = "link_cursor"
+
+    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    gseq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReviewCursor(db.Model):
+    """How far the review's visits per day have counted each grid's changes."""
+
+    __tablename__ = "review_cursor"
+
+    grid_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    gseq: Mapped[int] = mapped_column(BigInteger)

@@ -1,10 +1,11 @@
 """Push: apply a batch of changes, each one whole or not at all.
 
 The rules are the one engine in sync/replica.py; this module loads, locks and writes around
-it: ``check_envelopes`` (shape, stamp, clock), ``lock`` (serialise pushes), ``load`` (every row
-the batch may read, in a few queries per round: records, their households and merge
-survivors, visits, flag trails, change ids already applied), ``accept`` in memory, ``write``
-in bulk, and the caller's commit. Nothing is written until every change has its result, so a
+it: ``check_envelopes`` (shape, stamp, clock), ``load_locked`` (every row the batch may read,
+in a few queries per round: records, their households and merge survivors, visits, flag trails,
+change ids already applied; read again once the batch holds the locks of its grids),
+``accept`` in memory, ``write`` in bulk, and the caller's commit. Pushes to different grids run
+at once on PostgreSQL; SQLite has one writer. Nothing is written until every change has its result, so a
 change is never half applied; a dropped connection rolls the whole transaction back and the
 device simply pushes again (change ids make that a no-op for what did land).
 """
@@ -13,7 +14,7 @@ import functools
 import uuid
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
@@ -27,6 +28,7 @@ from sync.replica import RECORDS, Trail, View, accept, wanted
 from ..extensions import db
 from ..jsonfast import dumps
 from ..models import ChangeLog, Conflict, Flag, FlagEvent, MergeRecord, SyncState, Visit
+from . import changelog
 from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
 
@@ -74,8 +76,7 @@ def check_envelopes(raw_changes):
 
 def apply(changes, policy, *, worker_id, device_id, now=None):
     """Lock, load, accept, write (the caller commits); returns the engine's ``Outcome``."""
-    lock()
-    view = load(changes)
+    view = load_locked(changes)
     app = current_app
     out = accept(changes, view, policy, checklists=app.extensions["checklists"], rules=app.extensions["rules"],
                  clock=app.extensions["hlc"])
@@ -84,12 +85,62 @@ def apply(changes, policy, *, worker_id, device_id, now=None):
 
 
 def lock():
-    # The row lock serialises pushes: on PostgreSQL change_log seqs then become visible in order
-    # (a pull can never see seq n+1 before n), and no two pushes merge the same record at once.
-    # On SQLite the same UPDATE takes the database write lock at the start of the transaction.
+    """One at a time, city-wide: for decisions that must not race (a duplicate pair merged
+    twice). On SQLite this UPDATE takes the database's write lock at the start of the
+    transaction, which every write needs anyway."""
+    if _postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CITY_LOCK})
+        return
     updated = db.session.execute(update(SyncState).where(SyncState.id == 1).values(pushes=SyncState.pushes + 1))
     if updated.rowcount != 1:
         raise RuntimeError("sync_state row missing: run the migrations")
+
+
+#: advisory lock keys: one for city-wide decisions; a grid's is taken from its id
+_CITY_LOCK = 0x63697479  # "city"
+
+
+def _postgres():
+    return db.engine.dialect.name == "postgresql"
+
+
+def load_locked(changes):
+    """The batch's ``View``, read while the batch holds its grids. On PostgreSQL a push locks
+    only the grids it touches (transaction-level advisory locks, in a fixed order so two pushes
+    cannot wait on each other), so no two pushes merge the same record at once while pushes to
+    other grids go on; each grid's change numbers keep every reader in step
+    (server/services/changelog.py). The rows read before the locks only say which grids to
+    lock: they are read again under them."""
+    if not _postgres():
+        lock()
+        return load(changes)
+    held = set()
+    view = load(changes)
+    while True:
+        grids = sorted(_grids(view, changes) - held)
+        if not grids:
+            return view
+        for grid in grids:
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                               {"k": int.from_bytes(_u(grid).bytes[:8], "big", signed=True)})
+        held.update(grids)
+        view = load(changes)
+
+
+def _grids(view, changes):
+    found = {rec.values.get("grid_id") for rec in view.records["household"].values()}
+    found |= {rec.grid for rec in view.records["flag"].values()}
+    found |= {c["fields"].get("grid_id") for c in changes if c["entity"] == "household"
+              and isinstance(c["fields"], dict)}
+    return {g for g in found if isinstance(g, str) and _is_uuid(g)}
+
+
+def _is_uuid(value):
+    try:
+        _u(value)
+        return True
+    except ValueError:
+        return False
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -175,7 +226,14 @@ def write(out, view, *, worker_id, device_id, now):
     } for lg in out.events])
     if out.refold:
         _refold(out.refold, view)
-    insert_rows(ChangeLog.__table__, [_log_row(lg, worker_id, device_id, now, v) for lg in out.log])
+    log = [_log_row(lg, worker_id, device_id, now, v) for lg in out.log]
+    counts = {}
+    for row in log:
+        counts[row["grid_id"]] = counts.get(row["grid_id"], 0) + 1
+    number = changelog.take_numbers(counts)
+    for row in log:
+        row["gseq"], number[row["grid_id"]] = number[row["grid_id"]], number[row["grid_id"]] + 1
+    insert_rows(ChangeLog.__table__, log)
     insert_rows(Conflict.__table__, [{
         "id": uuid.uuid4(), "entity": lg.change["entity"], "entity_id": _u(lg.change["entity_id"]),
         "grid_id": _u(lg.grid), "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,

@@ -18,10 +18,12 @@ from sync.identity.keys import blocking_keys, person_features
 from sync.identity.match import PersonIndex, household_features, match_person
 
 from ..extensions import db
-from ..models import ChangeLog, Household, LinkState, MatchKey, MatchReview, MergeRecord, Person
+from ..models import (ChangeLog, GridClock, Household, LinkCursor, LinkState, MatchKey, MatchReview, MergeRecord,
+                      Person)
 from ..models.types import utcnow
 from sync.errors import SyncError
 
+from . import changelog
 from .records import MODELS, row_values, vault
 from .server_changes import apply_as_server, server_change
 
@@ -132,13 +134,24 @@ def link_pending(limit=2000, max_seconds=10.0):
 def _link_page(limit):
     # the row lock makes two schedulers on one PostgreSQL take turns, not race
     db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=LinkState.last_seq))
-    last = db.session.execute(select(LinkState.last_seq).where(LinkState.id == 1)).scalar_one()
+    # Each grid after where the linker last stopped in it, up to what its clock says committed
+    # (server/services/changelog.py): a change committed late is never passed over.
+    clocks = dict(db.session.execute(select(GridClock.grid_id, GridClock.gseq)).all())
+    read = dict(db.session.execute(select(LinkCursor.grid_id, LinkCursor.gseq)).all())
+    behind = {g: read.get(g, 0) for g, head in clocks.items() if head > read.get(g, 0)}
     rows = db.session.execute(
-        select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
-        .where(ChangeLog.seq > last, ChangeLog.entity.in_(("household", "person")))
-        .order_by(ChangeLog.seq).limit(limit)).all()
+        select(ChangeLog.seq, ChangeLog.grid_id, ChangeLog.gseq, ChangeLog.entity, ChangeLog.entity_id)
+        .where(changelog.newer(behind, clocks), ChangeLog.entity.in_(("household", "person")))
+        .order_by(ChangeLog.seq).limit(limit)).all() if behind else []
     stats = {"merged": 0, "queued": 0, "looked_at": len(rows)}
+    if len(rows) < limit:
+        reached = {g: clocks[g] for g in behind}                      # every grid read to its head
+    else:
+        reached = dict(behind)
+        for row in rows:
+            reached[row.grid_id] = max(reached[row.grid_id], row.gseq)
     if not rows:
+        _move_cursor(reached)
         db.session.commit()
         return stats
     households = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "household"))
@@ -148,8 +161,15 @@ def _link_page(limit):
     for pid in persons:
         _link_person(pid, stats)
     db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=rows[-1].seq))
+    _move_cursor(reached)
     db.session.commit()
     return stats
+
+
+def _move_cursor(reached):
+    for grid, pos in reached.items():
+        if db.session.execute(update(LinkCursor).where(LinkCursor.grid_id == grid).values(gseq=pos)).rowcount == 0:
+            db.session.add(LinkCursor(grid_id=grid, gseq=pos))
 
 
 def _link_person(pid, stats):

@@ -1,9 +1,11 @@
-"""Pull: the changes in a device's scope after its cursor, oldest first, one page at a time.
+"""Pull: the changes in a device's scope after its cursor, one page at a time.
 
-A cursor is ``"<epoch>.<seq>"``. ``seq`` only grows and is made visible in order (see
-``ingest.lock``), so "everything after seq n" never skips a change. A cursor from another epoch
-(the log was reset or restored) or beyond the newest change is not trusted: the answer is
-"resync required" (HTTP 410), and the device pulls again from the start, keeping its outbox.
+A cursor is the device's position in each of its grids (server/services/changelog.py):
+``"<epoch>.<grid key>:<gseq>,…"``. Within a grid, changes become visible in ``gseq`` order, so
+"everything after it" never skips a change, whatever pushes to other grids do meanwhile. A
+cursor from another epoch (the log was reset or restored), malformed, or beyond what a grid has
+is not trusted: the answer is "resync required" (HTTP 410), and the device pulls again from the
+start, keeping its outbox.
 """
 from sqlalchemy import and_, func, literal, select
 
@@ -12,6 +14,7 @@ from sync.errors import ResyncRequired
 from ..extensions import db
 from ..jsonfast import dumps, loads
 from ..models import ChangeLog, SyncState
+from . import changelog
 from .records import vault
 
 
@@ -19,29 +22,37 @@ def current_epoch():
     return db.session.execute(select(SyncState.epoch).where(SyncState.id == 1)).scalar_one()
 
 
-def parse_cursor(cursor, epoch):
+def parse_cursor(cursor, epoch, grid_ids=()):
+    """``{grid: gseq}``: where a pull continues in each of ``grid_ids`` (0: from its start)."""
+    positions = dict.fromkeys(grid_ids, 0)
     if not cursor:
-        return 0
-    head, _, tail = cursor.partition(".")
-    if head != epoch or not tail.isdigit():
+        return positions
+    try:
+        head, by_key = changelog.decode(cursor)
+    except ValueError:
+        head, by_key = None, {}
+    if head != epoch:
         raise ResyncRequired("this cursor is not from this server's change log; pull again without a cursor",
                              field="cursor")
-    seq = int(tail)
-    newest = db.session.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
-    if seq > newest:
+    keys = {changelog.key(g): g for g in grid_ids}
+    for k, pos in by_key.items():
+        if k in keys:
+            positions[keys[k]] = pos
+    known = changelog.heads([g for g, p in positions.items() if p])
+    if any(pos > known.get(g, 0) for g, pos in positions.items() if pos):
         raise ResyncRequired("this cursor is ahead of the server's change log; pull again without a cursor",
                              field="cursor")
-    return seq
+    return positions
 
 
-def check_cursor(cursor, device=None):
-    """The seq a pull continues after; raises ResyncRequired (410) for a cursor that cannot be
-    trusted, before anything else of a request is done."""
+def check_cursor(cursor, grid_ids, device=None):
+    """The positions a pull continues after; raises ResyncRequired (410) for a cursor that
+    cannot be trusted, before anything else of a request is done."""
     if device is not None and device.resync_required:
         if cursor:
             raise ResyncRequired("this device must start over: pull again without a cursor")
         device.resync_required = False
-    after = parse_cursor(cursor, current_epoch())
+    after = parse_cursor(cursor, current_epoch(), grid_ids)
     if device is not None and not cursor:
         # a replica (re)built from the start: what the device pushed until now may not be in it
         device.replica_since = db.session.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
@@ -59,12 +70,13 @@ def page(grid_ids, cursor, limit, device=None, after=None):
     sent, and so is what the device pushed before its replica was last built from the start."""
     epoch = current_epoch()
     if after is None:           # not checked already by the caller (check_cursor)
-        after = check_cursor(cursor, device)
+        after = check_cursor(cursor, grid_ids, device)
     rows = []
     if grid_ids:
         # Keys first, then the payloads of just that page: ordering the matching rows with their
-        # payloads attached made every page of a first sync sort everything after it.
-        keys = (select(ChangeLog.seq).where(ChangeLog.seq > after, ChangeLog.grid_id.in_(grid_ids))
+        # payloads attached made every page of a first sync sort everything after it. In seq
+        # order, each grid's rows come in its own gseq order: a page is a prefix of each grid.
+        keys = (select(ChangeLog.seq).where(changelog.newer(after))
                 .order_by(ChangeLog.seq).limit(limit + 1)).scalar_subquery()
         own = literal(False)
         if device is not None:
@@ -72,11 +84,13 @@ def page(grid_ids, cursor, limit, device=None, after=None):
             own = and_(ChangeLog.device_id == device.id, func.substr(ChangeLog.stamp, 20) == device.id,
                        ChangeLog.seq > device.replica_since)
         rows = db.session.execute(
-            select(ChangeLog.seq, ChangeLog.payload, ChangeLog.pii, own.label("own"))
+            select(ChangeLog.grid_id, ChangeLog.gseq, ChangeLog.payload, ChangeLog.pii, own.label("own"))
             .where(ChangeLog.seq.in_(keys)).order_by(ChangeLog.seq)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    last = rows[-1].seq if rows else after
+    reached = dict(after)
+    for row in rows:
+        reached[row.grid_id] = max(reached.get(row.grid_id, 0), row.gseq)
     v = vault()
     parts = []
     for row in rows:
@@ -88,7 +102,7 @@ def page(grid_ids, cursor, limit, device=None, after=None):
             change = loads(row.payload)
             change["fields"].update(v.decrypt_json(row.pii))
             parts.append(dumps(change))
-    return parts, f"{epoch}.{last}", more
+    return parts, changelog.encode(epoch, reached), more
 
 
 def pull_page(grid_ids, cursor, limit, server_stamp, device=None):

@@ -226,7 +226,9 @@ def test_pull_with_a_garbage_cursor_is_410(app, client, auth, city):
     cursor = client.get("/api/v1/sync/pull", headers=h).json["cursor"]
     epoch = cursor.split(".")[0]
     with unchanged(app):
-        for bad in ("garbage", "0.0", f"{epoch}.x", f"{epoch}.-1", f"{epoch}.999999", ".5", f"{epoch}."):
+        grid = city["G1"].replace("-", "")[:12]
+        for bad in ("garbage", "0.0", f"{epoch}.x", f"{epoch}.-1", f"{epoch}.999999", ".5", f"{epoch}.abc:1",
+                    f"{epoch}.{grid}:99", f"{epoch}.{grid}:\u00b2", f"{epoch}.{grid}:1,", epoch):
             resp = client.get(f"/api/v1/sync/pull?cursor={bad}", headers=h)
             assert_envelope(resp, 410, "resync_required")
     assert client.get(f"/api/v1/sync/pull?cursor={cursor}", headers=h).status_code == 200

@@ -155,8 +155,10 @@ def test_unknown_cursors_and_untrusted_devices_are_told_to_resync(client, auth, 
     make_household(client, h, city)
     changes, cursor = pull_all(client, h)
     assert len(changes) == 1
-    epoch, seq = cursor.split(".")
-    for bad in (f"{epoch}.{int(seq) + 10}", f"deadbeef.{seq}", "garbage"):
+    epoch, position = cursor.split(".")
+    grid, seq = position.split(":")
+    for bad in (f"{epoch}.{grid}:{int(seq) + 10}", f"deadbeef.{position}", "garbage", f"{epoch}.{seq}",
+                f"{epoch}.{grid}:{seq}\u00b2", f"{epoch}.{grid}:\u0661", f"{epoch}.{position},{position}"):
         resp = client.get(f"/api/v1/sync/pull?cursor={bad}", headers=h)
         assert resp.status_code == 410 and resp.json["code"] == "resync_required"
     runner = app.test_cli_runner()

@@ -91,7 +91,7 @@ class ExchangeView(MethodView):
         versions = {"grids": version(worker["grid_ids"]), "config": version(config)}
         regrid = req["have"].get("grids") != versions["grids"]
         cursor = None if regrid else req["cursor"]
-        after = pull.check_cursor(cursor, device)
+        after = pull.check_cursor(cursor, g.scope.grid_ids, device)
         results = []
         if req["changes"]:
             results = ingest.push(req, worker=g.worker, device_id=device.id,

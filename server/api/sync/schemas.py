@@ -43,7 +43,7 @@ class PullArgsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    cursor = fields.Str(load_default=None, validate=validate.Length(max=64))
+    cursor = fields.Str(load_default=None, validate=validate.Length(max=8192))
     limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
@@ -88,7 +88,7 @@ class ExchangeRequestSchema(Schema):
     changes = fields.List(fields.Raw(), load_default=list,
                           validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
                           metadata={"description": "as in a push (may be empty)"})
-    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=8192))
     limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     have = fields.Nested(HaveSchema, load_default=dict)
 

@@ -200,14 +200,20 @@ def _rebuild(conn, now, full):
             GROUP BY v.grid_id, {day('v.visited_at')}""")
         _roll_up_by_depth(run, "review_day", ("day",), ("visits",))
         state.full_at = now
-    elif hi > state.visit_seq:
+    else:
+        # The visits logged since the last round, grid by grid after where it stopped in each
+        # and up to what the grid's clock says committed in this snapshot: pushes to other
+        # grids committing meanwhile are counted next time, never twice, never missed.
         run(f"""INSERT INTO review_day (area_id, day, visits)
             SELECT c.ancestor_id, {day('v.visited_at')}, COUNT(*)
-            FROM change_log l JOIN visit v ON v.id = l.entity_id JOIN area_closure c ON c.grid_id = v.grid_id
-            WHERE l.seq > :lo AND l.seq <= :hi AND l.entity = 'visit' AND v.amends_id IS NULL
+            FROM grid_clock g LEFT JOIN review_cursor r ON r.grid_id = g.grid_id
+            JOIN change_log l ON l.grid_id = g.grid_id AND l.gseq > COALESCE(r.gseq, 0) AND l.gseq <= g.gseq
+            JOIN visit v ON v.id = l.entity_id JOIN area_closure c ON c.grid_id = v.grid_id
+            WHERE g.gseq > COALESCE(r.gseq, 0) AND l.entity = 'visit' AND v.amends_id IS NULL
             GROUP BY c.ancestor_id, {day('v.visited_at')}
-            ON CONFLICT (area_id, day) DO UPDATE SET visits = review_day.visits + excluded.visits""",
-            lo=state.visit_seq, hi=hi)
+            ON CONFLICT (area_id, day) DO UPDATE SET visits = review_day.visits + excluded.visits""")
+    run("DELETE FROM review_cursor")
+    run("INSERT INTO review_cursor (grid_id, gseq) SELECT grid_id, gseq FROM grid_clock")
     state.visit_seq = hi
 
 
