@@ -298,11 +298,19 @@ def evening(scratch, now, share):
                      %(now)s
               FROM s RETURNING id, grid_id, worker_id, stamp
             ), l AS (
-              INSERT INTO change_log (change_id, entity, entity_id, grid_id, device_id, worker_id, stamp, payload,
-                                      received_at)
-              SELECT gen_random_uuid(), 'visit', id, grid_id, 'tab-evening', worker_id, stamp, '{{}}', %(now)s
-              FROM v RETURNING 1
-            ) SELECT count(*) FROM l""", {"now": now, "share": share}).fetchone()[0]
+              INSERT INTO change_log (change_id, entity, entity_id, grid_id, gseq, device_id, worker_id, stamp,
+                                      payload, received_at)
+              SELECT gen_random_uuid(), 'visit', v.id, v.grid_id,
+                     COALESCE(gc.gseq, 0) + ROW_NUMBER() OVER (PARTITION BY v.grid_id ORDER BY v.stamp),
+                     'tab-evening', v.worker_id, v.stamp, '{{}}', %(now)s
+              FROM v LEFT JOIN grid_clock gc ON gc.grid_id = v.grid_id
+              RETURNING grid_id, gseq
+            ), c AS (
+              INSERT INTO grid_clock (grid_id, gseq) SELECT grid_id, MAX(gseq) FROM l GROUP BY grid_id
+              ON CONFLICT (grid_id) DO UPDATE SET gseq = EXCLUDED.gseq
+              RETURNING 1
+            ) SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM c)""",
+            {"now": now, "share": share}).fetchone()[0]
         conn.execute("ANALYZE visit")
         conn.execute("ANALYZE change_log")
         conn.commit()
