@@ -143,7 +143,9 @@ class Syncer:
         changes = page.get("changes") or []
         with self.store.transaction():
             self.take_news(page)
-            apply_pulled(self.store, changes)
+            out = apply_pulled(self.store, changes)
+            if out is not None and out.regridded:
+                self.note_moved_out(grid for _, grid in out.regridded)
             confirm(self.store, changes)
             if changes:
                 self._observe(max(c["stamp"] for c in changes))
@@ -152,6 +154,15 @@ class Syncer:
         self.apply_s += time.perf_counter() - started
         self.report.pulled += len(changes)
         self.report.pages += 1
+
+    def note_moved_out(self, grids):
+        """A family moved to a grid this device does not hold: once the pull is complete, what
+        lies outside its grids is pruned (unless a change of grids is already pending)."""
+        held = self.store.get_meta("synced_grids")
+        if held is None or self.store.get_meta("regrid") is not None:
+            return
+        if any(grid not in held for grid in grids):
+            self.store.set_meta("regrid", held)
 
     def prune(self, grids):
         """After a full pull for the new grids: drop what lies outside them, keeping every record

@@ -502,8 +502,9 @@ def replay(changes, view):
 
 
 def _cross_grid(message):
-    # Devices pull by grid: a record moved across grids would reach the new grid's devices as a
-    # bare edit with no history. Until moves re-send that history, they are refused, loudly.
-    return InvalidChange(message + ": moving records between grids is not supported yet; register it in the "
-                         "new grid and mark the old record deleted", field="grid_id", code="cross_grid_move")
+    # Devices pull by grid: a record moved across grids by a bare edit would reach the new grid's
+    # devices with no history. A family that moves is moved by the server, which re-sends its
+    # history to the new grid (POST /households/<id>/move, server/services/moves.py).
+    return InvalidChange(message + "; a family that moved is moved with POST /api/v1/households/<id>/move "
+                         "by someone who may write both grids", field="grid_id", code="cross_grid_move")
 

@@ -117,14 +117,23 @@ def load_locked(changes):
     held = set()
     view = load(changes)
     while True:
-        grids = sorted(_grids(view, changes) - held)
+        grids = _grids(view, changes) - held
         if not grids:
             return view
-        for grid in grids:
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                               {"k": int.from_bytes(_u(grid).bytes[:8], "big", signed=True)})
+        lock_grids(grids)
         held.update(grids)
         view = load(changes)
+
+
+def lock_grids(grids):
+    """Hold ``grids`` until the transaction ends: on PostgreSQL transaction-level advisory locks
+    taken in a fixed order (so two callers never wait on each other); SQLite's one writer."""
+    if not _postgres():
+        lock()
+        return
+    for grid in sorted(str(g) for g in grids):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                           {"k": int.from_bytes(_u(grid).bytes[:8], "big", signed=True)})
 
 
 def _grids(view, changes):
@@ -226,14 +235,7 @@ def write(out, view, *, worker_id, device_id, now):
     } for lg in out.events])
     if out.refold:
         _refold(out.refold, view)
-    log = [_log_row(lg, worker_id, device_id, now, v) for lg in out.log]
-    counts = {}
-    for row in log:
-        counts[row["grid_id"]] = counts.get(row["grid_id"], 0) + 1
-    number = changelog.take_numbers(counts)
-    for row in log:
-        row["gseq"], number[row["grid_id"]] = number[row["grid_id"]], number[row["grid_id"]] + 1
-    insert_rows(ChangeLog.__table__, log)
+    insert_log([_log_row(lg, worker_id, device_id, now, v) for lg in out.log])
     insert_rows(Conflict.__table__, [{
         "id": uuid.uuid4(), "entity": lg.change["entity"], "entity_id": _u(lg.change["entity_id"]),
         "grid_id": _u(lg.grid), "field": c.field, "kept_stamp": c.kept_stamp, "lost_stamp": c.lost_stamp,
@@ -270,6 +272,18 @@ def _write_records(out, view, entity, worker_id, now, v):
         stmt = update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in cols})
         db.session.execute(stmt, [dict(row, _id=row.pop("id")) for row in updates],
                            execution_options={"synchronize_session": False})
+
+
+def insert_log(rows):
+    """Number change-log rows in their grids (in the order given) and insert them; the caller
+    holds those grids."""
+    counts = {}
+    for row in rows:
+        counts[row["grid_id"]] = counts.get(row["grid_id"], 0) + 1
+    number = changelog.take_numbers(counts)
+    for row in rows:
+        row["gseq"], number[row["grid_id"]] = number[row["grid_id"]], number[row["grid_id"]] + 1
+    insert_rows(ChangeLog.__table__, rows)
 
 
 def _log_row(lg, worker_id, device_id, now, v):

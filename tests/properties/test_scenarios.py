@@ -354,3 +354,56 @@ def test_visits_and_flags_of_a_merged_copy_are_the_survivors(office, client, aut
     assert fid in [f["id"] for f in client.get(f"/api/v1/flags?household_id={survivor}", headers=h).get_json()]
     due = client.get("/api/v1/visits/due", headers=h).get_json()
     assert [d["household_id"] for d in due if d["flag_id"] == fid] == [survivor]
+
+
+def _move(app, username, hid, grid):
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": username, "password": "pw-" + username,
+                                                     "device_id": f"web-{username}"}).json["token"]
+    return client.post(f"/api/v1/households/{hid}/move", headers={"Authorization": "Bearer " + token},
+                       json={"grid_id": grid})
+
+
+def test_a_family_moves_to_another_grid_with_its_history(office):
+    """A family moves from G1 to G2: G2's tablet receives the household with its members,
+    visits and flag history; G1's tablet lets it go, and an edit it made offline meanwhile is
+    refused as outside its grids and undone; a tablet holding both grids keeps it; a new tablet
+    of G2 bootstraps it; a tablet of G1 set up after the move never keeps it."""
+    app, city, world, tablet = office
+    a, b, both = tablet("w1", "dev-w1-a"), tablet("w2", "dev-w2-a"), tablet("w12", "dev-w12-a")
+    assert a.sync()
+    hid = a.client.create_household(city["G1"], "和平路1号", head_name="李梅")
+    pid = a.client.add_person(hid, "李小明", id_number="11010519491231002X")
+    world.advance(5)
+    fid = a.client.raise_flag(hid, "事实无人抚养儿童", "red", person_id=pid, note="独自在家")
+    a.client.record_visit(hid, CHECKS_OK)
+    world.advance(5)
+    a.client.update_household(hid, note="复查")
+    assert a.sync() and b.sync() and both.sync()
+    assert a.ids("household") == [hid] and b.ids("household") == []
+    world.advance(5)
+    a.client.update_household(hid, note="离线改的")            # made before a hears of the move
+
+    assert _move(app, "w1", hid, city["G2"]).status_code == 404    # w1 may not write G2
+    moved = _move(app, "comm1", hid, city["G2"])
+    assert moved.status_code == 200 and moved.json["grid_id"] == city["G2"]
+    assert _move(app, "comm1", hid, city["G2"]).json["code"] == "same_grid"
+
+    assert a.sync() and b.sync() and both.sync()
+    assert b.ids("household") == [hid] and b.ids("person") == [pid] and b.ids("flag") == [fid]
+    assert a.ids("household") == [] and a.ids("person") == [] and a.ids("flag") == []
+    assert both.ids("household") == [hid]
+    (refused,) = a.client.rejected_changes()
+    assert refused["change"]["entity_id"] == hid and refused["reason"]["code"] == "out_of_scope"
+
+    b.client.update_household(hid, note="已迁入")
+    assert b.sync() and both.sync()
+    late_g1 = tablet("w1", "dev-w1-late")
+    assert late_g1.sync() and late_g1.ids("household") == []
+    server = check_all(app, [a, b, both, late_g1], _fresh(tablet),
+                       allowed_refusals=lambda t, change, reason: t is a and reason["code"] == "out_of_scope")
+    assert server["records"][("household", hid)]["values"]["note"] == "已迁入"
+    fresh_g2 = tablet("w2", "dev-w2-fresh")
+    assert fresh_g2.sync()
+    check_replicas_equal_server(server, [fresh_g2])
+    assert len(fresh_g2.replica()["visits"]) == len(b.replica()["visits"]) == 1

@@ -266,3 +266,20 @@ def test_visit_in_another_grid_is_refused(app, client, auth, world):
     assert resp.status_code == 404
     assert resp.json["code"] == "out_of_scope"
     assert client.get(f"/api/v1/visits?household_id={hid}", headers=auth.headers("w2")).json == []
+
+
+def test_moving_a_household_needs_write_rights_on_both_grids(app, client, auth, city, world):
+    hid = world["household"]["G1"]
+    before = household_state(app, hid)
+    for user, grid, status in (("street1", city["G2"], 403), ("w1", city["G2"], 404), ("w2", city["G1"], 404),
+                               ("comm1", city["G3"], 404), ("comm1", str(uuid.uuid4()), 404),
+                               ("comm1", city["C1"], 404)):
+        resp = client.post(f"/api/v1/households/{hid}/move", headers=auth.headers(user), json={"grid_id": grid})
+        assert resp.status_code == status, (user, resp.json)
+    bad = client.post(f"/api/v1/households/{hid}/move", headers=auth.headers("comm1"), json={"grid_id": "G2"})
+    assert bad.status_code == 422 and "grid_id" in str(bad.json)
+    assert household_state(app, hid) == before
+    moved = client.post(f"/api/v1/households/{hid}/move", headers=auth.headers("w12"), json={"grid_id": city["G2"]})
+    assert moved.status_code == 200 and moved.json["grid_id"] == city["G2"]
+    assert client.get(f"/api/v1/households/{hid}", headers=auth.headers("w1")).status_code == 404
+    assert client.get(f"/api/v1/households/{hid}", headers=auth.headers("w2")).status_code == 200

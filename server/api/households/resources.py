@@ -1,13 +1,14 @@
 """Households: list and read within one's area, create and edit within one's grids."""
 import uuid
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Household, Person
+from ...services.moves import move_household
 from ...services.records import present
 from ..common import BEARER, Blueprint, PageArgs, audit, audit_listed, paginate
 from ..records import create, input_schema, load_in_scope, save
@@ -81,6 +82,32 @@ class HouseholdItem(MethodView):
         """Change some fields; the change syncs to devices like any other."""
         load_in_scope("household", household_id, write=True)
         save("household", household_id, args)
+        return _shown(db.session.get(Household, household_id))
+
+
+class MoveArgs(Schema):
+    grid_id = fields.UUID(required=True, metadata={"description": "the grid the family now lives in"})
+
+
+@blp.route("/<uuid:household_id>/move")
+class HouseholdMove(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(MoveArgs)
+    @blp.response(200, HouseholdSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args, household_id):
+        """The family moved to another grid: the household, its persons, visits and flags go with
+        it; the new grid's tablets receive its whole history and the old grid's let it go. For
+        whoever may write both grids (a worker holding both, the community's staff)."""
+        g.scope.require_records(write=True)
+        try:
+            move_household(household_id, args["grid_id"], scope=g.scope, worker_id=g.worker.id,
+                           now=current_app.extensions["wall_clock"]())
+        except Exception:
+            db.session.rollback()
+            raise
+        audit("move", "household", household_id)
         return _shown(db.session.get(Household, household_id))
 
 
