@@ -1,9 +1,11 @@
 """Bulk inserts for the push path.
 
-On SQLite a push is bound by per-row work in Python, and SQLAlchemy's executemany spends more
-building parameter dictionaries than SQLite spends storing rows. There the rows go straight to
-the driver, converted by each column type's own bind processor (so stored values are exactly
-what SQLAlchemy would store); other databases take the ordinary Core path.
+A push is bound by per-row work in Python, and SQLAlchemy's executemany spends more building
+parameter dictionaries (and, on PostgreSQL, binding each row as its own statement) than the
+database spends storing rows. So the rows go straight to the driver, converted by each column
+type's own bind processor (stored values are exactly what SQLAlchemy would store): one
+executemany on SQLite, one ``COPY … FROM STDIN`` on PostgreSQL (psycopg), with the columns'
+Python-side defaults filled in as SQLAlchemy would. Other databases take the ordinary Core path.
 """
 from operator import itemgetter
 
@@ -17,6 +19,9 @@ def insert_rows(table, rows):
         return
     conn = db.session.connection()
     dialect = conn.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy(conn, table, rows)
+        return
     if dialect.name != "sqlite":
         conn.execute(insert(table), rows)
         return
@@ -33,3 +38,24 @@ def insert_rows(table, rows):
     sql = f'INSERT INTO "{table.name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) ' \
           f'VALUES ({", ".join("?" * len(names))})'
     conn.exec_driver_sql(sql, params)
+
+
+def _copy(conn, table, rows):
+    names = list(rows[0])
+    defaults = [(c.name, c.default) for c in table.c if c.name not in rows[0] and c.default is not None
+                and (c.default.is_scalar or c.default.is_callable)]
+    dialect = conn.dialect
+    convert = [(i, proc) for i, name in enumerate(names)
+               if (proc := table.c[name].type._cached_bind_processor(dialect)) is not None]
+    pick = itemgetter(*names)
+    extra = [name for name, _ in defaults]
+    columns = ", ".join(f'"{n}"' for n in names + extra)
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            values = list(pick(row)) if len(names) > 1 else [pick(row)]
+            for i, proc in convert:
+                values[i] = proc(values[i])
+            for _, default in defaults:
+                values.append(default.arg(None) if default.is_callable else default.arg)
+            copy.write_row(values)
