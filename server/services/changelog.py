@@ -16,7 +16,7 @@ its beginning and a grid it loses drops out (docs/protocol.md §7).
 import re
 import uuid
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import ChangeLog, GridClock
@@ -37,17 +37,19 @@ def is_postgres():
 def take_numbers(counts):
     """Hand out ``counts[grid]`` numbers in each grid; ``{grid: first number}``. Holds each
     grid's clock row until the caller's transaction ends (the caller holds the grids' locks
-    already, so this never waits)."""
-    first = {}
-    for grid in sorted(counts, key=str):
-        n = counts[grid]
-        got = db.session.execute(update(GridClock).where(GridClock.grid_id == grid)
-                                 .values(gseq=GridClock.gseq + n).returning(GridClock.gseq)).scalar()
-        if got is None:
-            db.session.execute(insert(GridClock).values(grid_id=grid, gseq=n))
-            got = n
-        first[grid] = got - n + 1
-    return first
+    already, so this never waits). One statement for all the grids."""
+    if not counts:
+        return {}
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = upsert(GridClock).values([{"grid_id": grid, "gseq": n} for grid, n in sorted(counts.items(), key=str)])
+    stmt = stmt.on_conflict_do_update(index_elements=[GridClock.grid_id],
+                                      set_={"gseq": GridClock.gseq + stmt.excluded.gseq})
+    got = dict(db.session.execute(stmt.returning(GridClock.grid_id, GridClock.gseq)).all())
+    return {grid: got[grid] - n + 1 for grid, n in counts.items()}
 
 
 def encode(epoch, positions):

@@ -114,7 +114,10 @@ def load_locked(changes):
     if not _postgres():
         lock()
         return load(changes)
-    held = set()
+    # the grids the batch names itself (new households) are taken before anything is read: a
+    # batch of new records then reads once
+    held = _grids(View(), changes)
+    lock_grids(held)
     view = load(changes)
     while True:
         grids = _grids(view, changes) - held
@@ -131,9 +134,12 @@ def lock_grids(grids):
     if not _postgres():
         lock()
         return
-    for grid in sorted(str(g) for g in grids):
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                           {"k": int.from_bytes(_u(grid).bytes[:8], "big", signed=True)})
+    keys = sorted(int.from_bytes(_u(str(g)).bytes[:8], "big", signed=True) for g in grids)
+    if keys:
+        # one round trip, the locks taken in key order (so two callers never wait on each other)
+        db.session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+                                "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS s"),
+                           {"keys": keys})
 
 
 def _grids(view, changes):
