@@ -80,6 +80,9 @@ def test_creations_aimed_at_another_grid_answer_like_new_ids(tablet, city, town,
         ("household", town["household"][code], lambda i: (i, {"grid_id": city[code], "address": "x"})),
         ("person", town["person"][code], lambda i: (i, {"household_id": theirs_h, "name": "x"})),
         ("flag", town["flag"][code], lambda i: (i, {"household_id": theirs_h, "category": "x", "colour": "red"})),
+        # a taken event id aimed at the grid that holds it answers as a new id aimed there
+        ("visit", town["visit"][code], lambda i: (i, _visit(theirs_h))),
+        ("flag_event", town["flag_event"][code], lambda i: (i, {"flag_id": town["flag"][code], "action": "note"})),
         # references: the record named is another grid's, or unknown
         ("person", None, lambda i: (str(uuid.uuid4()), {"household_id": i, "name": "外人"})),
         ("visit", None, lambda i: (str(uuid.uuid4()), _visit(i))),
