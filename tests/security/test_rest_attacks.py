@@ -243,3 +243,23 @@ def test_flags_are_raised_only_at_the_raisers_own_level(app, client, auth, city,
     assert dump(app, city, ("G1",)) == own
     ok = client.post(API + "/flags", headers=auth.headers(who), json={**body, "level": "community"})
     assert ok.status_code == 201 and ok.json["current_level"] == "community"
+
+
+def test_a_pair_is_judged_by_where_its_records_are_not_by_its_grid_columns(app, client, auth, city, town, untouched):
+    """A household pair whose stored grids both say G1 (as the linker records a household pair)
+    while one household lies in G3: w1 neither sees nor decides it."""
+    from server.extensions import db
+    from server.models import MatchReview
+    a, b = sorted((town["household"]["G1"], town["household"]["G3"]))
+    with app.app_context():
+        review = MatchReview(id=uuid.uuid4(), entity="household", a_id=uuid.UUID(a), b_id=uuid.UUID(b),
+                             grid_id=uuid.UUID(city["G1"]), other_grid_id=uuid.UUID(city["G1"]), score=5.0,
+                             reasons=["address=close"], status="open")
+        db.session.add(review)
+        db.session.commit()
+        rid = str(review.id)
+    assert rid not in {r["id"] for r in client.get(API + "/duplicates/reviews", headers=auth.headers("w1")).json}
+    with untouched():
+        for who in ("w1", "comm1"):
+            resp = client.post(f"{API}/duplicates/reviews/{rid}/confirm", headers=auth.headers(who))
+            assert (resp.status_code, resp.json["code"]) == (404, "not_found")
