@@ -10,7 +10,7 @@ appended to the outbox in the same transaction.
 import datetime as dt
 import uuid
 
-from sync.casework import may_act
+from sync.casework import may_act, may_raise
 from sync.changes import make_change
 from sync.errors import OutOfScope
 from sync.replica import Policy, accept
@@ -37,6 +37,9 @@ class DevicePolicy(Policy):
 
     def may_act(self, action, level):
         return self.role is None or may_act(self.role, action, level)
+
+    def may_raise(self, level):
+        return self.role is None or may_raise(self.role, level)
 
 
 def _id(entity, value):

@@ -80,7 +80,10 @@ _u = functools.lru_cache(maxsize=65536)(uuid.UUID)
 class ScopePolicy(Policy):
     """The sync engine's policy (sync/replica.py) for a caller: their role and grids. A device's
     push names the device (its stamps must carry its id) and carries edits of merged-away
-    copies over to their survivors."""
+    copies over to their survivors, with the caller's own rights. Records outside the caller's
+    grids are concealed: they answer as records the server does not have."""
+
+    conceal = True
 
     def __init__(self, scope, *, device_id=None, online=False):
         self.scope, self.role = scope, scope.role

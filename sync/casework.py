@@ -24,6 +24,9 @@ _FIELD_ACTIONS = {
     "community": frozenset({"resolve", "verify", "reopen", "note", "start"}),
 }
 RAISERS = frozenset({"grid_worker", "community"})
+#: the level each raiser raises a flag at: the community, which answers for its grids first (a
+#: case goes higher only by an escalate or route event, made by someone allowed to make it)
+RAISE_LEVEL = {"grid_worker": "community", "community": "community"}
 
 
 def may_act(role, action, level):
@@ -33,6 +36,11 @@ def may_act(role, action, level):
     if LEVEL_ROLE.get(level) == role and action != "verify":
         return True
     return action in _FIELD_ACTIONS.get(role, ())
+
+
+def may_raise(role, level):
+    """Whether ``role`` may raise a new flag at ``level``: only at its own level."""
+    return role == "system" or RAISE_LEVEL.get(role) == level
 
 
 def next_level(level):

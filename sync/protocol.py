@@ -44,9 +44,8 @@ def parse_change(raw):
     if not isinstance(fields_, dict):
         raise InvalidChange("fields: must be an object", field="fields")
     base = raw.get("base")
-    if base is not None and (not isinstance(base, dict) or not all(
-            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in base.items())):
-        raise InvalidChange("base: must map field names to stamps or null", field="base")
+    if base is not None:
+        _check_base(base, entity)
     stamp = raw["stamp"]
     try:
         parse_stamp(stamp)
@@ -55,6 +54,22 @@ def parse_change(raw):
     return {"change_id": canonical_uuid(raw["change_id"], "change_id"), "entity": entity,
             "entity_id": canonical_uuid(raw["entity_id"], "entity_id"), "stamp": stamp,
             "fields": fields_, "base": base}
+
+
+def _check_base(base, entity):
+    """``base`` maps fields of the entity to the stamps their author saw (or null); anything else
+    would be stored in the change log and sent on to every device of the grid, so it is refused."""
+    if not isinstance(base, dict):
+        raise InvalidChange("base: must map field names to stamps or null", field="base")
+    known = ENTITIES[entity].fields
+    for key, value in base.items():
+        if key not in known:
+            raise InvalidChange(f"base.{str(key)[:32]}: not a field of {entity}", field=f"base.{str(key)[:64]}")
+        if value is not None:
+            try:
+                parse_stamp(value)
+            except BadStamp as exc:
+                raise InvalidChange(f"base.{key}: {exc.message}", field=f"base.{key}") from None
 
 
 __all__ = ["SCHEMA_VERSION", "parse_change", "MAX_BATCH", "DEFAULT_PAGE", "MAX_PAGE", "RESULT_STATUSES"]

@@ -18,10 +18,10 @@ Nothing here reads a database or a clock it was not handed.
 import uuid
 from dataclasses import dataclass, field
 
-from .casework import may_act
+from .casework import may_act, may_raise
 from .changes import make_change
 from .entities import ENTITIES, IMMUTABLE, SERVER_ONLY
-from .errors import Conflicting, InvalidChange, SyncError
+from .errors import Conflicting, InvalidChange, OutOfScope, SyncError
 from .flags import DEFAULT_LEVEL, LEVELS, TRANSITIONS
 from .merge import merge_fields, node_of
 
@@ -161,6 +161,9 @@ class Policy:
     local = False
     #: changes the server makes in consequence of another's (logged as the server's own)
     followup = False
+    #: the server answering a person or a device: a record outside the caller's grids answers
+    #: exactly as one the server does not have, in every check (docs/security.md, threat model)
+    conceal = False
 
     def check_write(self, grid, what):
         """Raise OutOfScope if ``what`` may not be written in ``grid``."""
@@ -171,6 +174,28 @@ class Policy:
     def may_act(self, action, level):
         """Whether this caller may take ``action`` on a flag at ``level`` (sync/casework.py)."""
         return may_act(self.role, action, level)
+
+    def may_raise(self, level):
+        """Whether this caller may raise a new flag at ``level`` (only at its own)."""
+        return may_raise(self.role, level)
+
+    def may_write(self, grid, what):
+        if grid is None:
+            return False
+        try:
+            self.check_write(grid, what)
+        except OutOfScope:
+            return False
+        return True
+
+    def may_move(self, grid):
+        if grid is None:
+            return False
+        try:
+            self.check_flag(grid)
+        except OutOfScope:
+            return False
+        return True
 
 
 class SystemPolicy(Policy):
@@ -242,14 +267,15 @@ def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, ou
         if clock is not None:
             clock.observe(change["stamp"])
     if followups:
-        _carry_over(followups, view, out, checklists, rules, clock)
+        _carry_over(followups, view, out, checklists, rules, clock, policy)
     return out
 
 
 def _accept_one(change, view, policy, out, checklists, rules, followups):
     entity = change["entity"]
     if not policy.server and SERVER_ONLY & change["fields"].keys():
-        raise InvalidChange("merged_into is set only by the server", field="merged_into", code="server_only")
+        name = sorted(SERVER_ONLY & change["fields"].keys())[0]
+        raise InvalidChange(f"{name} is set only by the server", field=name, code="server_only")
     if entity in RECORDS:
         fields, grid, conflicts = _record(change, view, policy, out)
         if policy.carry_over:
@@ -264,12 +290,28 @@ def _accept_one(change, view, policy, out, checklists, rules, followups):
     return conflicts
 
 
-def _household(view, hid, what):
-    rec = view.records["household"].get(hid)
+def _household(view, hid, what, policy=None):
+    return _reference(view, policy, "household", hid, what, "household_id")
+
+
+def _reference(view, policy, entity, rid, what, name):
+    """The record a change names in ``name``. To a caller the server conceals from, one outside
+    their grids is not there: both answer ``out_of_scope`` with the same words."""
+    rec = view.records[entity].get(rid)
+    if policy is not None and policy.conceal:
+        if rec is not None and not _writable(view, policy, entity, rec):
+            rec = None
+        if rec is None:
+            raise OutOfScope(f"{name} names {entity} {rid}, which is not in your grids; if it is new, push it first",
+                             field=name)
     if rec is None:
-        raise InvalidChange(f"{what} names household {hid}, which the server does not have; "
-                            "push the household first", field="household_id", code="unknown_reference")
+        raise InvalidChange(f"{name if name != 'household_id' else what} names {entity} {rid}, which the server "
+                            f"does not have; push the {entity} first", field=name, code="unknown_reference")
     return rec
+
+
+def _writable(view, policy, entity, rec):
+    return policy.may_write(view.grid_of(entity, rec), entity)
 
 
 def _grid_of(view, policy, entity, fields, existing):
@@ -284,7 +326,7 @@ def _grid_of(view, policy, entity, fields, existing):
         policy.check_write(grid, "household")
         return grid
     hid = fields.get("household_id") or existing.values["household_id"]
-    grid = _household(view, hid, entity).values["grid_id"]
+    grid = _household(view, hid, entity, policy).values["grid_id"]
     if existing is not None and hid != existing.values["household_id"]:
         if "household_id" in IMMUTABLE.get(entity, ()):
             policy.check_write(_household(view, existing.values["household_id"], entity).values["grid_id"], entity)
@@ -296,10 +338,7 @@ def _grid_of(view, policy, entity, fields, existing):
     policy.check_write(grid, entity)
     person = fields.get("person_id")
     if entity == "flag" and person:
-        member = view.records["person"].get(person)
-        if member is None:
-            raise InvalidChange(f"person_id names person {person}, which the server does not have; "
-                                "push the person first", field="person_id", code="unknown_reference")
+        member = _reference(view, policy, "person", person, entity, "person_id")
         policy.check_write(view.grid_of("person", member), "person")
         if policy.local and member.values.get("household_id") != hid:
             raise InvalidChange("person_id is not a member of the flag's household", field="person_id")
@@ -309,8 +348,26 @@ def _grid_of(view, policy, entity, fields, existing):
 def _record(change, view, policy, out):
     entity, eid = change["entity"], change["entity_id"]
     existing = view.records[entity].get(eid)
-    fields = ENTITIES[entity].clean(change["fields"], creating=existing is None)
+    # A record outside the caller's grids is judged as if the server did not have it; only a
+    # change that would then create it learns that the id is taken (ids are global).
+    hidden = policy.conceal and existing is not None and not _writable(view, policy, entity, existing)
+    if hidden:
+        existing = None
+    if policy.conceal:
+        fields = ENTITIES[entity].clean(change["fields"], creating=False)
+        missing = [f for f in ENTITIES[entity].required if fields.get(f) is None] if existing is None else ()
+        if missing:
+            # an edit of a record that is not in the caller's grids, whether it is elsewhere or nowhere
+            raise OutOfScope(f"no {entity} with this id in your grids (a new {entity} needs {', '.join(missing)})")
+    else:
+        fields = ENTITIES[entity].clean(change["fields"], creating=existing is None)
     grid = _grid_of(view, policy, entity, fields, existing)
+    if existing is None and entity == "flag" and not policy.may_raise(fields.get("level") or DEFAULT_LEVEL):
+        raise InvalidChange(f"the {policy.role} role may not raise a flag at {fields.get('level')} level; raise it "
+                            f"at {DEFAULT_LEVEL} level, and escalate it if it must go higher", field="level",
+                            code="not_allowed")
+    if hidden:
+        raise OutOfScope(f"the {entity} is outside your grids")
     if existing is not None:
         for name in IMMUTABLE.get(entity, ()):
             if name in fields and fields[name] != existing.values.get(name):
@@ -334,12 +391,13 @@ def _record(change, view, policy, out):
 
 def _visit(change, fields, view, policy, out, checklists, rules):
     eid = change["entity_id"]
+    hid = fields["household_id"]
+    grid = _household(view, hid, "visit", policy).values["grid_id"]
+    policy.check_write(grid, "visit")
+    # after scope: a taken id answers the same wherever the visit holding it lies
     if eid in view.visits:
         raise InvalidChange("this visit is already recorded and visits are never edited; "
                             "send a correction as a new visit with amends_id", code="append_only")
-    hid = fields["household_id"]
-    grid = _household(view, hid, "visit").values["grid_id"]
-    policy.check_write(grid, "visit")
     amends = fields.get("amends_id")
     if amends and view.visits.get(amends) != hid:
         raise InvalidChange("amends_id must name an earlier visit to the same household", field="amends_id",
@@ -353,14 +411,20 @@ def _visit(change, fields, view, policy, out, checklists, rules):
 
 def _flag_event(change, fields, view, policy, out):
     eid, fid = change["entity_id"], fields["flag_id"]
-    if eid in view.events:
-        raise InvalidChange("this flag event is already recorded; events are never edited", code="append_only")
     flag = view.records["flag"].get(fid)
+    if policy.conceal and flag is not None and not policy.may_move(view.grid_of("flag", flag)):
+        flag = None
+    if flag is None and policy.conceal:
+        raise OutOfScope(f"flag_id names flag {fid}, which is not in your area; if it is new, push it first",
+                         field="flag_id")
     if flag is None:
         raise InvalidChange("flag_id names a flag the server does not have; push the flag first",
                             field="flag_id", code="unknown_reference")
     grid = view.grid_of("flag", flag)
     policy.check_flag(grid)
+    # after scope: a taken id answers the same wherever the event holding it lies
+    if eid in view.events:
+        raise InvalidChange("this flag event is already recorded; events are never edited", code="append_only")
     trail = view.trails[fid]
     action = fields["action"]
     # Judged at the level its author saw the flag at (a level it really was at); an author who
@@ -433,7 +497,7 @@ def _after_merges(view, entity, change, fields):
 _CARRY = uuid.UUID("1f0b6a52-3c1e-4b7e-9d0a-8a2f6c4e5d31")
 
 
-def _carry_over(followups, view, out, checklists, rules, clock):
+def _carry_over(followups, view, out, checklists, rules, clock, policy):
     changes = []
     for entity, rid, fields, stamp, base, change_id in followups:
         moved = stamp is None
@@ -442,20 +506,35 @@ def _carry_over(followups, view, out, checklists, rules, clock):
         if moved:
             out.moves.append((view.records["person"][rid].values["household_id"], rid, change["stamp"]))
     start = len(out.results)
-    accept(changes, view, SYSTEM_BY_DEVICE, checklists=checklists, rules=rules, outcome=out)
+    accept(changes, view, OnBehalf(policy), checklists=checklists, rules=rules, outcome=out)
     # carry-overs have no result slot of their own: they belong to the change that caused them
     for position in range(start, len(out.results)):
         out.errors.pop(position, None)
     del out.results[start:]
 
 
-class _CarryOverPolicy(SystemPolicy):
-    """The server's own change following a device's edit of a merged-away copy."""
+class OnBehalf(Policy):
+    """The server's change following a device's edit of a merged-away copy, made with the rights
+    of the person whose change caused it: it may write only where they may (a survivor in a grid
+    they do not hold is not written; their edit stays on the copy, as sent), and never a
+    server-only field. Logged as the server's own."""
 
     followup = True
 
+    def __init__(self, causer):
+        self.causer, self.role, self.conceal = causer, causer.role, causer.conceal
 
-SYSTEM_BY_DEVICE = _CarryOverPolicy()
+    def check_write(self, grid, what):
+        self.causer.check_write(grid, what)
+
+    def check_flag(self, grid):
+        self.causer.check_flag(grid)
+
+    def may_act(self, action, level):
+        return self.causer.may_act(action, level)
+
+    def may_raise(self, level):
+        return self.causer.may_raise(level)
 
 
 # --- replay: what a server already accepted ----------------------------------------------------

@@ -6,7 +6,7 @@ from flask import g
 from marshmallow import RAISE, Schema, fields
 from sqlalchemy import select
 
-from sync.entities import ENTITIES
+from sync.entities import ENTITIES, SERVER_ONLY
 
 from ..errors import ApiError
 from ..extensions import db
@@ -29,9 +29,12 @@ _KINDS = {
 
 
 def input_schema(entity, *, creating, exclude=()):
-    """A marshmallow schema for a REST write of ``entity``; the sync core checks it again."""
+    """A marshmallow schema for a REST write of ``entity``; the sync core checks it again.
+    Server-only fields (``merged_into``) are not part of it: a body that sends one, like any
+    unknown field, is refused with 422 naming it."""
     spec = ENTITIES[entity]
-    declared = {name: _KINDS[f.kind](f) for name, f in spec.fields.items() if name not in exclude}
+    declared = {name: _KINDS[f.kind](f) for name, f in spec.fields.items()
+                if name not in exclude and name not in SERVER_ONLY}
     if creating:
         declared["id"] = fields.UUID(load_default=None)
         for name in spec.required:
@@ -73,8 +76,12 @@ def _grid_of(entity, row):
 
 
 def create(entity, entity_id, args):
-    """A REST create: an id that exists already is a 409, never an overwrite."""
-    if db.session.get(_MODELS[entity], entity_id) is not None:
+    """A REST create: an id that exists already in the caller's grids is a 409, never an
+    overwrite. One outside them is not acknowledged here: the engine judges the create as if
+    the id were new, and refuses it (``out_of_scope``) only where it would have made it."""
+    g.scope.require_records(write=True)
+    row = db.session.get(_MODELS[entity], entity_id)
+    if row is not None and _grid_of(entity, row) in g.scope.grid_ids:
         raise ApiError(409, "already_exists", f"a {entity} with this id exists already; edit it with PATCH")
     return save(entity, entity_id, args)
 

@@ -24,6 +24,7 @@ def test_a_write_is_saved_and_queued_in_one_go(tablet):
     (lambda t, h: t.add_person(h, "王伟", gender="X"), InvalidInput, "gender"),
     (lambda t, h: t.record_visit(h, {"food": {"status": "ok"}}), InvalidInput, "checks"),
     (lambda t, h: t.raise_flag(h, "困境儿童", "purple"), InvalidInput, "colour"),
+    (lambda t, h: t.raise_flag(h, "困境儿童", "red", level="bureau"), Forbidden, "level"),
     (lambda t, h: t.add_person("00000000-0000-4000-8000-000000000000", "王伟"), NotFound, "household_id"),
 ])
 def test_what_the_server_would_refuse_is_refused_here_and_nothing_is_saved(tablet, write, error, field):

@@ -62,20 +62,29 @@ def test_persons_are_merged_only_within_their_grid_and_only_on_strong_evidence(a
         rows = {str(p.id): p for p in db.session.execute(select(Person)).scalars()}
         assert stats["merged"] == 0
         assert all(rows[i].merged_into is None and not rows[i].deleted for i in (g1, g3, l1, l2))
-    reviews = client.get("/api/v1/duplicates/reviews", headers=auth.headers("comm1")).json
+    # the street sees both pairs; each community only the pair whose two records it holds
+    reviews = client.get("/api/v1/duplicates/reviews", headers=auth.headers("street1")).json
     pairs = {frozenset((r["a_id"], r["b_id"])): r["id"] for r in reviews}
     assert set(pairs) == {frozenset((l1, l2)), frozenset((g1, g3))}
-    # the pair across two communities: not for one community to decide, but for the street
+    assert [r["id"] for r in client.get("/api/v1/duplicates/reviews", headers=auth.headers("comm1")).json] == \
+        [pairs[frozenset((l1, l2))]]
+    assert client.get("/api/v1/duplicates/reviews", headers=auth.headers("w3")).json == []
+    # the pair across two communities: not for one community, nor for read-only street staff
     across = pairs[frozenset((g1, g3))]
-    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("comm1")).status_code == 403
-    assert [r["id"] for r in client.get("/api/v1/duplicates/reviews", headers=auth.headers("w3")).json] == [across]
-    done = client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("street1"))
-    assert done.status_code == 200 and done.json["status"] == "merged"
+    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("comm1")).status_code == 404
+    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("street1")).status_code == 403
     with app.app_context():
+        assert db.session.get(Person, uuid.UUID(g3)).merged_into is None
+    # merged by the server (an operator's decision): the merge is listed where both records are seen
+    with app.app_context():
+        from server.services.linker import merge_persons
+        merge_persons(uuid.UUID(g1), uuid.UUID(g3), 10.0, ["id=exact"])
+        db.session.commit()
         assert str(db.session.get(Person, uuid.UUID(g3)).merged_into) == g1
-    # both grids see the merge
-    for who in ("w1", "w3"):
-        assert [m["merged_id"] for m in client.get("/api/v1/duplicates/merges", headers=auth.headers(who)).json] == [g3]
+    assert [m["merged_id"] for m in client.get("/api/v1/duplicates/merges", headers=auth.headers("street1")).json] \
+        == [g3]
+    for who in ("w1", "w3", "comm1"):
+        assert client.get("/api/v1/duplicates/merges", headers=auth.headers(who)).json == []
 
 
 def test_undoing_a_household_merge_takes_back_the_members_moved_since(app, client, auth, city):

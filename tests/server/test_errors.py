@@ -71,7 +71,7 @@ def test_bad_person_and_visit_bodies(app, client, auth, city):
     with unchanged(app):
         assert_envelope(client.post("/api/v1/persons", headers=h, json={"household_id": str(uuid.uuid4()),
                                                                         "name": "王伟"}),
-                        422, "unknown_reference", "household_id")
+                        404, "out_of_scope", "household_id")
         assert_envelope(client.post("/api/v1/persons", headers=h, json={"household_id": "x", "name": "王伟"}),
                         422, "invalid_input", "household_id")
         assert_envelope(client.post("/api/v1/persons", headers=h, json={

@@ -168,16 +168,17 @@ def test_refresh_is_repeatable_and_says_when(app, client, auth, city, data):
 
 
 def test_a_flag_routed_down_is_not_counted_as_escalated(app, client, auth, city, data):
-    """Raised at the street and routed down to the community: below where it was raised."""
-    from tests.server.test_casework_api import change, pushed
+    """Raised at the street (by the server: a worker raises only at the community) and routed
+    down to the community: below where it was raised."""
     import uuid
+    from server.services.server_changes import apply_as_server, server_change
     fid = str(uuid.uuid4())
     with app.app_context():
         from server.models import Flag
         h5 = db.session.get(Flag, uuid.UUID(data["f3"])).household_id
-    (r,) = pushed(client, auth, "w3", [change("flag", fid, {"household_id": str(h5), "category": "独居老人",
-                                                           "colour": "green", "level": "street"}, "")])
-    assert r["status"] == "applied", r
+        apply_as_server([server_change("flag", fid, {"household_id": str(h5), "category": "独居老人",
+                                                     "colour": "green", "level": "street"})])
+        db.session.commit()
     resp = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("street1"),
                        json={"action": "route", "level": "community"})
     assert resp.status_code == 201, resp.json

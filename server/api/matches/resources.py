@@ -2,12 +2,12 @@
 from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ...auth import login_required
 from ...errors import ApiError
 from ...extensions import db
-from ...models import MatchReview, MergeRecord
+from ...models import Household, MatchReview, MergeRecord, Person
 from ...models.types import utcnow
 from ...services import ingest, linker
 from ..common import BEARER, Blueprint, PageArgs, paginate
@@ -44,18 +44,32 @@ class MergeSchema(Schema):
     undone_at = fields.DateTime(allow_none=True)
 
 
-def _visible(model):
-    return model.grid_id.in_(g.scope.grid_ids) | model.other_grid_id.in_(g.scope.grid_ids)
+def _grid(entity, record_id):
+    """The grid a household or person lies in now, as a subquery (the pair's own grid columns
+    are what the linker saw; the records are what counts)."""
+    if entity == "household":
+        return select(Household.grid_id).where(Household.id == record_id).scalar_subquery()
+    return select(Household.grid_id).join(Person, Person.household_id == Household.id) \
+        .where(Person.id == record_id).scalar_subquery()
 
 
-def _in_scope(item):
-    """A pair or merge the caller may decide on: both records in their area (a pair across two
-    communities is for the street or district that holds both)."""
-    if item is None or not ({item.grid_id, item.other_grid_id} & g.scope.grid_ids):
+def _visible(model, first, second):
+    """Pairs and merges whose two records both lie in the caller's area: one half of a pair
+    elsewhere is not shown at all (its id and the evidence would say who lives there)."""
+    grids = g.scope.grid_ids
+    return and_(model.grid_id.in_(grids), model.other_grid_id.in_(grids), or_(*(
+        and_(model.entity == entity, _grid(entity, first).in_(grids), _grid(entity, second).in_(grids))
+        for entity in ("household", "person"))))
+
+
+def _in_scope(model, item_id, first, second):
+    """A pair or merge the caller may decide on: both records in grids they may write (a pair
+    across two communities waits for an account that may write both). Anything else answers
+    404, like an id that does not exist."""
+    item = db.session.execute(select(model).where(model.id == item_id, _visible(model, first, second))) \
+        .scalar_one_or_none()
+    if item is None:
         raise ApiError(404, "not_found", "nothing like that in your area")
-    if not {item.grid_id, item.other_grid_id} <= g.scope.grid_ids:
-        raise ApiError(403, "forbidden", "the two records lie in grids you do not both answer for; "
-                       "staff of an area holding both decide")
     return item
 
 
@@ -69,15 +83,17 @@ class ReviewList(MethodView):
     def get(self, args):
         """Pairs the matcher thinks may be one person or household, for someone to decide."""
         g.scope.require_records()
-        query = select(MatchReview).where(_visible(MatchReview), MatchReview.status == args["status"]) \
+        query = select(MatchReview).where(_visible(MatchReview, MatchReview.a_id, MatchReview.b_id),
+                                          MatchReview.status == args["status"]) \
             .order_by(MatchReview.score.desc(), MatchReview.id)
         return db.session.execute(paginate(query, args)).scalars().all()
 
 
 def _decide(review_id, merge):
-    g.scope.require_records()
+    # a merge writes both records (one deleted, the other filled in): read-only staff may not
+    g.scope.require_records(write=True)
     ingest.lock()                    # one decision at a time: no pair is merged twice
-    review = _in_scope(db.session.get(MatchReview, review_id))
+    review = _in_scope(MatchReview, review_id, MatchReview.a_id, MatchReview.b_id)
     if review.status != "open":
         raise ApiError(409, "already_decided", f"this pair is already {review.status}")
     if merge:
@@ -125,7 +141,7 @@ class MergeList(MethodView):
     def get(self, args):
         """Merges in the caller's area, newest first: who, when, why, what changed."""
         g.scope.require_records()
-        query = select(MergeRecord).where(_visible(MergeRecord)) \
+        query = select(MergeRecord).where(_visible(MergeRecord, MergeRecord.survivor_id, MergeRecord.merged_id)) \
             .order_by(MergeRecord.created_at.desc(), MergeRecord.id)
         return db.session.execute(paginate(query, args)).scalars().all()
 
@@ -138,9 +154,9 @@ class MergeUndo(MethodView):
     @blp.doc(security=BEARER)
     def post(self, merge_id):
         """Undo a merge: both records come back, nothing entered since is lost."""
-        g.scope.require_records()
+        g.scope.require_records(write=True)
         ingest.lock()
-        merge = _in_scope(db.session.get(MergeRecord, merge_id))
+        merge = _in_scope(MergeRecord, merge_id, MergeRecord.survivor_id, MergeRecord.merged_id)
         try:
             linker.undo_merge(merge, g.worker.id)
         except linker.MergeError as exc:
