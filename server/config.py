@@ -82,7 +82,10 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("GRIDSYNC_SESSION_HOURS", 8)) * 3600
     RATELIMIT_ENABLED = os.environ.get("GRIDSYNC_RATELIMIT", "on") != "off"
     RATELIMIT_STORAGE_URI = os.environ.get("GRIDSYNC_RATELIMIT_STORAGE", "memory://")
-    LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "20 per minute")
+    # Log-in attempts per client address: wide, since a district's tablets share a few carrier
+    # addresses at the evening sync; and failed log-ins per account, from anywhere.
+    LOGIN_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_RATE_LIMIT", "300 per minute")
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("GRIDSYNC_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute")
 
     API_TITLE = "gridsync"
     API_VERSION = "v1"
