@@ -14,6 +14,7 @@ from sync.clock import HybridClock
 from sync.rules import load_rules
 
 from . import errors
+from . import config as settings
 from .config import Config, TestConfig
 from .crypto import PiiVault, load_keys
 from . import extensions
@@ -59,6 +60,7 @@ def create_app(config=None):
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    settings.check_config(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "gridsync.db")
@@ -70,7 +72,10 @@ def create_app(config=None):
     limiter.init_app(app)
     extensions.api.init_app(app)
     errors.register(app)
-    app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
+    try:
+        app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
+    except RuntimeError as exc:
+        raise settings.ConfigError(str(exc)) from None
     # Loaded and checked now: a bad city file stops the server at start-up with its reason,
     # not at the first visit.
     app.extensions["checklists"] = load_checklists(app.config.get("CHECKLISTS_FILE"))

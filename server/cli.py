@@ -271,6 +271,16 @@ def register_commands(app):
 
 
 def main():
+    import sys
+
+    from sync.checklist import ChecklistConfigError
+
     from . import create_app
+    from .config import ConfigError
     os.environ.setdefault("FLASK_APP", "server")
-    FlaskGroup(create_app=create_app, add_default_commands=True)(prog_name="gridsync")
+    try:
+        FlaskGroup(create_app=create_app, add_default_commands=True)(prog_name="gridsync")
+    except (ConfigError, ChecklistConfigError) as exc:
+        # a setting the server cannot use: one line naming it, no traceback
+        click.echo(f"gridsync: configuration: {exc}", err=True)
+        sys.exit(2)

@@ -5,6 +5,7 @@ Domain exceptions come from sync/errors.py; this is the only place that gives th
 import logging
 
 from flask import jsonify
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from sync.errors import (Conflicting, Forbidden, InvalidChange, InvalidInput, NotFound, OutOfScope, ResyncRequired,
@@ -22,6 +23,17 @@ DOMAIN_STATUS = {
     ResyncRequired: 410,
     UnsupportedSchema: 426,
 }
+
+
+class ErrorSchema(Schema):
+    """The envelope every error answers with, as the OpenAPI document publishes it."""
+
+    code = fields.Str(required=True, metadata={"description": "what went wrong, stable: e.g. invalid_input, "
+                                                              "not_found, resync_required"})
+    status = fields.Int(required=True, metadata={"description": "the HTTP status, repeated"})
+    message = fields.Str(required=True, metadata={"description": "for a person to read"})
+    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
+                         metadata={"description": "the fields at fault (dotted names), each with its messages"})
 
 
 class ApiError(Exception):

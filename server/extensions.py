@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .errors import ErrorSchema
+
 # Stable constraint names, so Alembic can name what it alters on both databases.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -23,5 +25,11 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
+class GridsyncApi(Api):
+    # the envelope server/errors.py really sends ({code: str, status: int, message, errors?}),
+    # not flask-smorest's default ({code: int, status: str})
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = GridsyncApi()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

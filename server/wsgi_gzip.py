@@ -18,6 +18,31 @@ def _error(start_response, status, code, message):
     return [body]
 
 
+#: how much of the rest of a refused chunked body is read and dropped, so that a client that
+#: overshot a little reads the 413 instead of a reset connection; beyond it the link is cut
+_DRAIN = 1024 * 1024
+
+
+def _read_at_most(stream, n):
+    """Up to ``n`` bytes: a chunked stream's ``read(n)`` may return less before its end."""
+    parts, got = [], 0
+    while got < n:
+        part = stream.read(min(n - got, 1 << 16))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _drain(stream, n):
+    while n > 0:
+        part = stream.read(min(n, 1 << 16))
+        if not part:
+            return
+        n -= len(part)
+
+
 class GzipRequestMiddleware:
     def __init__(self, app, max_compressed, max_inflated):
         self.app, self.max_compressed, self.max_inflated = app, max_compressed, max_inflated
@@ -32,6 +57,17 @@ class GzipRequestMiddleware:
             if declared > self.max_compressed:
                 return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                               "request body too large")
+            if environ.get("CONTENT_LENGTH") is None and environ.get("wsgi.input_terminated"):
+                # No declared length (chunked): counted as it arrives. werkzeug's own limit
+                # would cut such a body at the limit and hand the app the part before it.
+                raw = _read_at_most(environ["wsgi.input"], self.max_compressed + 1)
+                if len(raw) > self.max_compressed:
+                    _drain(environ["wsgi.input"], _DRAIN)
+                    return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
+                                  "request body too large")
+                environ = dict(environ)
+                environ["CONTENT_LENGTH"] = str(len(raw))
+                environ["wsgi.input"] = io.BytesIO(raw)
             return self.app(environ, start_response)
         if encoding != "gzip":
             return _error(start_response, "415 Unsupported Media Type", "unsupported_encoding",
@@ -43,7 +79,8 @@ class GzipRequestMiddleware:
         if length > self.max_compressed:
             return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                           "request body too large")
-        raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read(self.max_compressed + 1)
+        raw = (environ["wsgi.input"].read(length) if length
+               else _read_at_most(environ["wsgi.input"], self.max_compressed + 1))
         if len(raw) > self.max_compressed:
             return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                           "request body too large")

@@ -79,16 +79,29 @@ class Field:
 
 
 _CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+#: what else is taken as a UUID: upper case, or the 32 hex digits without hyphens; ASCII only
+#: (``uuid.UUID`` alone would take Arabic-Indic or full-width digits, braces and "urn:uuid:")
+_ASCII_UUID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                         r"|[0-9a-fA-F]{32})\Z", re.ASCII)
+
+
+def parse_uuid(value):
+    """The ``uuid.UUID`` that ``value`` spells in ASCII hex, or None."""
+    if isinstance(value, str) and _ASCII_UUID.match(value):
+        return _uuid.UUID(value)
+    return None
 
 
 def canonical_uuid(value, name):
     """The lowercase hyphenated form of a UUID; most ids already arrive in it (fast path)."""
     if isinstance(value, str) and _CANONICAL_UUID.match(value):
         return value
-    try:
-        return str(_uuid.UUID(value)) if isinstance(value, str) else _bad(name, "a UUID")
-    except ValueError:
-        raise InvalidChange(f"{name} is not a valid UUID", field=name) from None
+    if not isinstance(value, str):
+        _bad(name, "a UUID")
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise InvalidChange(f"{name} is not a valid UUID", field=name)
+    return str(parsed)
 
 
 def _bad(name, what):

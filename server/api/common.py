@@ -1,9 +1,12 @@
 """Small pieces the resource packages share."""
+import re
 import uuid
 
 import flask_smorest
 from flask import current_app, g
 from marshmallow import Schema, fields, validate
+
+from sync.entities import parse_uuid
 
 from ..extensions import db
 from ..jsonfast import OrjsonFlaskParser
@@ -16,9 +19,33 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = OrjsonFlaskParser()
 
 
+class Uuid(fields.UUID):
+    """A UUID in ASCII hex only: ``uuid.UUID`` alone takes Unicode digits, braces and URNs."""
+
+    def _validated(self, value):
+        if isinstance(value, uuid.UUID):
+            return value
+        parsed = parse_uuid(value)
+        if parsed is None:
+            raise self.make_error("invalid_uuid")
+        return parsed
+
+
+class Int(fields.Int):
+    """An integer in ASCII digits only: ``int()`` alone takes Arabic-Indic or full-width
+    digits, spaces and "1_000"."""
+
+    _DIGITS = re.compile(r"[+-]?[0-9]{1,18}\Z", re.ASCII)
+
+    def _validated(self, value):
+        if isinstance(value, str) and not self._DIGITS.match(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class PageArgs(Schema):
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Int(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 def now():

@@ -10,9 +10,10 @@ survivor, a household's members moved to the surviving household — so every de
 either copy pulls it like any other change; and a merge record keeps who, when, why and what
 changed, so a reviewer can undo it. A pair that was rejected or undone is never merged again.
 """
+import time
 import uuid
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from sync.identity.keys import blocking_keys, person_features
 from sync.identity.match import PersonIndex, household_features, match_person
@@ -117,10 +118,17 @@ def _refused(entity, a, b):
 
 
 # --- finding ------------------------------------------------------------------------------
+#: records looked at per transaction: keys computed before it, written in two statements, and
+#: only records that share a key with another compared one by one
+CHUNK = 500
+#: on SQLite (one writer for the whole database) a transaction of the linker holds the write
+#: lock for at most about this long before it commits and lets requests in
+LOCK_BUDGET_S = 0.25
+
+
 def link_pending(limit=2000, max_seconds=10.0):
     """Look at what changed since the last run, a page at a time until caught up or out of
     time (a first run over a whole register takes several); returns the counts."""
-    import time
     started = time.monotonic()
     total = {"merged": 0, "queued": 0, "looked_at": 0}
     while True:
@@ -132,8 +140,10 @@ def link_pending(limit=2000, max_seconds=10.0):
 
 
 def _link_page(limit):
-    # the row lock makes two schedulers on one PostgreSQL take turns, not race
-    db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=LinkState.last_seq))
+    short = not changelog.is_postgres()
+    if not short:
+        # the row lock makes two schedulers on one PostgreSQL take turns, not race
+        db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=LinkState.last_seq))
     # Each grid after where the linker last stopped in it, up to what its clock says committed
     # (server/services/changelog.py): a change committed late is never passed over.
     clocks = dict(db.session.execute(select(GridClock.grid_id, GridClock.gseq)).all())
@@ -150,20 +160,59 @@ def _link_page(limit):
         reached = dict(behind)
         for row in rows:
             reached[row.grid_id] = max(reached[row.grid_id], row.gseq)
-    if not rows:
-        _move_cursor(reached)
-        db.session.commit()
-        return stats
-    households = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "household"))
-    persons = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "person"))
-    for hid in households:
-        _link_household(hid, stats)
-    for pid in persons:
-        _link_person(pid, stats)
-    db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=rows[-1].seq))
+    if rows:
+        households = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "household"))
+        persons = list(dict.fromkeys(r.entity_id for r in rows if r.entity == "person"))
+        # On SQLite each chunk is its own short transaction, so requests never wait long for
+        # the write lock; a page cut short by a crash is looked at again (linking is idempotent:
+        # keys are replaced, merged records are no longer live, review rows are found again).
+        for entity, ids, one in (("household", households, _link_household), ("person", persons, _link_person)):
+            for i in range(0, len(ids), CHUNK):
+                _link_chunk(entity, ids[i:i + CHUNK], one, stats, short)
+        db.session.execute(update(LinkState).where(LinkState.id == 1).values(last_seq=rows[-1].seq))
     _move_cursor(reached)
     db.session.commit()
     return stats
+
+
+def _link_chunk(entity, ids, one, stats, short):
+    """Set the keys of ``ids`` in bulk; compare one by one only those sharing a key."""
+    keys = _keys_of(entity, ids)                     # reads and hashing: before any write
+    started = time.monotonic()
+    db.session.execute(delete(MatchKey).where(MatchKey.record_id.in_(ids)))
+    fresh = [{"key": k, "record_id": rid, "entity": entity} for rid, ks in keys.items() for k in sorted(set(ks))]
+    if fresh:
+        db.session.execute(insert(MatchKey), fresh)
+    wanted = {k for ks in keys.values() for k in ks}
+    holders = {}
+    for i in range(0, len(wanted), 900):
+        for key, rid in db.session.execute(select(MatchKey.key, MatchKey.record_id).where(
+                MatchKey.entity == entity, MatchKey.key.in_(sorted(wanted)[i:i + 900]))):
+            holders.setdefault(key, set()).add(rid)
+    for rid, ks in keys.items():
+        if any(len(holders.get(k, ())) > 1 for k in ks):
+            one(rid, stats)
+            if short and time.monotonic() - started > LOCK_BUDGET_S:
+                db.session.commit()
+                started = time.monotonic()
+    if short:
+        db.session.commit()
+
+
+def _keys_of(entity, ids):
+    """``{id: [blinded keys]}`` for the live ones of ``ids`` (the others lose their keys)."""
+    out = {}
+    if entity == "person":
+        found = db.session.execute(select(Person, Household.address).join(
+            Household, Household.id == Person.household_id, isouter=True).where(Person.id.in_(ids))).all()
+        for row, address in found:
+            if _live(row):
+                out[row.id] = [_blind(k) for k in blocking_keys(person_features(_person_record(row, address))) if k]
+    else:
+        for row in db.session.execute(select(Household).where(Household.id.in_(ids))).scalars():
+            if _live(row):
+                out[row.id] = [_blind(k) for k in household_features(_household_record(row))["door_keys"]]
+    return out
 
 
 def _move_cursor(reached):

@@ -8,10 +8,11 @@ Content-Security-Policy (no script at all: the charts are SVG drawn on the serve
 import hmac
 import secrets
 import time
-import uuid
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from markupsafe import Markup
+
+from sync.entities import parse_uuid
 
 from ..extensions import db
 from ..models import Worker
@@ -60,10 +61,7 @@ def _load_reviewer():
 
 
 def _uuid(raw):
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        return None
+    return parse_uuid(raw)
 
 
 @bp.after_request

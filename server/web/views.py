@@ -15,7 +15,8 @@ from sync.flags import COLOURS, LEVELS
 
 from ..auth import authenticate
 from ..errors import ApiError
-from ..extensions import db, limiter
+from ..extensions import db
+from ..ratelimits import login_limited
 from ..scope import AGGREGATE_READERS
 from ..services import review
 from . import bp, charts, csrf_token, labels
@@ -59,7 +60,7 @@ def _api_error(exc):
 
 # --- log-in ---------------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_limited(methods=["POST"])
 def login():
     nxt = request.values.get("next", "")
     # only a path on this site's review pages: no scheme, no host, nothing a header would choke on

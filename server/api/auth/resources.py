@@ -3,7 +3,8 @@ from flask import current_app, g
 from flask.views import MethodView
 
 from ...auth import authenticate, enroll_device, issue_token, login_required, revoke
-from ...extensions import db, limiter
+from ...extensions import db
+from ...ratelimits import login_limited
 from ...services.devices import worker_view
 from ..common import BEARER, Blueprint
 from .schemas import TokenRequestSchema, TokenSchema, WorkerSchema
@@ -13,7 +14,7 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log-in tokens
 
 @blp.route("/token")
 class TokenView(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])]
+    decorators = [login_limited()]
 
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)

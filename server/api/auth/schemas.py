@@ -1,6 +1,8 @@
 """Payloads of the token endpoint."""
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..common import Uuid
+
 
 def _no_control(value):
     if any(ord(c) < 32 for c in value):
@@ -16,12 +18,12 @@ class TokenRequestSchema(Schema):
 
 
 class WorkerSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     username = fields.Str()
     display_name = fields.Str()
     role = fields.Str()
-    area_id = fields.UUID(allow_none=True)
-    grid_ids = fields.List(fields.UUID())
+    area_id = Uuid(allow_none=True)
+    grid_ids = fields.List(Uuid())
 
 
 class TokenSchema(Schema):

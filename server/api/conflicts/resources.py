@@ -15,7 +15,7 @@ from ...models import Conflict
 from ...models.types import utcnow
 from ...services import writes
 from ...services.records import vault
-from ..common import BEARER, Blueprint, PageArgs, audit, paginate
+from ..common import BEARER, Blueprint, PageArgs, audit, paginate, Uuid
 
 blp = Blueprint("conflicts", __name__, url_prefix="/conflicts", description="Merge conflicts kept for review")
 
@@ -23,10 +23,10 @@ class ConflictListArgs(PageArgs):
     status = fields.Str(load_default="open", validate=validate.OneOf(["open", "resolved"]))
 
 class ConflictSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     entity = fields.Str()
-    entity_id = fields.UUID()
-    grid_id = fields.UUID()
+    entity_id = Uuid()
+    grid_id = Uuid()
     field = fields.Str()
     kept_value = fields.Raw(allow_none=True)
     lost_value = fields.Raw(allow_none=True)

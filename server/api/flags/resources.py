@@ -14,7 +14,7 @@ from ...errors import ApiError
 from ...extensions import db
 from ...models import COLOUR_RANK, Flag, FlagEvent
 from ...services.records import with_copies
-from ..common import BEARER, Blueprint, PageArgs, now, paginate
+from ..common import BEARER, Blueprint, PageArgs, now, paginate, Uuid
 from ..records import create, input_schema, save
 from ..schemas import FlagEventSchema, FlagSchema
 
@@ -25,8 +25,8 @@ class FlagListArgs(PageArgs):
     state = fields.Str(load_default=None, validate=validate.OneOf(STATES))
     colour = fields.Str(load_default=None, validate=validate.OneOf(COLOURS))
     level = fields.Str(load_default=None, validate=validate.OneOf(LEVELS))
-    grid_id = fields.UUID(load_default=None)
-    household_id = fields.UUID(load_default=None)
+    grid_id = Uuid(load_default=None)
+    household_id = Uuid(load_default=None)
     overdue = fields.Bool(load_default=None)
 
 

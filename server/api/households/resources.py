@@ -10,7 +10,7 @@ from ...extensions import db
 from ...models import Household, Person
 from ...services.moves import move_household
 from ...services.records import present
-from ..common import BEARER, Blueprint, PageArgs, audit, audit_listed, paginate
+from ..common import BEARER, Blueprint, PageArgs, audit, audit_listed, paginate, Uuid
 from ..records import create, input_schema, load_in_scope, save
 from ..schemas import HouseholdSchema, PersonSchema
 from ...auth import login_required
@@ -27,7 +27,7 @@ blp = Blueprint("households", __name__, url_prefix="/households", description="H
 
 
 class HouseholdListArgs(PageArgs):
-    grid_id = fields.UUID(load_default=None)
+    grid_id = Uuid(load_default=None)
     include_deleted = fields.Bool(load_default=False)
 
 

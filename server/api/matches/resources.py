@@ -10,7 +10,7 @@ from ...extensions import db
 from ...models import Household, MatchReview, MergeRecord, Person
 from ...models.types import utcnow
 from ...services import ingest, linker
-from ..common import BEARER, Blueprint, PageArgs, paginate
+from ..common import BEARER, Blueprint, PageArgs, paginate, Uuid
 
 blp = Blueprint("matches", __name__, url_prefix="/duplicates", description="Duplicates: review queue and merges")
 
@@ -20,10 +20,10 @@ class ReviewArgs(PageArgs):
 
 
 class ReviewSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     entity = fields.Str()
-    a_id = fields.UUID()
-    b_id = fields.UUID()
+    a_id = Uuid()
+    b_id = Uuid()
     score = fields.Float()
     reasons = fields.List(fields.Str())
     status = fields.Str()
@@ -32,13 +32,13 @@ class ReviewSchema(Schema):
 
 
 class MergeSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     entity = fields.Str()
-    survivor_id = fields.UUID()
-    merged_id = fields.UUID()
+    survivor_id = Uuid()
+    merged_id = Uuid()
     score = fields.Float()
     reasons = fields.List(fields.Str())
-    decided_by = fields.UUID(allow_none=True, metadata={"description": "null: merged automatically"})
+    decided_by = Uuid(allow_none=True, metadata={"description": "null: merged automatically"})
     changes = fields.Dict()
     created_at = fields.DateTime()
     undone_at = fields.DateTime(allow_none=True)

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from sync.flags import COLOURS, LEVELS
 
 from ...services.review import CASE_STATUSES
-from ..common import PageArgs
+from ..common import PageArgs, Uuid
 from ..schemas import AreaSchema
 
 _COUNTS = dict(keys=fields.Str(), values=fields.Int())
@@ -106,13 +106,13 @@ class ChildSchema(Schema):
 
 
 class WorkerVisitsSchema(Schema):
-    worker_id = fields.UUID()
+    worker_id = Uuid()
     name = fields.Str()
     visits = fields.Int()
 
 
 class CaseRowSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     category = fields.Str()
     colour = fields.Str()
     state = fields.Str()
@@ -130,7 +130,7 @@ class CaseRowSchema(Schema):
 
 
 class ByAreaSchema(Schema):
-    area_id = fields.UUID()
+    area_id = Uuid()
     name = fields.Str()
     cases = fields.Int()
 
@@ -160,14 +160,14 @@ class CaseVisitSchema(Schema):
 
 
 class CaseHouseholdSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     head_name = fields.Str(allow_none=True)
     address = fields.Str(allow_none=True)
     phone = fields.Str(allow_none=True)
 
 
 class CasePersonSchema(Schema):
-    id = fields.UUID()
+    id = Uuid()
     name = fields.Str(allow_none=True)
     birth_year = fields.Int(allow_none=True)
     id_number = fields.Str(allow_none=True)

@@ -4,6 +4,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from sync.protocol import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE, RESULT_STATUSES
 
+from ..common import Int
+
 
 class PushRequestSchema(Schema):
     class Meta:
@@ -44,7 +46,7 @@ class PullArgsSchema(Schema):
         unknown = RAISE
 
     cursor = fields.Str(load_default=None, validate=validate.Length(max=8192))
-    limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    limit = Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class PulledChangeSchema(Schema):
@@ -89,7 +91,7 @@ class ExchangeRequestSchema(Schema):
                           validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
                           metadata={"description": "as in a push (may be empty)"})
     cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=8192))
-    limit = fields.Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    limit = Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     have = fields.Nested(HaveSchema, load_default=dict)
 
 

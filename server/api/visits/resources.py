@@ -12,7 +12,7 @@ from ...auth import login_required
 from ...extensions import db
 from ...models import Flag, FlagEvent, Household, Visit
 from ...services.records import survivors, with_copies
-from ..common import BEARER, Blueprint, PageArgs, now, paginate
+from ..common import BEARER, Blueprint, PageArgs, now, paginate, Uuid
 from ..records import input_schema, load_in_scope, save
 from ..schemas import VisitSchema
 
@@ -20,7 +20,7 @@ blp = Blueprint("visits", __name__, url_prefix="/visits", description="Household
 
 
 class VisitListArgs(PageArgs):
-    household_id = fields.UUID(required=True)
+    household_id = Uuid(required=True)
 
 
 @blp.route("")
@@ -61,10 +61,10 @@ class VisitItem(MethodView):
 
 
 class DueVisitSchema(Schema):
-    household_id = fields.UUID()
+    household_id = Uuid()
     address = fields.Str()
-    grid_id = fields.UUID()
-    flag_id = fields.UUID()
+    grid_id = Uuid()
+    flag_id = Uuid()
     category = fields.Str()
     colour = fields.Str()
     flag_state = fields.Str()
