@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.security.conftest import OTHERS, anon, checks
+from tests.security.conftest import anon, checks
 
 API = "/api/v1"
 
@@ -220,7 +220,8 @@ def test_read_only_staff_cannot_decide_or_undo_merges(app, client, auth, city, t
         merge_id = str(merge.id)
     h = auth.headers(who)
     with untouched(("G1", "G2", "G3", "G4")):
-        for url in (f"/duplicates/reviews/{town['pair']['G2']}/confirm", f"/duplicates/reviews/{town['pair']['G2']}/reject",
+        pair = town["pair"]["G2"]
+        for url in (f"/duplicates/reviews/{pair}/confirm", f"/duplicates/reviews/{pair}/reject",
                     f"/duplicates/reviews/{town['cross_pair']}/confirm", f"/duplicates/merges/{merge_id}/undo",
                     f"/duplicates/reviews/{uuid.uuid4()}/confirm"):
             resp = client.post(API + url, headers=h)

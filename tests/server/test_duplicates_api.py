@@ -71,8 +71,9 @@ def test_persons_are_merged_only_within_their_grid_and_only_on_strong_evidence(a
     assert client.get("/api/v1/duplicates/reviews", headers=auth.headers("w3")).json == []
     # the pair across two communities: not for one community, nor for read-only street staff
     across = pairs[frozenset((g1, g3))]
-    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("comm1")).status_code == 404
-    assert client.post(f"/api/v1/duplicates/reviews/{across}/confirm", headers=auth.headers("street1")).status_code == 403
+    decide = f"/api/v1/duplicates/reviews/{across}/confirm"
+    assert client.post(decide, headers=auth.headers("comm1")).status_code == 404
+    assert client.post(decide, headers=auth.headers("street1")).status_code == 403
     with app.app_context():
         assert db.session.get(Person, uuid.UUID(g3)).merged_into is None
     # merged by the server (an operator's decision): the merge is listed where both records are seen
