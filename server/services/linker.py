@@ -120,7 +120,7 @@ def _refused(entity, a, b):
 # --- finding ------------------------------------------------------------------------------
 #: records looked at per transaction: keys computed before it, written in two statements, and
 #: only records that share a key with another compared one by one
-CHUNK = 500
+CHUNK = 200
 #: on SQLite (one writer for the whole database) a transaction of the linker holds the write
 #: lock for at most about this long before it commits and lets requests in
 LOCK_BUDGET_S = 0.25
