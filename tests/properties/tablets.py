@@ -20,6 +20,7 @@ from client_sdk.errors import SyncClientError
 from sync.checklist import CHECK_KEYS, STATUSES
 from sync.entities import ENTITIES
 from sync.flags import COLOURS, LEVELS, OTHER_ACTIONS, TRANSITIONS
+from tests.helpers import STORE_KEY
 
 ACCEPTED = frozenset({"applied", "merged_with_conflict", "already_applied"})
 
@@ -85,7 +86,7 @@ class Tablet:
         self.link = Link(app)
         self.username, self.device_id = username, device_id
         transport = Transport("http://gridsync.test", retries=0, send=self.link, sleep=lambda s: None)
-        self.client = FieldClient(":memory:", device_id=device_id, transport=transport, wall=wall)
+        self.client = FieldClient(":memory:", device_id=device_id, key=STORE_KEY, transport=transport, wall=wall)
         self.client.login(username, "pw-" + username)
         self.failed_syncs = 0
 
