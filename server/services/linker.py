@@ -198,7 +198,7 @@ def _link_chunk(entity, ids, one, stats, short):
             pending.extend({"key": k, "record_id": rid, "entity": entity} for k in sorted(set(ks)))
         else:
             if pending:
-                db.session.execute(insert(MatchKey), pending)
+                db.session.execute(insert(MatchKey.__table__), pending)
                 pending = []
             one(rid, stats)
             if short and time.monotonic() - started > LOCK_BUDGET_S:
@@ -206,7 +206,7 @@ def _link_chunk(entity, ids, one, stats, short):
                 started = time.monotonic()
         held.update(ks)
     if pending:
-        db.session.execute(insert(MatchKey), pending)
+        db.session.execute(insert(MatchKey.__table__), pending)
     if short:
         db.session.commit()
 

@@ -134,8 +134,10 @@ class Tablet:
                 records[(entity, rid)] = {"values": full_values(entity, values), "stamps": stamps}
         visits = {v["id"]: full_event("visit", v) for v in store.select_visits()}
         events = {}
-        for eid, stamp, vals in store.conn.execute("SELECT id, stamp, vals FROM flag_events"):
-            events[eid] = full_event("flag_event", dict(json.loads(vals), id=eid, stamp=stamp))
+        flag_ids = [r[0] for r in store.conn.execute("SELECT DISTINCT flag_id FROM flag_events")]
+        for held in store.flag_events(flag_ids).values():
+            for event in held:
+                events[event["id"]] = full_event("flag_event", event)
         flags = {fid: (v["state"], v["level"], v["colour"]) for fid, v in store.flag_states().items()}
         return {"records": records, "visits": visits, "flag_events": events, "flags": flags}
 
