@@ -164,7 +164,7 @@ def main(argv=None):
             boots = []
             for run in range(args.runs):
                 client = FieldClient(os.path.join(workdir, f"tablet-{run}.db"), url,
-                                     passphrase="bench passphrase" if args.encrypt else None)
+                                     **({"passphrase": "bench passphrase"} if args.encrypt else {"plaintext": True}))
                 client.login("bench", "pw-bench")
                 boots.append((timed_sync(client, timer), client))
             for r, _ in boots:

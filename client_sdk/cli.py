@@ -3,8 +3,12 @@
 ``fieldsync --store tablet.db --server http://127.0.0.1:5000 login worker1`` and then add
 households, persons, visits and flags offline, list them, and ``sync`` with a progress bar.
 Ids may be shortened to any unique prefix (as git does), since nobody types a UUID at a door.
-The passphrase for an encrypted store comes from an environment variable, never the command
-line (other users can read a process's arguments).
+The store is encrypted (docs/security.md §11). Its secret comes, in this order, from the
+environment variable named by ``--passphrase-env`` (``FIELDSYNC_PASSPHRASE``), from the OS keyring
+where the optional ``keyring`` package finds one (a random key kept there under the store's
+path), or from a passphrase asked for on the terminal (twice when the store is new, as at the
+first login); never from the command line, which other users can read. ``--plaintext`` is the
+explicit opt-out.
 """
 import argparse
 import datetime as dt
@@ -19,9 +23,60 @@ from sync.entities import GENDERS, RELATIONS
 from sync.flags import ACTIONS, COLOURS, LEVELS
 
 from .client import FieldClient
-from .errors import AuthRequired, InvalidInput, ServerUnavailable, SyncClientError
+from .errors import AuthRequired, InvalidInput, ServerUnavailable, StoreLocked, SyncClientError
 
 EXIT_ERROR, EXIT_AUTH, EXIT_NETWORK = 1, 3, 4
+
+
+_KEYRING_SERVICE = "fieldsync"
+
+
+def _keyring():
+    """The keyring module if it has a real backend here (not the one that always fails), or None;
+    ``FIELDSYNC_KEYRING=off`` leaves it out."""
+    if os.environ.get("FIELDSYNC_KEYRING", "on") == "off":
+        return None
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        if isinstance(keyring.get_keyring(), fail.Keyring):
+            return None
+    except Exception:           # a broken keyring configuration: behave as if there were none
+        return None
+    return keyring
+
+
+def store_secret(args, stdin=None):
+    """``FieldClient`` keyword arguments for the store's encryption (see the module docstring)."""
+    if args.plaintext:
+        return {"plaintext": True}
+    passphrase = os.environ.get(args.passphrase_env)
+    if passphrase:
+        return {"passphrase": passphrase}
+    new = args.store == ":memory:" or not os.path.exists(args.store)
+    ring = _keyring()
+    if ring is not None:
+        name = os.path.abspath(args.store)
+        held = ring.get_password(_KEYRING_SERVICE, name)
+        if held:
+            return {"key": bytes.fromhex(held)}
+        if new:
+            key = os.urandom(32)
+            ring.set_password(_KEYRING_SERVICE, name, key.hex())
+            return {"key": key}
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
+        raise StoreLocked(f"the store is encrypted: set ${args.passphrase_env} to its passphrase (or use "
+                          "--plaintext to keep a store in the clear)")
+    passphrase = getpass.getpass("passphrase for the local store: ")
+    if new and getpass.getpass("again: ") != passphrase:
+        raise StoreLocked("the two passphrases differ")
+    if not passphrase:
+        raise StoreLocked("an empty passphrase does not protect anything")
+    return {"passphrase": passphrase}
 
 
 def _short(value):
@@ -220,7 +275,9 @@ def build_parser():
     p.add_argument("--store", default=os.environ.get("FIELDSYNC_STORE", "fieldsync.db"), help="local store file")
     p.add_argument("--server", default=os.environ.get("FIELDSYNC_SERVER"), help="server URL (remembered)")
     p.add_argument("--passphrase-env", default="FIELDSYNC_PASSPHRASE", metavar="VAR",
-                   help="environment variable holding the passphrase that encrypts personal fields")
+                   help="environment variable holding the passphrase that encrypts the store")
+    p.add_argument("--plaintext", action="store_true",
+                   help="keep the store unencrypted (names, ID numbers and the token readable in the file)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("login", help="log in on this device")
@@ -295,7 +352,7 @@ def main(argv=None, out=None):
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        with FieldClient(args.store, args.server, passphrase=os.environ.get(args.passphrase_env)) as client:
+        with FieldClient(args.store, args.server, **store_secret(args)) as client:
             args.func(client, args, out)
     except AuthRequired as exc:
         print(f"fieldsync: {exc.message} (log in with: fieldsync login <username>)", file=sys.stderr)

@@ -24,14 +24,16 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
     """A field device over a local SQLite file at ``path``.
 
     ``device_id`` is chosen once (a UUID by default) and kept in the store: it is the device's
-    name on the server and the node of its clock. ``passphrase`` encrypts the personal fields
-    (ID and phone numbers) and the token at rest; a store created with one needs it to open.
+    name on the server and the node of its clock. The store is encrypted at rest — every
+    record, visit, flag event, unsent change, the worker and the token — with ``key`` (32 random
+    bytes the app keeps in the platform's key store) or a key derived from ``passphrase``; a
+    store created with one needs it to open. ``plaintext=True`` is the explicit opt-out.
     ``transport`` replaces the default ``Transport(server_url)`` (tests inject faults there).
     """
 
-    def __init__(self, path, server_url=None, *, device_id=None, passphrase=None, transport=None,
-                 page_size=PULL_PAGE, wall=None):
-        self._store = Store(path, passphrase)
+    def __init__(self, path, server_url=None, *, device_id=None, key=None, passphrase=None, plaintext=False,
+                 transport=None, page_size=PULL_PAGE, wall=None):
+        self._store = Store(path, passphrase, key=key, plaintext=plaintext)
         try:
             self._open(device_id, server_url, transport, page_size, wall)
         except BaseException:

@@ -1,10 +1,12 @@
-"""Encryption at rest of the personal fields (ID and phone numbers) and the stored token.
+"""Encryption at rest of what the device holds: every record's values, visits, flag events,
+the outbox, the refused changes, the worker and the token.
 
-A lost tablet should not hand over anyone's ID number. The key is derived from a passphrase
-with scrypt (memory-hard, so guessing is slow even on a GPU); each value is sealed with
-AES-GCM and a fresh nonce, bound to its row by associated data so a value cannot be moved from
-one record to another unnoticed. Without a passphrase the same calls store plain JSON, so the
-store has one code path.
+A lost tablet should not hand over anyone's name or ID number. The key comes from the app (32
+random bytes it keeps in the platform's key store) or is derived from a passphrase with scrypt
+(memory-hard, so guessing is slow even on a GPU); each value is sealed with AES-GCM and a fresh
+nonce, bound to its row by associated data so a value cannot be moved from one record to
+another unnoticed. A store made with ``plaintext=True`` (an explicit opt-out) keeps plain JSON
+through the same calls, so the store has one code path.
 """
 import base64
 import json
@@ -22,8 +24,12 @@ _CHECK = b"gridsync local store key check"
 _NONCE = 12
 
 
+#: how a sealed text column starts (a plain one is JSON, so it never does)
+_TEXT = "enc:"
+
+
 class PlainSealer:
-    """No passphrase: values are kept as JSON text."""
+    """The explicit opt-out: values are kept as JSON text."""
 
     encrypted = False
 
@@ -32,6 +38,14 @@ class PlainSealer:
 
     def open(self, blob, aad):
         return json.loads(blob)
+
+    def seal_text(self, text, aad):
+        return text
+
+    def open_text(self, stored, aad):
+        if stored.startswith(_TEXT):
+            raise StoreLocked("this store holds encrypted values: open it with its key or passphrase")
+        return stored
 
 
 class AesSealer(PlainSealer):
@@ -50,6 +64,27 @@ class AesSealer(PlainSealer):
         except InvalidTag:
             raise StoreLocked("a personal field cannot be decrypted: wrong passphrase or a damaged store") from None
         return json.loads(plain)
+
+    def seal_text(self, text, aad):
+        nonce = os.urandom(_NONCE)
+        sealed = nonce + self._aead.encrypt(nonce, text.encode("utf-8"), aad.encode("utf-8"))
+        return _TEXT + base64.b64encode(sealed).decode("ascii")
+
+    def open_text(self, stored, aad):
+        if not stored.startswith(_TEXT):
+            return stored           # written plain by a version that sealed personal fields only
+        blob = base64.b64decode(stored[len(_TEXT):])
+        try:
+            return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], aad.encode("utf-8")).decode("utf-8")
+        except InvalidTag:
+            raise StoreLocked("a value cannot be decrypted: wrong key or a damaged store") from None
+
+
+def from_key(key):
+    """The sealer of a key the app keeps (32 random bytes, e.g. in Android's Keystore)."""
+    if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
+        raise StoreLocked("the store key must be 32 bytes")
+    return AesSealer(bytes(key))
 
 
 def new_kdf_params():

@@ -3,8 +3,10 @@
 Plain storage, no rules: merging lives in ``apply``, validation in ``entry``. Every write that
 must be atomic (a record and its outbox line; a pulled page and its cursor) runs inside one
 ``transaction()``, so a crash or a dropped connection never leaves half of it behind. Personal
-fields are kept apart from the rest of a row (``pii`` columns) and go through the sealer, which
-encrypts them when the store has a passphrase.
+fields are kept apart from the rest of a row (``pii`` columns); they, every record's other
+values, the visits, flag events, outbox, refused changes, the worker and the token go through
+the sealer, which encrypts them: a store is made with the app's key or a passphrase, or plain
+only when asked for (``plaintext=True``).
 """
 import contextlib
 import json
@@ -21,7 +23,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     entity TEXT NOT NULL, id TEXT NOT NULL, grid_id TEXT, household_id TEXT,
     deleted INTEGER NOT NULL DEFAULT 0, vals TEXT NOT NULL, pii BLOB, stamps TEXT NOT NULL,
-    PRIMARY KEY (entity, id)) WITHOUT ROWID;
+    merged_into TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_records_grid ON records (entity, grid_id);
 CREATE INDEX IF NOT EXISTS ix_records_household ON records (household_id);
 CREATE TABLE IF NOT EXISTS visits (
@@ -54,8 +56,12 @@ def _dumps(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+#: meta values that name a person: sealed like the records
+_SEALED_META = frozenset({"worker"})
+
+
 class Store:
-    def __init__(self, path, passphrase=None):
+    def __init__(self, path, passphrase=None, *, key=None, plaintext=False):
         self.path = os.fspath(path)
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -64,23 +70,45 @@ class Store:
         self.conn.executescript(SCHEMA)
         if "group_id" not in {r[1] for r in self.conn.execute("PRAGMA table_info(rejected)")}:
             self.conn.execute("ALTER TABLE rejected ADD COLUMN group_id TEXT")   # a store made by 0.1
+        if "merged_into" not in {r[1] for r in self.conn.execute("PRAGMA table_info(records)")}:
+            # a store made before the values were sealed: the one value queried is kept beside them
+            self.conn.execute("ALTER TABLE records ADD COLUMN merged_into TEXT")
+            self.conn.execute("UPDATE records SET merged_into = json_extract(vals, '$.merged_into') "
+                              "WHERE vals NOT LIKE 'enc:%'")
         self._depth = 0
-        self.sealer = self._open_sealer(passphrase)
+        self.sealer = self._open_sealer(passphrase, key, plaintext)
 
-    def _open_sealer(self, passphrase):
+    def _open_sealer(self, passphrase, key, plaintext):
         kdf = self.get_meta("kdf")
         if kdf is None:
-            if not passphrase:
-                return crypto.PlainSealer()
             if self.get_meta("device_id") is not None:
-                raise StoreLocked("this store was created without a passphrase; it cannot be given one later")
+                # a store made plain (by choice, or by a version that did not encrypt by default)
+                if passphrase or key is not None:
+                    raise StoreLocked("this store was created without encryption; it cannot be given a key "
+                                      "later (log out with wipe, then log in again)")
+                if not plaintext:
+                    raise StoreLocked("this store is not encrypted: open it with plaintext=True, or wipe it and "
+                                      "log in again to make an encrypted one")
+                return crypto.PlainSealer()
+            if key is None and not passphrase:
+                if not plaintext:
+                    raise StoreLocked("a store is encrypted: give the app's key (key=32 bytes) or a passphrase; "
+                                      "plaintext=True stores everything in the clear")
+                return crypto.PlainSealer()
             with self.transaction():
-                kdf = crypto.new_kdf_params()
-                sealer = crypto.derive(passphrase, kdf)
+                kdf = {"alg": "key"} if key is not None else crypto.new_kdf_params()
+                sealer = crypto.from_key(key) if key is not None else crypto.derive(passphrase, kdf)
                 self.set_meta("kdf", kdf)
                 self.set_meta("key_check", crypto.key_check(sealer))
             return sealer
-        sealer = crypto.derive(passphrase, kdf)
+        if kdf.get("alg") == "key":
+            if key is None:
+                raise StoreLocked("this store is encrypted with the app's key: give it (key=…)")
+            sealer = crypto.from_key(key)
+        else:
+            if key is not None:
+                raise StoreLocked("this store is encrypted with a passphrase, not a key")
+            sealer = crypto.derive(passphrase, kdf)
         crypto.verify(sealer, self.get_meta("key_check"))
         return sealer
 
@@ -118,29 +146,41 @@ class Store:
 
     # --- meta -----------------------------------------------------------------------------
     def get_meta(self, key, default=None):
+        if key in _SEALED_META:
+            value = self.get_secret(key)
+            return default if value is None else value
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key, value):
+        if key in _SEALED_META and value is not None:
+            value = self.sealer.seal(value, "meta:" + key).hex()
         if value is None:
             self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
             self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
 
     def get_secret(self, key):
-        sealed = self.get_meta(key)
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        sealed = json.loads(row[0]) if row else None
+        if sealed is not None and not isinstance(sealed, str):
+            return sealed           # written plain by a version that did not seal it
         return self.sealer.open(bytes.fromhex(sealed), "meta:" + key) if sealed else None
 
     def set_secret(self, key, value):
-        self.set_meta(key, None if value is None else self.sealer.seal(value, "meta:" + key).hex())
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                              (key, _dumps(self.sealer.seal(value, "meta:" + key).hex())))
 
     # --- records --------------------------------------------------------------------------
     def _split(self, entity, values, aad):
         plain, secret = split_pii(entity, values)
-        return _dumps(plain), (self.sealer.seal(secret, aad) if secret else None)
+        return self.sealer.seal_text(_dumps(plain), aad + ":vals"), (self.sealer.seal(secret, aad) if secret else None)
 
     def _join(self, vals, pii, aad):
-        values = json.loads(vals)
+        values = json.loads(self.sealer.open_text(vals, aad + ":vals"))
         if pii is not None:
             values.update(self.sealer.open(pii, aad))
         return values
@@ -158,20 +198,19 @@ class Store:
         for rid, values, stamps, grid in rows:
             vals, pii = self._split(entity, values, f"{entity}:{rid}")
             params.append((entity, rid, grid, values.get("household_id"), int(bool(values.get("deleted"))),
-                           vals, pii, _dumps(stamps)))
+                           vals, pii, _dumps(stamps), values.get("merged_into")))
         self.conn.executemany("INSERT OR REPLACE INTO records (entity, id, grid_id, household_id, deleted, vals, "
-                              "pii, stamps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
+                              "pii, stamps, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
 
     def merges(self, entity):
         """``{id: merged_into}`` of the records the server merged away."""
         return dict(self.conn.execute(
-            "SELECT id, json_extract(vals, '$.merged_into') FROM records WHERE entity = ? "
-            "AND json_extract(vals, '$.merged_into') IS NOT NULL", (entity,)).fetchall())
+            "SELECT id, merged_into FROM records WHERE entity = ? AND merged_into IS NOT NULL", (entity,)).fetchall())
 
     def merged_into(self, entity, ids):
         """Ids of the records merged (directly) into any of ``ids``."""
         return {r[0] for r in self._in(
-            "SELECT id FROM records WHERE entity = ? AND json_extract(vals, '$.merged_into') IN ({marks})", ids,
+            "SELECT id FROM records WHERE entity = ? AND merged_into IN ({marks})", ids,
             entity)}
 
     def delete_records(self, entity, ids):
@@ -221,7 +260,8 @@ class Store:
     def add_visits(self, rows):
         """``rows``: ``(id, household_id, grid_id, visited_at, stamp, fields)``; insert if absent."""
         self.conn.executemany("INSERT OR IGNORE INTO visits (id, household_id, grid_id, visited_at, stamp, vals) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", [(*r[:5], _dumps(r[5])) for r in rows])
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              [(*r[:5], self.sealer.seal_text(_dumps(r[5]), f"visit:{r[0]}")) for r in rows])
 
     def _in(self, sql, ids, *before):
         """Rows of ``sql`` (with one ``{marks}``, after the parameters ``before``) for ``ids``,
@@ -242,19 +282,21 @@ class Store:
     def select_visits(self, where="1", params=()):
         rows = self.conn.execute(f"SELECT id, stamp, vals FROM visits WHERE {where} ORDER BY visited_at, id",
                                  params).fetchall()
-        return [dict(json.loads(vals), id=vid, stamp=stamp) for vid, stamp, vals in rows]
+        return [dict(json.loads(self.sealer.open_text(vals, f"visit:{vid}")), id=vid, stamp=stamp)
+                for vid, stamp, vals in rows]
 
     def add_flag_events(self, rows):
         """``rows``: ``(id, flag_id, grid_id, stamp, fields)``; insert if absent."""
         self.conn.executemany("INSERT OR IGNORE INTO flag_events (id, flag_id, grid_id, stamp, vals) "
-                              "VALUES (?, ?, ?, ?, ?)", [(*r[:4], _dumps(r[4])) for r in rows])
+                              "VALUES (?, ?, ?, ?, ?)",
+                              [(*r[:4], self.sealer.seal_text(_dumps(r[4]), f"flag_event:{r[0]}")) for r in rows])
 
     def flag_events(self, flag_ids):
         out = {fid: [] for fid in flag_ids}
         for fid in flag_ids:
             for eid, stamp, vals in self.conn.execute(
                     "SELECT id, stamp, vals FROM flag_events WHERE flag_id = ? ORDER BY stamp", (fid,)):
-                out[fid].append(dict(json.loads(vals), id=eid, stamp=stamp))
+                out[fid].append(dict(json.loads(self.sealer.open_text(vals, f"flag_event:{eid}")), id=eid, stamp=stamp))
         return out
 
     def put_flag_states(self, rows):
@@ -278,26 +320,29 @@ class Store:
 
     # --- outbox ---------------------------------------------------------------------------
     def append_outbox(self, change):
-        body, pii = self._split(change["entity"], change["fields"], "change:" + change["change_id"])
-        envelope = dict(change, fields=json.loads(body))
+        aad = "change:" + change["change_id"]
+        plain, secret = split_pii(change["entity"], change["fields"])
+        body = self.sealer.seal_text(_dumps(dict(change, fields=plain)), aad + ":body")
+        pii = self.sealer.seal(secret, aad) if secret else None
         self.conn.execute("INSERT INTO outbox (change_id, entity, entity_id, body, pii) VALUES (?, ?, ?, ?, ?)",
-                          (change["change_id"], change["entity"], change["entity_id"], _dumps(envelope), pii))
+                          (change["change_id"], change["entity"], change["entity_id"], body, pii))
 
-    def _change(self, body, pii):
-        change = json.loads(body)
+    def _change(self, change_id, body, pii):
+        aad = "change:" + change_id
+        change = json.loads(self.sealer.open_text(body, aad + ":body"))
         if pii is not None:
-            change["fields"].update(self.sealer.open(pii, "change:" + change["change_id"]))
+            change["fields"].update(self.sealer.open(pii, aad))
         return change
 
     def outbox(self, limit=-1):
         """The oldest ``limit`` unsent changes, exactly as they will be sent, in order."""
-        rows = self.conn.execute("SELECT body, pii FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
-        return [self._change(body, pii) for body, pii in rows]
+        rows = self.conn.execute("SELECT change_id, body, pii FROM outbox ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [self._change(cid, body, pii) for cid, body, pii in rows]
 
     def outbox_for(self, entity_ids):
         """Unsent changes to the records ``entity_ids``, oldest first."""
-        rows = self._in("SELECT body, pii, seq FROM outbox WHERE entity_id IN ({marks})", entity_ids)
-        return [self._change(body, pii) for body, pii, _ in sorted(rows, key=lambda r: r[2])]
+        rows = self._in("SELECT change_id, body, pii, seq FROM outbox WHERE entity_id IN ({marks})", entity_ids)
+        return [self._change(cid, body, pii) for cid, body, pii, _ in sorted(rows, key=lambda r: r[3])]
 
     def outbox_count(self):
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
@@ -318,7 +363,7 @@ class Store:
     def rejected(self):
         rows = self.conn.execute("SELECT body, pii, code, message, field, rejected_at, group_id, change_id "
                                  "FROM rejected ORDER BY seq")
-        return [{"change": self._change(body, pii), "reason": {"code": code, "message": message, "field": field},
+        return [{"change": self._change(cid, body, pii), "reason": {"code": code, "message": message, "field": field},
                  "rejected_at": at, "group": group or cid}
                 for body, pii, code, message, field, at, group, cid in rows.fetchall()]
 

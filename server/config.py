@@ -110,7 +110,7 @@ def _base64_key(raw):
     except (ValueError, binascii.Error):
         raise ValueError("base64 of 32 random bytes") from None
     if len(key) != 32:
-        raise ValueError("base64 of 32 random bytes") from None
+        raise ValueError("base64 of 32 random bytes")
     return raw
 
 

@@ -23,43 +23,64 @@ _LOCK_KEY = 0x67726964  # "grid": one advisory lock for the escalation round
 _NS = uuid.UUID("6d1f6c2e-5a4b-4e1e-9a57-0c0e6f6b7a11")
 
 
+#: flags escalated per transaction: a round over many overdue flags (a first start after a
+#: long stop) commits every batch, so on SQLite no request waits long for the write lock
+ESCALATION_BATCH = 50
+
+
 def escalate_overdue(app, now=None):
     """Move every overdue open flag one level up, with an event saying why. Returns how many."""
     with app.app_context():
         now = now or app.extensions["wall_clock"]()
-        if db.engine.dialect.name == "postgresql":
-            got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK_KEY}).scalar()
-            if not got:
+        done = 0
+        while True:
+            if db.engine.dialect.name == "postgresql":
+                got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCK_KEY}).scalar()
+                if not got:
+                    db.session.rollback()
+                    return done
+            overdue = db.session.execute(
+                select(Flag).where(Flag.state.in_(OPEN_STATES), Flag.deadline_at < now,
+                                   Flag.current_level != "bureau")
+                .order_by(Flag.deadline_at, Flag.id).limit(ESCALATION_BATCH)).scalars().all()
+            if not overdue:
                 db.session.rollback()
-                return 0
-        overdue = db.session.execute(
-            select(Flag).where(Flag.state.in_(OPEN_STATES), Flag.deadline_at < now,
-                               Flag.current_level != "bureau").order_by(Flag.deadline_at)).scalars().all()
-        if not overdue:
-            db.session.rollback()
-            return 0
-        changes = []
-        for flag in overdue:
-            up = next_level(flag.current_level)
-            since = flag.level_since.isoformat() if flag.level_since else ""
-            event_id = uuid.uuid5(_NS, f"{flag.id}:{flag.current_level}:{since}")
-            note = (f"overdue: the {flag.current_colour} deadline {flag.deadline_at:%Y-%m-%d %H:%M} UTC "
-                    f"passed at {flag.current_level} level with the flag {flag.state}; escalated to {up}")
-            changes.append(server_change("flag_event", event_id,
-                                         {"flag_id": str(flag.id), "action": "escalate", "level": up, "note": note},
-                                         change_id=uuid.uuid5(_NS, f"change:{event_id}")))
-        out = apply_as_server(changes, device_id="scheduler", now=now)
-        db.session.commit()
-        done = sum(r["status"] == "applied" for r in out.results)
-        log.info("escalated %d overdue flag(s)", done)
+                break
+            changes = []
+            for flag in overdue:
+                up = next_level(flag.current_level)
+                since = flag.level_since.isoformat() if flag.level_since else ""
+                event_id = uuid.uuid5(_NS, f"{flag.id}:{flag.current_level}:{since}")
+                note = (f"overdue: the {flag.current_colour} deadline {flag.deadline_at:%Y-%m-%d %H:%M} UTC "
+                        f"passed at {flag.current_level} level with the flag {flag.state}; escalated to {up}")
+                changes.append(server_change("flag_event", event_id,
+                                             {"flag_id": str(flag.id), "action": "escalate", "level": up,
+                                              "note": note},
+                                             change_id=uuid.uuid5(_NS, f"change:{event_id}")))
+            out = apply_as_server(changes, device_id="scheduler", now=now)
+            db.session.commit()
+            applied = sum(r["status"] == "applied" for r in out.results)
+            done += applied
+            if applied == 0 or len(overdue) < ESCALATION_BATCH:
+                # nothing moved (each was escalated already by a racing round): do not spin
+                break
+        if done:
+            log.info("escalated %d overdue flag(s)", done)
         return done
+
+
+#: the longest a linker round goes on before the next interval
+LINK_ROUND_S = 300
 
 
 def link_duplicates(app):
     """Find and merge duplicates entered on different devices (server/services/linker.py)."""
     from .services.linker import link_pending
     with app.app_context():
-        stats = link_pending()
+        # Until caught up: every page commits (on SQLite every chunk), so a long first pass
+        # holds nothing for long, and waiting a whole interval between its pages would only
+        # leave duplicates unfound for longer.
+        stats = link_pending(max_seconds=LINK_ROUND_S)
         if stats["merged"] or stats["queued"]:
             log.info("duplicates: %d merged, %d queued for review", stats["merged"], stats["queued"])
         return stats

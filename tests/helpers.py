@@ -3,6 +3,9 @@ import uuid
 
 _counter = {"n": 0}
 
+#: the key test tablets encrypt their stores with (an app would keep a random one in its key store)
+STORE_KEY = bytes(range(32))
+
 
 def stamp(ms, device="dev-w1", counter=0):
     return f"{ms:013d}-{counter:04d}-{device}"

@@ -120,7 +120,7 @@ def _refused(entity, a, b):
 # --- finding ------------------------------------------------------------------------------
 #: records looked at per transaction: keys computed before it, written in two statements, and
 #: only records that share a key with another compared one by one
-CHUNK = 500
+CHUNK = 200
 #: on SQLite (one writer for the whole database) a transaction of the linker holds the write
 #: lock for at most about this long before it commits and lets requests in
 LOCK_BUDGET_S = 0.25
@@ -176,25 +176,37 @@ def _link_page(limit):
 
 
 def _link_chunk(entity, ids, one, stats, short):
-    """Set the keys of ``ids`` in bulk; compare one by one only those sharing a key."""
+    """Set the keys of ``ids`` in bulk; compare one by one only those sharing a key.
+
+    As if each were looked at in turn (log order): a record is compared with those before it,
+    never with one after it in the same chunk, which is compared with it in its own turn (the
+    same family entered four times is merged into the first, not held up as four look-alikes)."""
     keys = _keys_of(entity, ids)                     # reads and hashing: before any write
     started = time.monotonic()
     db.session.execute(delete(MatchKey).where(MatchKey.record_id.in_(ids)))
-    fresh = [{"key": k, "record_id": rid, "entity": entity} for rid, ks in keys.items() for k in sorted(set(ks))]
-    if fresh:
-        db.session.execute(insert(MatchKey), fresh)
-    wanted = {k for ks in keys.values() for k in ks}
-    holders = {}
+    wanted = sorted({k for ks in keys.values() for k in ks})
+    held = set()
     for i in range(0, len(wanted), 900):
-        for key, rid in db.session.execute(select(MatchKey.key, MatchKey.record_id).where(
-                MatchKey.entity == entity, MatchKey.key.in_(sorted(wanted)[i:i + 900]))):
-            holders.setdefault(key, set()).add(rid)
-    for rid, ks in keys.items():
-        if any(len(holders.get(k, ())) > 1 for k in ks):
+        held.update(db.session.execute(select(MatchKey.key).where(
+            MatchKey.entity == entity, MatchKey.key.in_(wanted[i:i + 900]))).scalars())
+    pending = []
+    for rid in ids:
+        ks = keys.get(rid)
+        if ks is None:
+            continue                                 # no longer live: its keys are gone
+        if held.isdisjoint(ks):
+            pending.extend({"key": k, "record_id": rid, "entity": entity} for k in sorted(set(ks)))
+        else:
+            if pending:
+                db.session.execute(insert(MatchKey.__table__), pending)
+                pending = []
             one(rid, stats)
             if short and time.monotonic() - started > LOCK_BUDGET_S:
                 db.session.commit()
                 started = time.monotonic()
+        held.update(ks)
+    if pending:
+        db.session.execute(insert(MatchKey.__table__), pending)
     if short:
         db.session.commit()
 

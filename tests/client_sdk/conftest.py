@@ -5,6 +5,7 @@ import itertools
 import pytest
 
 from client_sdk import FieldClient
+from tests.helpers import STORE_KEY
 
 GRID, OTHER_GRID = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 CHECKS_OK = {k: {"status": "ok"} for k in ("income", "food", "clothing", "children", "health", "housing")}
@@ -13,7 +14,7 @@ CHECKS_OK = {k: {"status": "ok"} for k in ("income", "food", "clothing", "childr
 @pytest.fixture
 def tablet(tmp_path):
     ticks = itertools.count(1_800_000_000_000, 1000)
-    client = FieldClient(tmp_path / "tablet.db", device_id="tab-1", wall=lambda: next(ticks))
+    client = FieldClient(tmp_path / "tablet.db", device_id="tab-1", key=STORE_KEY, wall=lambda: next(ticks))
     with client._store.transaction():
         client._store.set_meta("worker", {"id": "w", "username": "w1", "role": "grid_worker", "grid_ids": [GRID]})
     yield client

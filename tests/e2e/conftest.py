@@ -19,6 +19,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from client_sdk import FieldClient, Transport
 from client_sdk.transport import session_send
 from tests.city import make_city
+from tests.helpers import STORE_KEY
 from tests.conftest import _config, _dispose
 
 CHECKS_OK = {k: {"status": "ok"} for k in ("income", "food", "clothing", "children", "health", "housing")}
@@ -149,8 +150,9 @@ def device(live, tmp_path):
         cutter = Cutter()
         transport = Transport(live.url, retries=retries, send=cutter, sleep=lambda s: None)
         kw = {"page_size": page_size} if page_size else {}
+        secret = {"passphrase": passphrase} if passphrase else {"key": STORE_KEY}
         client = FieldClient(tmp_path / f"{name}.db", live.url, device_id=name, transport=transport,
-                             passphrase=passphrase, **kw)
+                             **secret, **kw)
         client.cutter = cutter
         made.append(client)
         if user:

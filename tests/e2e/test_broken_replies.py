@@ -11,6 +11,7 @@ import pytest
 
 from client_sdk import FieldClient, SyncClientError, Transport
 from tests.e2e.conftest import CHECKS_OK
+from tests.helpers import STORE_KEY
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -110,7 +111,7 @@ def test_a_broken_reply_is_a_failed_sync_and_nothing_is_lost_or_doubled(live, pr
         other.create_household(live.city["G1"], f"光明巷{i + 1}号")
     transport = Transport(proxy.url, retries=0, sleep=lambda s: None)
     with FieldClient(tmp_path / "tab.db", proxy.url, device_id="tab-broken", transport=transport,
-                     page_size=2) as tab:
+                     key=STORE_KEY, page_size=2) as tab:
         tab.login("w1", "pw-w1")
         tab.sync()
         config = tab._store.get_meta("config")

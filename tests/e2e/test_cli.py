@@ -5,8 +5,19 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from client_sdk import FieldClient
 from client_sdk.cli import EXIT_AUTH, main
+
+PASSPHRASE = "口令 for the cli tests"
+
+
+@pytest.fixture(autouse=True)
+def _store_passphrase(monkeypatch):
+    """The CLI's stores are encrypted: their passphrase comes from the environment here."""
+    monkeypatch.setenv("FIELDSYNC_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("FIELDSYNC_KEYRING", "off")
 
 
 def _run(store, live, *argv):
@@ -77,5 +88,5 @@ def test_cli_errors_are_one_line_and_exit_nonzero(live, tmp_path, capsys):
     _run(store, live, "login", "w1", "--password", "pw-w1")
     code, _ = _run(store, live, "add-household", "--address", " ")
     assert code == 1 and "address" in capsys.readouterr().err
-    with FieldClient(store) as client:
+    with FieldClient(store, passphrase=PASSPHRASE) as client:
         assert client.pending_changes() == []

@@ -20,6 +20,7 @@ from client_sdk.errors import SyncClientError
 from sync.checklist import CHECK_KEYS, STATUSES
 from sync.entities import ENTITIES
 from sync.flags import COLOURS, LEVELS, OTHER_ACTIONS, TRANSITIONS
+from tests.helpers import STORE_KEY
 
 ACCEPTED = frozenset({"applied", "merged_with_conflict", "already_applied"})
 
@@ -85,7 +86,7 @@ class Tablet:
         self.link = Link(app)
         self.username, self.device_id = username, device_id
         transport = Transport("http://gridsync.test", retries=0, send=self.link, sleep=lambda s: None)
-        self.client = FieldClient(":memory:", device_id=device_id, transport=transport, wall=wall)
+        self.client = FieldClient(":memory:", device_id=device_id, key=STORE_KEY, transport=transport, wall=wall)
         self.client.login(username, "pw-" + username)
         self.failed_syncs = 0
 
@@ -133,8 +134,10 @@ class Tablet:
                 records[(entity, rid)] = {"values": full_values(entity, values), "stamps": stamps}
         visits = {v["id"]: full_event("visit", v) for v in store.select_visits()}
         events = {}
-        for eid, stamp, vals in store.conn.execute("SELECT id, stamp, vals FROM flag_events"):
-            events[eid] = full_event("flag_event", dict(json.loads(vals), id=eid, stamp=stamp))
+        flag_ids = [r[0] for r in store.conn.execute("SELECT DISTINCT flag_id FROM flag_events")]
+        for held in store.flag_events(flag_ids).values():
+            for event in held:
+                events[event["id"]] = full_event("flag_event", event)
         flags = {fid: (v["state"], v["level"], v["colour"]) for fid, v in store.flag_states().items()}
         return {"records": records, "visits": visits, "flag_events": events, "flags": flags}
 
