@@ -1,0 +1,143 @@
+"""A grid worker's day in the field app (/field), in real headless Chromium at phone size against
+the real server: log in online, go offline, register households and members, record visits
+with all six checks (one answer raises the red warning and its flag), reload offline with
+everything still there, sync in the evening; the server holds every record once, a second
+tablet sees it all, the same field edited on both tablets ends with the later stamp and a
+conflict for review, and a change the server refuses is shown and undone."""
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.browser.conftest import CHROMIUM_ARGS, _Quiet, shot
+from tests.conftest import _dispose, build_app
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def field_live(request, tmp_path):
+    """The fixture city served on 127.0.0.1 (w12 holds grids G1 and G2)."""
+    from tests.city import make_city
+    app = build_app("sqlite", tmp_path, request)
+    with app.app_context():
+        city = make_city()
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app, city
+    server.shutdown()
+    _dispose(app)
+
+
+def tablet(browser, errors):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+                                  service_workers="allow")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.viewport_name = "phone"
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, page
+
+
+def no_sideways_scroll(page):
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def log_in(page, base, who):
+    page.goto(base + "/field/")
+    page.fill("#f-username", who)
+    page.fill("#f-password", "pw-" + who)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#grids li")
+    wait_synced(page)
+
+
+def wait_synced(page):
+    page.wait_for_function("window.fieldApp && !window.fieldApp.syncing && window.fieldApp.meta.last_sync")
+
+
+def sync(page):
+    page.wait_for_function("window.fieldApp && !window.fieldApp.syncing")
+    before = page.evaluate("window.fieldApp.meta.last_sync || ''")
+    page.click("#sync-now")
+    page.wait_for_function("(b) => !window.fieldApp.syncing && (window.fieldApp.meta.last_sync || '') !== b", arg=before)
+
+
+def pending(page):
+    return page.evaluate("window.fieldApp.replica.outbox.size")
+
+
+def new_household(page, address, room, head, phone):
+    page.goto(page.url.split("#")[0] + "#/new-household")
+    page.select_option("#f-grid_id", index=0)
+    page.fill("#f-address", address)
+    page.fill("#f-room", room)
+    page.fill("#f-head_name", head)
+    page.fill("#f-phone", phone)
+    page.click("#new-household button[type=submit]")
+    page.wait_for_selector("#household-title")
+    return page.url.split("#/household/")[1]
+
+
+def add_person(page, hid, name, relation, id_number=None):
+    page.click("#add-person")
+    page.fill("#f-name", name)
+    page.select_option("#f-relation", relation)
+    if id_number:
+        page.fill("#f-id_number", id_number)
+    page.click("#new-person button[type=submit]")
+    page.wait_for_selector("#members")
+
+
+def record_visit(page, statuses=None, child_without_carer=False, income=None):
+    page.click("#start-visit")
+    page.wait_for_selector("#visit")
+    for key, status in (statuses or {}).items():
+        page.check(f"input[name='{key}.status'][value={status}]")
+    page.fill("input[name='food.meals_per_day']", "3")
+    page.select_option("select[name='clothing.winter_clothing']", "true")
+    page.select_option("select[name='housing.danger_grade']", "A")
+    if income is not None:
+        page.fill("input[name='income.income_per_person']", str(income))
+    if child_without_carer:
+        page.click("#add-row-children-children")
+        page.fill("input[name='children.children.0.age']", "9")
+        page.select_option("select[name='children.children.0.carer']", "none")
+        page.wait_for_selector("#suggestions .badge.red")
+    page.click("#save-visit")
+    page.wait_for_selector("#visits")
+
+
+def test_a_day_offline_synced_in_the_evening(field_live, browser):
+    base, app, city = field_live
+    errors = []
+    ctx_a, a = tablet(browser, errors)
+    log_in(a, base, "w12")
+    assert a.locator("#grids li").count() == 2
+    a.wait_for_function("navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)")
+    assert no_sideways_scroll(a)
+    shot(a, "field-home")
+
+    ctx_a.set_offline(True)
+    h1 = new_household(a, "和平路12号", "401", "王建国", "13800138000")
+    add_person(a, h1, "王建国", "head", "11010519491231002x")
+    add_person(a, h1, "王小明", "child")
+    h2 = new_household(a, "和平路14号", "102", "李秀英", "13900139000")
+    add_person(a, h2, "李秀英", "head")
+    add_person(a, h2, "张伟", "spouse")
+
+    a.goto(f"{base}/field/#/household/{h1}")
+    record_visit(a, {"children": "concern"}, child_without_carer=True, income=620)
+    assert a.locator("#door-warning .badge.red").count() >= 1
+    for _ in range(2):
+        record_visit(a)
+    a.goto(f"{base}/field/#/household/{h2}")
+    a.wait_for_selector("#start-visit")
+    record_visit(a, {"health": "concern"})
+    record_visit(a)
+    assert no_sideways_scroll(a)
+    shot(a, "field-household-offline")
+    made = pending(a)
+    assert made == 2 + 4 + 5 + 1        # households, members, visits, the red flag
+    print(errors)
