@@ -32,11 +32,12 @@ def field_live(request, tmp_path):
 
 def tablet(browser, errors):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
-                                  service_workers="allow")
+                                  service_workers="allow", bypass_csp=True)  # page.evaluate needs eval
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.viewport_name = "phone"
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     return context, page
 
 
@@ -140,4 +141,105 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
     shot(a, "field-household-offline")
     made = pending(a)
     assert made == 2 + 4 + 5 + 1        # households, members, visits, the red flag
-    print(errors)
+    assert a.locator("#pending").inner_text() == "待同步 12 条"
+
+    # the page reloaded with no signal: the shell comes from the service worker, the data from IndexedDB
+    a.reload()
+    a.wait_for_selector("#visits li")
+    assert a.locator("#visits li").count() == 2
+    assert pending(a) == made
+    a.goto(f"{base}/field/#/households")
+    a.wait_for_selector("#households li")
+    assert a.locator("#households li").count() == 2
+    a.fill("#f-q", "wjg")                       # 王建国 by pinyin initials
+    a.click("#search button")
+    a.wait_for_function("document.querySelectorAll('#households li').length === 1")
+    assert "和平路12号" in a.locator("#households").inner_text()
+
+    # the evening: back in range, one sync
+    ctx_a.set_offline(False)
+    sync(a)
+    assert pending(a) == 0 and a.locator("#pending").inner_text() == "已全部同步"
+    with app.app_context():
+        from server.extensions import db
+        from server.models import ChangeLog, Flag, Household, Person, Visit
+        device = a.evaluate("window.fieldApp.deviceId")
+        logged = db.session.execute(db.select(ChangeLog.change_id).where(ChangeLog.device_id == device)).scalars().all()
+        assert len(logged) == made == len(set(logged))
+        assert db.session.execute(db.select(db.func.count()).select_from(Household)).scalar() == 2
+        assert db.session.execute(db.select(db.func.count()).select_from(Person)).scalar() == 4
+        assert db.session.execute(db.select(db.func.count()).select_from(Visit)).scalar() == 5
+        flags = db.session.execute(db.select(Flag)).scalars().all()
+        assert [(f.category, f.colour) for f in flags] == [("de_facto_unsupported_child", "red")]
+    sync(a)                                     # a second sync sends and changes nothing
+    assert pending(a) == 0
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count()).select_from(ChangeLog)
+                                  .where(ChangeLog.device_id == device)).scalar() == made
+
+    # another tablet on the same grids sees all of it after its sync
+    ctx_b, b = tablet(browser, errors)
+    log_in(b, base, "w12")
+    b.goto(f"{base}/field/#/household/{h1}")
+    b.wait_for_selector("#visits li")
+    assert b.locator("#visits li").count() == 3 and b.locator("#members li").count() == 2
+    assert b.locator("#household-flags .badge.red").count() == 1
+    assert no_sideways_scroll(b)
+    shot(b, "field-second-tablet")
+
+    # the same field edited on both tablets, offline: the later stamp wins, the other is a conflict
+    ctx_a.set_offline(True)
+    ctx_b.set_offline(True)
+    for page, note in ((a, "坡道在后门"), (b, "一楼，有坡道")):
+        page.goto(f"{base}/field/#/household/{h1}/edit")
+        page.fill("#f-note", note)
+        page.click("#edit-household-form button[type=submit]")
+        page.wait_for_selector("#household-title")
+    ctx_a.set_offline(False)
+    ctx_b.set_offline(False)
+    sync(a)
+    sync(b)
+    sync(a)
+    notes = [p.evaluate(f"window.fieldApp.replica.records.household.get('{h1}').values.note") for p in (a, b)]
+    assert notes == ["一楼，有坡道", "一楼，有坡道"]     # b's edit was made later
+    with app.app_context():
+        from server.models import Conflict
+        kept = db.session.get(Household, __import__("uuid").UUID(h1)).note
+        conflicts = db.session.execute(db.select(Conflict).where(Conflict.field == "note")).scalars().all()
+        assert kept == "一楼，有坡道" and len(conflicts) == 1
+
+    # the worker loses grid G2 while tablet b is offline and registers a household there:
+    # the server refuses it, the tablet shows why and undoes it (with its member)
+    ctx_b.set_offline(True)
+    g2 = city["G2"]
+    b.goto(f"{base}/field/#/new-household?grid={g2}")
+    b.select_option("#f-grid_id", g2)
+    b.fill("#f-address", "解放路1号")
+    b.click("#new-household button[type=submit]")
+    b.wait_for_selector("#household-title")
+    lost = b.url.split("#/household/")[1]
+    add_person(b, lost, "赵六", "head")
+    with app.app_context():
+        from server.models import Worker, WorkerGrid
+        w12 = db.session.execute(db.select(Worker).where(Worker.username == "w12")).scalar_one()
+        db.session.execute(db.delete(WorkerGrid).where(WorkerGrid.worker_id == w12.id,
+                                                       WorkerGrid.grid_id == __import__("uuid").UUID(g2)))
+        db.session.commit()
+    ctx_b.set_offline(False)
+    sync(b)
+    assert pending(b) == 0
+    b.goto(f"{base}/field/#/sync")
+    b.wait_for_selector("#refused li")
+    text = b.locator("#refused").inner_text()
+    assert b.locator("#refused li").count() == 2 and "不在您负责的网格内" in text and "依赖" in text
+    assert b.evaluate(f"window.fieldApp.replica.records.household.has('{lost}')") is False
+    assert b.locator("#refused-count").inner_text() == "2 条被退回"
+    shot(b, "field-refused")
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count()).select_from(Household)
+                                  .where(Household.address == "解放路1号")).scalar() == 0
+    b.click("#refused li button")
+    b.wait_for_function("document.querySelectorAll('#refused li').length === 0")
+    assert errors == []
+    ctx_a.close()
+    ctx_b.close()

@@ -12,6 +12,11 @@ import { openStore } from "./db.js";
 import { request } from "./transport.js";
 
 export class FieldApp {
+  constructor() {
+    this.listeners = new Set();
+    this.syncing = null;
+  }
+
   static async open() {
     const app = new FieldApp();
     app.store = await openStore();
@@ -20,8 +25,6 @@ export class FieldApp {
     if (!meta.device_id) app.replica.setMeta("device_id", `field-${newId()}`);
     app.clock = new HybridClock(app.replica.meta.device_id, { last: meta.hlc || null });
     await app.save();
-    app.syncing = null;
-    app.listeners = new Set();
     return app;
   }
 

@@ -30,7 +30,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(...nodes) {
-  main().replaceChildren(...nodes);
+  main().replaceChildren(...nodes.filter(Boolean));
   window.scrollTo(0, 0);
 }
 
@@ -81,7 +81,7 @@ function renderBar() {
   const s = app.status();
   const bar = document.getElementById("syncbar");
   const err = s.lastError;
-  bar.replaceChildren(
+  bar.replaceChildren(...[
     h("span", { id: "net", class: s.online ? "on" : "off" }, s.online ? t("online") : t("offline")),
     h("a", { id: "pending", href: "#/sync" }, s.pending ? t("pending", { n: s.pending }) : t("nothing_pending")),
     s.refused ? h("a", { id: "refused-count", class: "warn", href: "#/sync" }, t("refused_count", { n: s.refused })) : null,
@@ -89,7 +89,7 @@ function renderBar() {
     h("button", { id: "sync-now", type: "button", disabled: s.syncing || !s.online, onclick: doSync },
       s.syncing ? t("syncing") : t("sync_now")),
     err ? h("div", { id: "sync-error", class: "msg error" }, t("sync_failed", { why: errText(err) })) : null,
-  );
+  ].filter(Boolean));
 }
 
 async function doSync() {
@@ -230,8 +230,8 @@ function householdView(id) {
         h("a", { class: "button", id: "raise-flag", href: `#/household/${hid}/flag` }, t("raise_flag")),
         h("a", { class: "button", id: "edit-household", href: `#/household/${hid}/edit` }, t("edit")))),
     h("section", { class: "card" }, h("h2", {}, t("members")),
-      h("ul", { id: "members", class: "list" }, persons.map((p) => h("li", {},
-        h("b", {}, p.name), " ", label("relation", p.relation), " ", label("gender", p.gender), " ", p.birth_date || "",
+      h("ul", { id: "members", class: "list" }, persons.map((p) => h("li", { class: "person" },
+        h("strong", {}, p.name), " ", label("relation", p.relation), " ", label("gender", p.gender), " ", p.birth_date || "",
         p.id_number ? h("small", {}, maskIdNumber(p.id_number)) : null)))),
     h("section", { class: "card" }, h("h2", {}, t("flags")),
       openFlags.length ? h("ul", { id: "household-flags", class: "list" }, openFlags.map((f) => h("li", {},
