@@ -13,6 +13,7 @@ from tests.browser.conftest import CHROMIUM_ARGS, _Quiet, shot
 from tests.conftest import _dispose, build_app
 
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 800, "height": 1280}     # a 10" tablet, portrait
 
 
 @pytest.fixture
@@ -30,12 +31,12 @@ def field_live(request, tmp_path):
     _dispose(app)
 
 
-def tablet(browser, errors):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+def tablet(browser, errors, size=PHONE):
+    context = browser.new_context(viewport=size, is_mobile=True, has_touch=True, locale="zh-CN",
                                   service_workers="allow", bypass_csp=True)  # page.evaluate needs eval
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.viewport_name = "phone"
+    page.viewport_name = "phone" if size == PHONE else "tablet"
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     return context, page
@@ -178,7 +179,7 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
                                   .where(ChangeLog.device_id == device)).scalar() == made
 
     # another tablet on the same grids sees all of it after its sync
-    ctx_b, b = tablet(browser, errors)
+    ctx_b, b = tablet(browser, errors, TABLET)
     log_in(b, base, "w12")
     b.goto(f"{base}/field/#/household/{h1}")
     b.wait_for_selector("#visits li")

@@ -524,7 +524,9 @@ function syncView() {
     h("section", { class: "card" }, h("h2", {}, t("refused")),
       refused.length ? h("p", { class: "hint" }, t("refused_hint")) : null,
       h("ul", { id: "refused", class: "list" }, refused.map((r) => h("li", { class: "refused-item" },
-        h("b", {}, r.change.entity, " "), errText(r.reason || {}), h("small", { class: "reason" }, r.reason?.message || ""),
+        h("b", {}, label("entity", r.change.entity), " ", r.change.fields.address || r.change.fields.name
+          || label("category", r.change.fields.category || "") || label("action", r.change.fields.action || "")),
+        h("div", {}, errText(r.reason || {})), h("small", { class: "reason" }, r.reason?.message || ""),
         h("button", { type: "button", class: "small", onclick: async () => { await app.dismissRefused(r.change.change_id); syncView(); } }, t("dismiss")))))));
 }
 

@@ -172,6 +172,11 @@ export const STRINGS = {
   refused: "被服务器退回的修改",
   refused_hint: "这些修改没有被接受，已在本机撤销。请核对后重新录入。",
   dismiss: "知道了",
+  "entity.household": "住户",
+  "entity.person": "成员",
+  "entity.visit": "走访",
+  "entity.flag": "预警",
+  "entity.flag_event": "预警处置",
   device: "设备",
   // checks (the six phrases come from the checklist itself)
   "check.income": "收入",
