@@ -188,6 +188,26 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
     assert no_sideways_scroll(b)
     shot(b, "field-second-tablet")
 
+    b.goto(f"{base}/field/#/flags")
+    b.wait_for_selector("#flag-queue li")
+    assert b.locator("#flag-queue li").count() == 1 and "和平路12号" in b.locator("#flag-queue").inner_text()
+    b.goto(f"{base}/field/#/due")
+    b.wait_for_selector("#due li")
+    assert "和平路12号" in b.locator("#due").inner_text() and "定期回访" in b.locator("#due").inner_text()
+    # the same household typed again, another spelling of its phone: found on the device first
+    b.goto(f"{base}/field/#/new-household")
+    b.fill("#f-address", "和平路 12 号")
+    b.fill("#f-phone", "+86 138-0013-8000")
+    b.click("#new-household button[type=submit]")
+    b.wait_for_selector("#matches .msg.warn")
+    assert "和平路12号" in b.locator("#matches").inner_text()
+    b.goto(f"{base}/field/#/household/{h1}/person")
+    b.fill("#f-name", "王建國")
+    b.fill("#f-id_number", "１１０１０５１９４９１２３１００２Ｘ")
+    b.click("#new-person button[type=submit]")
+    b.wait_for_selector("#matches .msg.warn")
+    assert "王建国" in b.locator("#matches").inner_text()
+
     # the same field edited on both tablets, offline: the later stamp wins, the other is a conflict
     ctx_a.set_offline(True)
     ctx_b.set_offline(True)
