@@ -372,9 +372,76 @@ def initials_table():
     return "\n".join(lines) + "\n"
 
 
+# --- entities -----------------------------------------------------------------------------------
+def entities():
+    from sync.entities import ENTITIES
+    g = "af8596cb-71fc-4b67-9ce6-fd29c68d7f2c"
+    samples = [
+        ("household", True, {"grid_id": g, "address": "  和平路 12号 ", "room": "401"}),
+        ("household", True, {"grid_id": g.upper(), "address": "x"}),
+        ("household", True, {"grid_id": "{" + g + "}", "address": "x"}),
+        ("household", True, {"grid_id": "urn:uuid:" + g.replace("-", ""), "address": "x"}),
+        ("household", True, {"grid_id": "not-a-uuid", "address": "x"}),
+        ("household", True, {"grid_id": 5, "address": "x"}),
+        ("household", True, {"grid_id": g}),
+        ("household", True, {"grid_id": g, "address": "   "}),
+        ("household", True, {"grid_id": g, "address": None}),
+        ("household", False, {"note": None, "phone": "+86 138"}),
+        ("household", True, {"grid_id": g, "address": "x" * 201}),
+        ("household", True, {"grid_id": g, "address": "王" * 200}),
+        ("household", False, {"room": 401}),
+        ("household", False, {"address": "a\x00b"}),
+        ("household", False, {"deleted": "yes"}),
+        ("household", False, {"deleted": True}),
+        ("household", False, {"age": 3}),
+        ("household", False, {}),
+        ("person", True, {"household_id": g, "name": "王建国", "id_number": "11010519491231002x",
+                          "birth_date": "1949-12-31", "gender": "M", "relation": "head"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "１１０１０５４９１２３１００２"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "not a number"}),
+        ("person", False, {"gender": "X"}),
+        ("person", False, {"relation": "cousin"}),
+        ("person", False, {"birth_date": "1949-02-30"}),
+        ("person", False, {"birth_date": "49-12-31"}),
+        ("person", False, {"birth_date": "1849-12-31"}),
+        ("person", False, {"birth_date": 19491231}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": 1,
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T08:05:00.250Z", "checklist_version": 1,
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T08:05:00.000Z", "checklist_version": 1,
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00", "checklist_version": 1,
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "yesterday", "checklist_version": 1, "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "1899-12-31T23:00:00Z", "checklist_version": 1,
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": "1",
+                         "checks": _checks()}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": 1,
+                         "checks": []}),
+        ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": 1}),
+        ("flag", True, {"household_id": g, "category": "elderly_alone", "colour": "green"}),
+        ("flag", True, {"household_id": g, "category": "elderly_alone", "colour": "blue"}),
+        ("flag_event", True, {"flag_id": g, "action": "confirm", "from_state": "reported", "at_level": "community"}),
+        ("flag_event", True, {"flag_id": g, "action": "confirm"}),
+        ("flag_event", True, {"flag_id": g, "action": "escalate", "level": "street"}),
+        ("flag_event", True, {"flag_id": g, "action": "dance"}),
+    ]
+    out = []
+    for entity, creating, fields in samples:
+        try:
+            cleaned = ENTITIES[entity].clean(copy.deepcopy(fields), creating=creating)
+            out.append({"entity": entity, "creating": creating, "fields": fields, "ok": True, "expect": cleaned})
+        except SyncError as exc:
+            out.append({"entity": entity, "creating": creating, "fields": fields, "ok": False, "error": _error(exc)})
+    return {"about": "A change's fields checked and normalised as every replica stores them (sync/entities.py "
+                     "Entity.clean; a visit's checks and a flag event's shape included)", "cases": out}
+
+
 def build():
     return {"hlc": hlc(), "merge": merge(), "flags": flags(), "rules": rules(), "identity": identity(),
-            "checklist": checklist()}
+            "checklist": checklist(), "entities": entities()}
 
 
 def dump(data):

@@ -116,3 +116,14 @@ def test_the_field_app_passes_the_vectors_and_its_unit_tests_under_node():
     done = subprocess.run([node, "--test", *files], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout
+
+
+def test_python_side_passes_entities():
+    from sync.entities import ENTITIES
+    for c in _load("entities")["cases"]:
+        if c["ok"]:
+            assert ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), creating=c["creating"]) == c["expect"]
+        else:
+            with pytest.raises(SyncError) as err:
+                ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), creating=c["creating"])
+            assert generate._error(err.value) == c["error"], c

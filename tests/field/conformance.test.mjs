@@ -104,3 +104,16 @@ test("checklist: a visit's checks against its version", () => {
     else assert.deepEqual(got, c.error, c.about);
   }
 });
+
+test("entities: a change's fields checked and normalised before they are stored", async () => {
+  const { cleanFields } = await import("../../server/field/static/core/entities.js");
+  const registry = indexChecklists(vectors("checklist").checklists);
+  for (const c of vectors("entities").cases) {
+    const what = `${c.entity} ${JSON.stringify(c.fields).slice(0, 120)}`;
+    if (c.ok) assert.deepEqual(cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry }), c.expect, what);
+    else {
+      assert.throws(() => cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry }),
+        (e) => { assert.deepEqual({ message: e.message, field: e.field, code: e.code }, c.error, what); return true; }, what);
+    }
+  }
+});

@@ -1,9 +1,9 @@
 // The app's state: the device's id and clock, the replica and its store, the session (token and
 // its expiry), the worker's own writes (checked as the server will check them, then queued),
 // matching before a household or person is entered twice, and sync.
-import { indexChecklists, validateChecks } from "../core/checklist.js";
+import { indexChecklists } from "../core/checklist.js";
 import { Invalid, cleanFields, newId } from "../core/entities.js";
-import { checkEvent, mayAct } from "../core/flags.js";
+import { mayAct } from "../core/flags.js";
 import { HybridClock } from "../core/hlc.js";
 import { doorKey, nameInitials, normalizeIdNumber, normalizeName, normalizePhone } from "../core/identity.js";
 import { Rules } from "../core/rules.js";
@@ -153,7 +153,7 @@ export class FieldApp {
 
   // --- writes -----------------------------------------------------------------------------
   async commit(entity, entityId, fields, { creating, base = null }) {
-    const clean = cleanFields(entity, fields, { creating });
+    const clean = cleanFields(entity, fields, { creating, checklists: entity === "visit" ? this.checklists() : null });
     const change = { change_id: newId(), entity, entity_id: entityId, stamp: this.clock.now(), fields: clean };
     if (base) change.base = Object.fromEntries(Object.keys(clean).map((k) => [k, base[k] ?? null]));
     this.replica.write(change);
@@ -195,8 +195,6 @@ export class FieldApp {
     this.requireLive("household", householdId);
     const cl = this.checklists();
     if (!cl) throw new Invalid("the checklist has not been synced yet", "checklist_version", "no_config");
-    const problem = validateChecks(checks, cl.latest, cl);
-    if (problem) throw new Invalid(problem.message, problem.field);
     const id = newId();
     await this.commit("visit", id, given({ household_id: householdId, visited_at: new Date().toISOString(),
       checklist_version: cl.latest, checks, note }), { creating: true });
@@ -221,7 +219,6 @@ export class FieldApp {
     const fields = given({ flag_id: flagId, action, from_state: flag.state, at_level: flag.level, note,
       visit_id: visitId });
     if (!["confirm", "start", "resolve", "verify", "close", "reject", "reopen"].includes(action)) delete fields.from_state;
-    checkEvent(fields);
     const id = newId();
     await this.commit("flag_event", id, fields, { creating: true });
     return id;

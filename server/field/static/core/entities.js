@@ -1,7 +1,8 @@
 // The fields of each entity and how a value is checked and normalised before it is stored on
 // the device (sync/entities.py): text stripped and counted, choices, dates, the ID number in its
 // 18-character form. A change the device would refuse never reaches the outbox.
-import { ACTIONS, COLOURS, LEVELS, STATES } from "./flags.js";
+import { validateChecks } from "./checklist.js";
+import { ACTIONS, COLOURS, LEVELS, STATES, checkEvent } from "./flags.js";
 import { normalizeIdNumber } from "./identity.js";
 
 export const RELATIONS = ["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"];
@@ -40,8 +41,6 @@ export class Invalid extends Error {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function clean1(name, spec, value) {
   if (value === null || value === undefined) {
     if (spec.required) throw new Invalid(`${name} is required and may not be null`, name);
@@ -60,8 +59,7 @@ function clean1(name, spec, value) {
       if (!spec.choices.includes(value)) throw new Invalid(`${name} must be one of ${spec.choices.join(", ")}`, name);
       return value;
     case "uuid":
-      if (typeof value !== "string" || !UUID.test(value)) throw new Invalid(`${name} is not a valid UUID`, name);
-      return value.toLowerCase();
+      return canonicalUuid(value, name);
     case "bool":
       if (typeof value !== "boolean") throw new Invalid(`${name} must be true or false`, name);
       return value;
@@ -69,21 +67,14 @@ function clean1(name, spec, value) {
       if (!Number.isInteger(value)) throw new Invalid(`${name} must be an integer`, name);
       return value;
     case "date": {
-      const m = typeof value === "string" && /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-      const d = m && new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
-      if (!m || d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3]) {
-        throw new Invalid(`${name} is not a valid date YYYY-MM-DD`, name);
-      }
+      if (typeof value !== "string" || value.length !== 10) throw new Invalid(`${name} must be a date YYYY-MM-DD`, name);
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+      if (!m || !realDate(+m[1], +m[2], +m[3])) throw new Invalid(`${name} is not a valid date YYYY-MM-DD`, name);
       if (+m[1] < 1850 || +m[1] > 2200) throw new Invalid(`${name} is out of range (years 1850 to 2200)`, name);
       return value;
     }
-    case "datetime": {
-      if (typeof value !== "string" || value.length > 40 || !/(Z|[+-]\d{2}:?\d{2})$/.test(value)
-          || Number.isNaN(Date.parse(value))) {
-        throw new Invalid(`${name} must carry a UTC offset`, name);
-      }
-      return new Date(Date.parse(value)).toISOString().replace(/\.000Z$/, "Z");
-    }
+    case "datetime":
+      return utcDatetime(value, name);
     case "object":
       if (!value || typeof value !== "object" || Array.isArray(value)) throw new Invalid(`${name} must be an object`, name);
       return value;
@@ -92,8 +83,47 @@ function clean1(name, spec, value) {
   }
 }
 
-/** Check and normalise a change's fields; throws Invalid naming the field. */
-export function cleanFields(entity, fields, { creating }) {
+const realDate = (y, m, d) => {
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+};
+
+/** The lowercase hyphenated form of any spelling Python's uuid.UUID reads. */
+function canonicalUuid(value, name) {
+  if (typeof value !== "string") throw new Invalid(`${name} must be a UUID`, name);
+  const hex = value.replace("urn:", "").replace("uuid:", "").replace(/^\{+|\}+$/g, "").replaceAll("-", "");
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Invalid(`${name} is not a valid UUID`, name);
+  const x = hex.toLowerCase();
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** ISO 8601 with an offset, in UTC with "Z" (microseconds only when there are any), as the server stores it. */
+function utcDatetime(value, name) {
+  if (typeof value !== "string" || value.length > 40) throw new Invalid(`${name} must be an ISO 8601 date-time`, name);
+  const m = DATETIME.exec(value);
+  if (!m || !realDate(+m[1], +m[2], +m[3]) || +m[4] > 23 || +m[5] > 59 || +(m[6] || 0) > 59) {
+    throw new Invalid(`${name} is not a valid ISO 8601 date-time`, name);
+  }
+  if (!m[8]) throw new Invalid(`${name} must carry a UTC offset`, name);
+  if (+m[1] < 1900 || +m[1] > 2200) throw new Invalid(`${name} is out of range (years 1900 to 2200)`, name);
+  let offset = 0;
+  if (m[8] !== "Z") {
+    const sign = m[8][0] === "-" ? -1 : 1;
+    const digits = m[8].slice(1).replace(":", "");
+    offset = sign * (+digits.slice(0, 2) * 60 + +digits.slice(2, 4));
+  }
+  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0)) - offset * 60000;
+  const iso = new Date(ms).toISOString().slice(0, 19);
+  const micro = (m[7] || "").padEnd(6, "0");
+  return `${iso}${/^0+$/.test(micro) ? "" : `.${micro}`}Z`;
+}
+
+/** Check and normalise a change's fields; throws Invalid naming the field. A visit's checks are
+ * checked against its checklist version (`checklists`: indexChecklists of the city's), a flag
+ * event's shape as sync/flags.py does. */
+export function cleanFields(entity, fields, { creating, checklists = null }) {
   const spec = ENTITIES[entity];
   if (!fields || typeof fields !== "object" || !Object.keys(fields).length) {
     throw new Invalid("fields must be a non-empty object", "fields");
@@ -108,6 +138,12 @@ export function cleanFields(entity, fields, { creating }) {
   if (creating || spec.kind === "event") {
     const missing = Object.entries(spec.fields).filter(([n, f]) => f.required && (out[n] ?? null) === null).map(([n]) => n);
     if (missing.length) throw new Invalid(`a new ${entity} needs ${missing.join(", ")}`, missing[0]);
+  }
+  if (entity === "visit" && checklists) {
+    const problem = validateChecks(out.checks, out.checklist_version, checklists);
+    if (problem) throw new Invalid(problem.message, problem.field);
+  } else if (entity === "flag_event") {
+    checkEvent(out);
   }
   return out;
 }
