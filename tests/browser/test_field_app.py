@@ -157,9 +157,13 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
     a.wait_for_function("document.querySelectorAll('#households li').length === 1")
     assert "和平路12号" in a.locator("#households").inner_text()
 
-    # the evening: back in range, one sync
+    # the evening: back in range, one sync (its request body gzipped by the browser)
     ctx_a.set_offline(False)
+    encodings = []
+    a.on("request", lambda r: encodings.append(r.headers.get("content-encoding"))
+         if r.url.endswith("/api/v1/sync/exchange") else None)
     sync(a)
+    assert "gzip" in encodings
     assert pending(a) == 0 and a.locator("#pending").inner_text() == "已全部同步"
     with app.app_context():
         from server.extensions import db
@@ -261,6 +265,22 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
                                   .where(Household.address == "解放路1号")).scalar() == 0
     b.click("#refused li button")
     b.wait_for_function("document.querySelectorAll('#refused li').length === 0")
+
+    # the log-in expires: the work waits, the worker logs in again, it goes up
+    a.goto(f"{base}/field/#/household/{h2}/edit")
+    a.fill("#f-room", "103")
+    a.click("#edit-household-form button[type=submit]")
+    a.wait_for_selector("#household-title")
+    a.evaluate("window.fieldApp.replica.setMeta('expires_at', '2000-01-01T00:00:00+00:00')")
+    a.click("#sync-now")
+    a.wait_for_selector("#login")
+    assert "登录已过期" in a.locator("#sync-error").inner_text() and pending(a) == 1
+    a.fill("#f-username", "w12")
+    a.fill("#f-password", "pw-w12")
+    a.click("#login button[type=submit]")
+    a.wait_for_function("window.fieldApp.replica.outbox.size === 0 && !window.fieldApp.syncing")
+    with app.app_context():
+        assert db.session.get(Household, __import__("uuid").UUID(h2)).room == "103"
     assert errors == []
     ctx_a.close()
     ctx_b.close()

@@ -93,7 +93,10 @@ function renderBar() {
 }
 
 async function doSync() {
-  if (!app.tokenValid()) return go("#/login");
+  if (!app.tokenValid()) {
+    await app.sync();        // records why (expired, or never logged in); the outbox stays
+    return go("#/login");
+  }
   const pending = app.sync();
   renderBar();
   await pending;
