@@ -16,11 +16,11 @@ PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 800, "height": 1280}     # a 10" tablet, portrait
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
 def field_live(request, tmp_path):
-    """The fixture city served on 127.0.0.1 (w12 holds grids G1 and G2)."""
+    """The fixture city served on 127.0.0.1 (w12 holds grids G1 and G2), on either database."""
     from tests.city import make_city
-    app = build_app("sqlite", tmp_path, request)
+    app = build_app(request.param, tmp_path, request)
     with app.app_context():
         city = make_city()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
