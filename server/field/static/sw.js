@@ -13,6 +13,8 @@ const SHELL = [
   "/field/app/field.js",
   "/field/app/db.js",
   "/field/app/transport.js",
+  "/field/app/ui.js",
+  "/field/app/visit.js",
   "/field/core/checklist.js",
   "/field/core/entities.js",
   "/field/core/flags.js",
