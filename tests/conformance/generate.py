@@ -3,7 +3,7 @@
 Run ``python -m tests.conformance.generate`` after changing a rule in ``sync/``: it rewrites
 ``tests/conformance/vectors/*.json``. The Python side checks that the committed vectors equal a
 fresh generation (so a rule changed without regenerating fails), and the field app's node tests
-(tests/field/*.test.js) run the same vectors over its JavaScript modules (so a rule the app does
+(tests/field/*.test.mjs) run the same vectors over its JavaScript modules (so a rule the app does
 not follow fails). Inputs are written here by hand; every expected output is computed by
 ``sync/``'s own functions, never typed in.
 """
