@@ -3,7 +3,8 @@ the real server: log in online, go offline, register households and members, rec
 with all six checks (one answer raises the red warning and its flag), reload offline with
 everything still there, sync in the evening; the server holds every record once, a second
 tablet sees it all, the same field edited on both tablets ends with the later stamp and a
-conflict for review, and a change the server refuses is shown and undone."""
+conflict for review, the worker verifies a resolved flag with a follow-up visit, a change the
+server refuses is shown and undone, and an expired log-in keeps the work until the next one."""
 import threading
 
 import pytest
@@ -232,6 +233,33 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
         kept = db.session.get(Household, __import__("uuid").UUID(h1)).note
         conflicts = db.session.execute(db.select(Conflict).where(Conflict.field == "note")).scalars().all()
         assert kept == "一楼，有坡道" and len(conflicts) == 1
+
+    # the community handles the case online; the worker's tablet hears of it, the household is
+    # due its verifying visit, and the worker verifies the flag with that visit, offline
+    from tests.conftest import Auth
+    client = app.test_client()
+    auth = Auth(client)
+    fid = a.evaluate("window.fieldApp.replica.flags()[0].id")
+    for action, state in (("confirm", "reported"), ("start", "confirmed"), ("resolve", "in_progress")):
+        done = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("comm1"),
+                           json={"action": action, "from_state": state})
+        assert done.status_code == 201, done.json
+    sync(a)
+    a.goto(f"{base}/field/#/due")
+    a.wait_for_selector("#due li")
+    assert "回访核实" in a.locator("#due").inner_text()
+    ctx_a.set_offline(True)
+    a.goto(f"{base}/field/#/household/{h1}")
+    record_visit(a)
+    a.goto(f"{base}/field/#/flag/{fid}")
+    a.wait_for_selector("#flag")
+    assert "已解决" in a.locator("#flag").inner_text()
+    a.click("button[data-action=verify]")
+    a.wait_for_function("document.querySelector('#flag').innerText.includes('已回访核实')")
+    ctx_a.set_offline(False)
+    a.wait_for_function("window.fieldApp.replica.outbox.size === 0 && !window.fieldApp.syncing")
+    with app.app_context():
+        assert db.session.get(Flag, __import__("uuid").UUID(fid)).state == "verified"
 
     # the worker loses grid G2 while tablet b is offline and registers a household there:
     # the server refuses it, the tablet shows why and undoes it (with its member)
