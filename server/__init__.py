@@ -91,6 +91,9 @@ def create_app(config=None):
     from .web import bp as review_web
     app.register_blueprint(review_web)
 
+    from .field import bp as field_app
+    app.register_blueprint(field_app)
+
     from .cli import register_commands
     register_commands(app)
 

@@ -24,6 +24,7 @@ def _postgres_or_skip():
 @pytest.mark.parametrize("argv,keys", [
     (["bench/sync_throughput.py", "--batches", "2", "--repeat", "1"], ("push_per_s", "pull_per_s")),
     (["bench/device_sync.py", "--households", "20", "--runs", "1"], ("bootstrap_s", "incremental_s")),
+    (["bench/field_app.py"], ("shell_gzip_kb", "budget_ratio")),
     (["bench/linkage/run.py", "--skip-batch", "--accuracy-persons", "500", "--device-persons", "1000",
       "--lookups", "50"], ("precision", "lookup_p95_ms")),
     # a scratch database on the test server, created and dropped by the bench

@@ -174,3 +174,11 @@ def compare_names(a, b):
     if fa == fb:
         return NAME_FUZZY
     return NAME_DIFFERENT
+
+
+def name_initials(raw):
+    """The first letters of a name's pinyin syllables, for searching a list by initials as workers
+    type them (``王建国`` → ``wjg``); a run of Latin letters or digits gives its first character.
+    "" for an empty name."""
+    name = normalize_name(raw)
+    return "".join(s[0] for s in name_syllables(name) if s) if name else ""
