@@ -42,7 +42,9 @@ class Proxy:
     def __init__(self, target, rate, delay):
         self.host, self.port = target
         self.up, self.down = Link(rate, delay), Link(rate, delay)
-        self.open = set()
+        self.controls = set()
+        self.open = set()           # the writers of open connections (control ones included)
+        self.tasks = set()          # the handlers running, waited for at shutdown
         self.reset()
 
     def reset(self):
@@ -58,6 +60,7 @@ class Proxy:
         self.open.clear()
 
     async def handle(self, creader, cwriter):
+        self.tasks.add(asyncio.current_task())
         loop = asyncio.get_running_loop()
         self.stats["connections"] += 1
         # the handshake: the device's first bytes leave one round trip after it called connect()
@@ -75,6 +78,7 @@ class Proxy:
             for w in (cwriter, swriter):
                 self.open.discard(w)
                 w.close()
+            self.tasks.discard(asyncio.current_task())
 
     async def pump(self, reader, writer, link, counter, not_before):
         """Read as data comes; deliver each piece when the link would have carried it."""
@@ -116,6 +120,8 @@ class Proxy:
                 pass
 
     async def control(self, reader, writer):
+        self.tasks.add(asyncio.current_task())
+        self.controls.add(writer)
         while True:
             line = (await reader.readline()).decode().strip()
             if not line:
@@ -136,6 +142,16 @@ class Proxy:
             writer.write(answer.encode() + b"\n")
             await writer.drain()
         writer.close()
+        self.controls.discard(writer)
+        self.tasks.discard(asyncio.current_task())
+
+    async def shut(self):
+        """Close every connection and let the handlers end, so that none is cut mid-way."""
+        self.drop()
+        for writer in list(self.controls):
+            writer.close()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=5)
 
 
 async def main(argv=None):
@@ -154,6 +170,7 @@ async def main(argv=None):
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     server.close()
     control.close()
+    await proxy.shut()
 
 
 if __name__ == "__main__":

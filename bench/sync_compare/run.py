@@ -154,10 +154,10 @@ def stop(proc):
 class LinkProxy:
     """linkproxy.py in its own process, and a line to its control port."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, rate, delay):
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "linkproxy.py"),
-                                      "--target", f"127.0.0.1:{target_port}", "--rate", str(SLOW_RATE),
-                                      "--delay", str(SLOW_DELAY)],
+                                      "--target", f"127.0.0.1:{target_port}", "--rate", str(rate),
+                                      "--delay", str(delay)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = self.proc.stdout.readline().split()
         if not ready or ready[0] != "READY":
@@ -186,8 +186,10 @@ class LinkProxy:
 
     def close(self):
         self.control.close()
+        self.lines.close()
         self.proc.stdin.close()
         stop(self.proc)
+        self.proc.stdout.close()
 
 
 class PouchDevices:
@@ -355,7 +357,7 @@ class Bench:
                 self.device_a = client
             else:
                 client.close()
-            self.pouch("open", name=f"boot-{run}", dir=self.path(f"pouch-boot-{run}"),
+            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"boot-{run}", dir=self.path(f"pouch-boot-{run}"),
                        url=f"{self.pouch_proxy.url}/scope")
             out = self.with_link(self.pouch_proxy, False, True, lambda: self.pouch("pull", name=f"boot-{run}"))
             if out["docs"] != len(self.scope):
@@ -374,7 +376,7 @@ class Bench:
             write_gridsync(client, [(e, r, dict(f, grid_id=grid) if e == "household" else f) for e, r, f in records])
             self.add("push", "gridsync", gs_timed_sync(client, expect_pushed=n))
             client.close()
-            self.pouch("open", name=f"push-{run}", dir=self.path(f"pouch-push-{run}"), url=f"{self.pouch_direct}/push")
+            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"push-{run}", dir=self.path(f"pouch-push-{run}"), url=f"{self.pouch_direct}/push")
             self.pouch("write", name=f"push-{run}", file=self.docs_file(records))
             out = self.pouch("push", names=[f"push-{run}"])
             if out["docs"] != n:
@@ -429,7 +431,7 @@ class Bench:
             self.add("concurrent", "gridsync", {"seconds": seconds, "docs": pushed})
             names = [f"conc-{run}-{i}" for i in range(d)]
             for i, name in enumerate(names):
-                self.pouch("open", name=name, dir=self.path(f"pouch-{name}"), url=f"{self.pouch_direct}/concurrent")
+                self.pouch("open", keepalive=self.args.pouch_keepalive, name=name, dir=self.path(f"pouch-{name}"), url=f"{self.pouch_direct}/concurrent")
             self.pouch("write_many", names=names, files=[self.docs_file(s) for s in sets])
             out = self.pouch("push", names=names)
             if out["docs"] != d * m:
@@ -444,7 +446,7 @@ class Bench:
         for c in colleagues:
             c.sync()                # their own bootstrap, not measured
         for i in (1, 2):
-            self.pouch("open", name=f"colleague{i}", dir=self.path(f"pouch-colleague{i}"),
+            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"colleague{i}", dir=self.path(f"pouch-colleague{i}"),
                        url=f"{self.pouch_direct}/scope")
         day_size = sum(DAY.values())
         for run in range(self.args.runs):
@@ -508,6 +510,7 @@ def report(bench, args, load):
             f[f"{tag}_{row}_s"] = med(r, row, s, "seconds")
             f[f"{tag}_{row}_requests"] = med(r, row, s, "requests")
             f[f"{tag}_{row}_kb"] = statistics.median((x["bytes_up"] + x["bytes_down"]) / 1024 for x in r[row][s])
+            f[f"{tag}_{row}_connections"] = med(r, row, s, "connections")
     ratio = {
         "boot_time_ratio": f["gridsync_boot_s"] / f["pouch_boot_s"],
         "boot_bytes_ratio": f["gridsync_boot_kb"] / f["pouch_boot_kb"],
@@ -523,7 +526,8 @@ def report(bench, args, load):
         return fmt(f[f"pouch_{key}"]), fmt(f[f"gridsync_{key}"])
 
     def sync_cell(row, s):
-        return f"{f[f'{s}_{row}_s'] * 1000:,.0f} ms, {f[f'{s}_{row}_requests']:.0f} req, {f[f'{s}_{row}_kb']:.1f} KB"
+        return (f"{f[f'{s}_{row}_s'] * 1000:,.0f} ms, {f[f'{s}_{row}_requests']:.0f} req "
+                f"({f[f'{s}_{row}_connections']:.0f} new conn.), {f[f'{s}_{row}_kb']:.1f} KB")
 
     rows = [
         (f"bootstrap one worker's scope ({n:,} records)",
@@ -543,8 +547,10 @@ def report(bench, args, load):
          sync_cell("day", "pouch"), sync_cell("day", "gridsync"),
          f"{ratio['day_time_ratio']:.2f}× time, {ratio['day_bytes_ratio']:.2f}× bytes"),
     ]
-    print(f"\nmedians of {args.runs} runs; slow link: {SLOW_RATE * 8 // 1000} kbit/s each way, "
-          f"{SLOW_DELAY * 1000:.0f} ms each way; bytes: TCP payload both ways (HTTP headers included)\n")
+    print(f"\nmedians of {args.runs} runs; slow link: {args.link_rate * 8 / 1000:g} kbit/s each way, "
+          f"{args.link_delay * 1000:g} ms each way; bytes: TCP payload both ways (HTTP headers included)"
+          + ("\n--quick: tiny sizes and a link ten times faster, to see that it runs; these are not measurements"
+             if args.quick else "") + "\n")
     print("| | PouchDB | gridsync | ratio |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
@@ -583,7 +589,7 @@ def report(bench, args, load):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes for a smoke test: 400 records, 500 pushed, 4 × 50 at once, 1 run")
+                        help="a smoke test: 400 records, 500 pushed, 4 × 50 at once, 1 run, a link 10× faster")
     parser.add_argument("--scope", type=int, default=13000, help="records in the bootstrapped scope")
     parser.add_argument("--push", type=int, default=10000, help="changes pushed by one device")
     parser.add_argument("--devices", type=int, default=20)
@@ -593,12 +599,18 @@ def main(argv=None):
                         help="a PostgreSQL server (the scratch database is made beside this one)")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument("--link-rate", type=float, default=SLOW_RATE, help="the slow link's bytes a second each way")
+    parser.add_argument("--link-delay", type=float, default=SLOW_DELAY, help="the slow link's seconds each way")
+    parser.add_argument("--pouch-no-keepalive", dest="pouch_keepalive", action="store_false",
+                        help="PouchDB devices open a connection per request, as PouchDB in node does by default "
+                             "(by default they keep connections open, as a browser does)")
     parser.add_argument("--no-install", action="store_true",
                         help="skip instead of running npm ci when PouchDB is not installed yet")
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args(argv)
     if args.quick:
         args.scope, args.push, args.devices, args.per_device, args.runs = 400, 500, 4, 50, 1
+        args.link_rate, args.link_delay = 10 * SLOW_RATE, SLOW_DELAY / 10
     if args.scope < 200:
         parser.error("--scope must be at least 200 (a day visits 30 of its households)")
 
@@ -613,6 +625,7 @@ def main(argv=None):
     from server import create_app
     from server.extensions import db
 
+    begun = time.perf_counter()
     rng = random.Random(args.seed)
     procs, closers = [], []
     backend = PostgresBackend(args.database_url)
@@ -641,7 +654,8 @@ def main(argv=None):
         pouch("seed_remote", url=f"http://127.0.0.1:{pouch_port}/scope", file=scope_file)
         print(f"PouchDB {pouch.node}: pouchdb-server (in memory) on port {pouch_port}, the same records seeded "
               f"in {time.perf_counter() - started:.1f} s")
-        gs_proxy, pouch_proxy = LinkProxy(gs_port), LinkProxy(pouch_port)
+        gs_proxy = LinkProxy(gs_port, args.link_rate, args.link_delay)
+        pouch_proxy = LinkProxy(pouch_port, args.link_rate, args.link_delay)
         closers += [gs_proxy.close, pouch_proxy.close]
         bench = Bench(args, workdir, gs_port, pouch_port, pouch, gs_proxy, pouch_proxy, grid_ids, scope, rng)
         closers.insert(0, lambda: bench.device_a and bench.device_a.close())
@@ -651,6 +665,7 @@ def main(argv=None):
         load1 = os.getloadavg()
         load = " / ".join(f"{a:.2f}→{b:.2f}" for a, b in zip(load0, load1))
         report(bench, args, load)
+        print(f"(the whole run took {time.perf_counter() - begun:.0f} s)", file=sys.stderr)
     finally:
         for close in closers:
             try:
