@@ -331,6 +331,10 @@ class Bench:
     def path(self, name):
         return os.path.join(self.workdir, name)
 
+    def open_pouch(self, name, url):
+        """A PouchDB device with its own LevelDB store, and its remote at ``url``."""
+        self.pouch("open", name=name, dir=self.path(f"pouch-{name}"), url=url, keepalive=self.args.pouch_keepalive)
+
     def docs_file(self, records):
         self.files += 1
         path = self.path(f"docs-{self.files}.json")
@@ -359,8 +363,7 @@ class Bench:
                 self.device_a = client
             else:
                 client.close()
-            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"boot-{run}", dir=self.path(f"pouch-boot-{run}"),
-                       url=f"{self.pouch_proxy.url}/scope")
+            self.open_pouch(f"boot-{run}", f"{self.pouch_proxy.url}/scope")
             out = self.with_link(self.pouch_proxy, False, True, lambda: self.pouch("pull", name=f"boot-{run}"))
             if out["docs"] != len(self.scope):
                 raise SystemExit(f"PouchDB bootstrap: {out['docs']} documents for {len(self.scope)} records")
@@ -378,7 +381,7 @@ class Bench:
             write_gridsync(client, [(e, r, dict(f, grid_id=grid) if e == "household" else f) for e, r, f in records])
             self.add("push", "gridsync", gs_timed_sync(client, expect_pushed=n))
             client.close()
-            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"push-{run}", dir=self.path(f"pouch-push-{run}"), url=f"{self.pouch_direct}/push")
+            self.open_pouch(f"push-{run}", f"{self.pouch_direct}/push")
             self.pouch("write", name=f"push-{run}", file=self.docs_file(records))
             out = self.pouch("push", names=[f"push-{run}"])
             if out["docs"] != n:
@@ -431,7 +434,7 @@ class Bench:
                 "network_share": sum(s["network_s"] for s in spans) / sum(s["seconds"] for s in spans)})
             names = [f"conc-{run}-{i}" for i in range(d)]
             for i, name in enumerate(names):
-                self.pouch("open", keepalive=self.args.pouch_keepalive, name=name, dir=self.path(f"pouch-{name}"), url=f"{self.pouch_direct}/concurrent")
+                self.open_pouch(name, f"{self.pouch_direct}/concurrent")
             self.pouch("write_many", names=names, files=[self.docs_file(s) for s in sets])
             out = self.pouch("push", names=names)
             if out["docs"] != d * m:
@@ -446,8 +449,7 @@ class Bench:
         for c in colleagues:
             c.sync()                # their own bootstrap, not measured
         for i in (1, 2):
-            self.pouch("open", keepalive=self.args.pouch_keepalive, name=f"colleague{i}", dir=self.path(f"pouch-colleague{i}"),
-                       url=f"{self.pouch_direct}/scope")
+            self.open_pouch(f"colleague{i}", f"{self.pouch_direct}/scope")
         # A day after the first: PouchDB's first sync() after a pull-only bootstrap walks every
         # pulled document once for its push checkpoint (a _revs_diff per 100); that happens once
         # per device, so it is done here, unmeasured, for both systems.
@@ -488,7 +490,8 @@ class Bench:
 
         for row, slow, cold in (("noop", False, False), ("noop_slow", True, False), ("noop_slow_cold", True, True)):
             for run in range(self.args.runs):
-                for system, proxy, sync in (("gridsync", self.gs_proxy, gs_sync), ("pouch", self.pouch_proxy, pouch_sync)):
+                for system, proxy, sync in (("gridsync", self.gs_proxy, gs_sync),
+                                            ("pouch", self.pouch_proxy, pouch_sync)):
                     # right before (on loopback): nothing left over, and the connection open, as
                     # between two syncs in a row (servers close idle ones after a few seconds:
                     # gunicorn 2 s, node's http 5 s)
@@ -515,7 +518,7 @@ def report(bench, args, load):
         f[f"{tag}_boot_s"] = med(r, "bootstrap", s, "seconds")
         f[f"{tag}_boot_kb"] = med(r, "bootstrap", s, "bytes_down") / 1024 + med(r, "bootstrap", s, "bytes_up") / 1024
         f[f"{tag}_boot_requests"] = med(r, "bootstrap", s, "requests")
-        f[f"{tag}_push_per_s"] = statistics.median(x["docs"] / x["seconds"] if "docs" in x else x["pushed"] / x["seconds"]
+        f[f"{tag}_push_per_s"] = statistics.median(x.get("docs", x.get("pushed")) / x["seconds"]
                                                    for x in r["push"][s])
         f[f"{tag}_conc_per_s"] = statistics.median(x["docs"] / x["seconds"] for x in r["concurrent"][s])
         for row in ("noop", "noop_slow", "noop_slow_cold", "day"):
@@ -544,7 +547,8 @@ def report(bench, args, load):
     rows = [
         (f"bootstrap one worker's scope ({n:,} records)",
          f"{f['pouch_boot_s']:.2f} s, {f['pouch_boot_kb']:,.0f} KB", f"{f['gridsync_boot_s']:.2f} s, "
-         f"{f['gridsync_boot_kb']:,.0f} KB", f"{ratio['boot_time_ratio']:.2f}× time, {ratio['boot_bytes_ratio']:.2f}× bytes"),
+         f"{f['gridsync_boot_kb']:,.0f} KB",
+         f"{ratio['boot_time_ratio']:.2f}× time, {ratio['boot_bytes_ratio']:.2f}× bytes"),
         (f"push {args.push:,} changes", *pair("push_per_s", lambda v: f"{v:,.0f}/s"), f"{ratio['push_ratio']:.2f}×"),
         (f"{args.devices} devices × {args.per_device} changes at once", *pair("conc_per_s", lambda v: f"{v:,.0f}/s"),
          f"{ratio['conc_ratio']:.2f}×"),
@@ -663,7 +667,8 @@ def main(argv=None):
         print(f"gridsync: {backend.name}, {len(scope):,} records seeded in {time.perf_counter() - started:.1f} s")
         gunicorn, gs_port = start_gunicorn(backend.url, args.gunicorn_workers, args.gunicorn_threads)
         procs.append(gunicorn)
-        print(f"gridsync: gunicorn on port {gs_port}, {args.gunicorn_workers} workers × {args.gunicorn_threads} threads")
+        print(f"gridsync: gunicorn on port {gs_port}, {args.gunicorn_workers} workers × "
+              f"{args.gunicorn_threads} threads")
         pouch_server, pouch_port = start_pouchdb_server(workdir)
         procs.append(pouch_server)
         pouch = PouchDevices()
