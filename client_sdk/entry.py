@@ -159,7 +159,7 @@ class EntryAPI:
         with self._store.transaction():
             view = apply.load(self._store, [change])
             rebase.keep_server_copy(self._store, entity, entity_id, view.record(entity, entity_id))
-            out = accept([change], view, self._policy(), checklists=self.checklists() if entity == "visit" else None)
+            out = accept([change], view, self._policy(), checklists=self.checklists())
             if out.errors:
                 raise _refusal(out.errors[0])
             apply.write(self._store, view, out)

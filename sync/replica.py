@@ -251,7 +251,7 @@ def _accept_one(change, view, policy, out, checklists, rules, followups):
     if not policy.server and SERVER_ONLY & change["fields"].keys():
         raise InvalidChange("merged_into is set only by the server", field="merged_into", code="server_only")
     if entity in RECORDS:
-        fields, grid, conflicts = _record(change, view, policy, out)
+        fields, grid, conflicts = _record(change, view, policy, out, checklists)
         if policy.carry_over:
             followups.extend(_after_merges(view, entity, change, fields))
     elif entity == "visit":
@@ -306,10 +306,10 @@ def _grid_of(view, policy, entity, fields, existing):
     return grid
 
 
-def _record(change, view, policy, out):
+def _record(change, view, policy, out, checklists=None):
     entity, eid = change["entity"], change["entity_id"]
     existing = view.records[entity].get(eid)
-    fields = ENTITIES[entity].clean(change["fields"], creating=existing is None)
+    fields = ENTITIES[entity].clean(change["fields"], creating=existing is None, checklists=checklists)
     grid = _grid_of(view, policy, entity, fields, existing)
     if existing is not None:
         for name in IMMUTABLE.get(entity, ()):

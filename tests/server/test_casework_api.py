@@ -56,7 +56,7 @@ def household(client, auth, city, who="w1", grid="G1"):
 
 def raise_flag(client, auth, hid, colour="red", who="w1"):
     fid = str(uuid.uuid4())
-    (r,) = pushed(client, auth, who, [change("flag", fid, {"household_id": hid, "category": "c", "colour": colour}, "")])
+    (r,) = pushed(client, auth, who, [change("flag", fid, {"household_id": hid, "category": "elderly_alone", "colour": colour}, "")])
     assert r["status"] == "applied", r
     return fid
 

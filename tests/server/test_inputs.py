@@ -1,0 +1,68 @@
+"""The server refuses bad typed values per change (push) and per request (REST), with a code
+naming the field, and saves nothing of them (rules in sync/inputs.py)."""
+import time
+import uuid
+
+import pytest
+
+from sync.checklist import CHECK_KEYS
+from tests.helpers import change, push, stamp
+
+
+def _checks():
+    return {k: {"status": "ok", "answers": {}, "note": ""} for k in CHECK_KEYS}
+
+
+@pytest.fixture
+def home(client, auth, city):
+    h = auth.headers("w1")
+    resp = client.post("/api/v1/households", headers=h, json={"grid_id": city["G1"], "address": "和平路1号"})
+    assert resp.status_code == 201
+    return resp.json["id"]
+
+
+BAD = [
+    ("household", {"phone": "abc"}, "phone", "invalid_phone"),
+    ("person", {"name": "王伟", "id_number": "12345"}, "id_number", "invalid_id_number"),
+    ("person", {"name": "王伟", "id_number": "110105194912310020"}, "id_number", "invalid_id_number"),
+    ("person", {"name": "王伟", "birth_date": "2090-01-01"}, "birth_date", "date_in_future"),
+    ("flag", {"category": "bogus", "colour": "red"}, "category", "unknown_category"),
+    ("visit", {"visited_at": "2030-01-01T00:00:00Z", "checklist_version": 1, "checks": _checks()},
+     "visited_at", "date_in_future"),
+]
+
+
+@pytest.mark.parametrize("entity,fields,field,code", BAD)
+def test_a_pushed_change_with_a_bad_value_is_refused_with_its_code(client, auth, home, entity, fields, field, code):
+    h = auth.headers("w1")
+    eid = home if entity == "household" else str(uuid.uuid4())
+    if entity != "household":
+        fields = dict(fields, household_id=home)
+    now = int(time.time() * 1000)
+    resp = push(client, h, "dev-w1", [change(entity, eid, fields, stamp(now))])
+    (result,) = resp.json["results"]
+    assert result["status"] == "rejected"
+    assert (result["reason"]["code"], result["reason"]["field"]) == (code, field)
+    if entity == "household":
+        assert client.get(f"/api/v1/households/{home}", headers=h).json.get("phone") is None
+
+
+@pytest.mark.parametrize("entity,fields,field,code", BAD)
+def test_a_rest_write_with_a_bad_value_is_422_naming_the_field(client, auth, home, entity, fields, field, code):
+    h = auth.headers("w1")
+    if entity == "household":
+        resp = client.patch(f"/api/v1/households/{home}", headers=h, json=fields)
+    else:
+        resp = client.post(f"/api/v1/{entity}s", headers=h, json=dict(fields, household_id=home))
+    assert resp.status_code == 422, resp.json
+    assert resp.json["code"] == code
+    assert field in resp.json["errors"]
+
+
+def test_good_values_in_any_spelling_are_saved(client, auth, home):
+    h = auth.headers("w1")
+    assert client.patch(f"/api/v1/households/{home}", headers=h, json={"phone": "010-12345678"}).status_code == 200
+    resp = client.post("/api/v1/persons", headers=h, json={"household_id": home, "name": "王伟",
+                                                           "id_number": "110105491231002", "phone": "+86 13800138000"})
+    assert resp.status_code == 201, resp.json
+    assert client.get(f"/api/v1/persons/{resp.json['id']}", headers=h).json["id_number"] == "11010519491231002X"
