@@ -58,10 +58,10 @@ _FORBIDDEN = frozenset({"not_allowed", "server_only"})
 
 def _refusal(exc):
     if exc.code in _FORBIDDEN:
-        return Forbidden(exc.message, code=exc.code, field=exc.field)
+        return Forbidden(exc.message, code=exc.code, field=exc.field, params=exc.params)
     if exc.code == "unknown_reference":
-        return NotFound(exc.message, code=exc.code, field=exc.field)
-    return InvalidInput(exc.message, field=exc.field, code=exc.code)
+        return NotFound(exc.message, code=exc.code, field=exc.field, params=exc.params)
+    return InvalidInput(exc.message, field=exc.field, code=exc.code, params=exc.params)
 
 
 class EntryAPI:

@@ -14,7 +14,7 @@ import urllib.parse
 
 import requests
 
-from . import errors
+from . import errors, i18n
 
 API_PREFIX = "/api/v1"
 #: (connect, read): a dead link is given up on quickly; a big pull page on a slow one may take long.
@@ -60,6 +60,7 @@ class Transport:
         self.send, self.sleep, self.rng = send, sleep, rng
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": _JSON, "Accept-Encoding": "gzip",
+                                     "Accept-Language": i18n.accept_language(),
                                      "User-Agent": "gridsync-fieldsync/0.1"})
         self.stats = {"requests": 0, "retries": 0, "network_s": 0.0, "decode_s": 0.0,
                       "bytes_sent": 0, "bytes_received": 0}

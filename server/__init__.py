@@ -13,7 +13,7 @@ from sync.checklist import load_checklists
 from sync.clock import HybridClock
 from sync.rules import load_rules
 
-from . import errors
+from . import errors, i18n
 from .config import Config, TestConfig
 from .crypto import PiiVault, load_keys
 from . import extensions
@@ -70,6 +70,7 @@ def create_app(config=None):
     limiter.init_app(app)
     extensions.api.init_app(app)
     errors.register(app)
+    i18n.init_app(app)
     app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
     # Loaded and checked now: a bad city file stops the server at start-up with its reason,
     # not at the first visit.

@@ -66,3 +66,16 @@ def test_good_values_in_any_spelling_are_saved(client, auth, home):
                                                            "id_number": "110105491231002", "phone": "+86 13800138000"})
     assert resp.status_code == 201, resp.json
     assert client.get(f"/api/v1/persons/{resp.json['id']}", headers=h).json["id_number"] == "11010519491231002X"
+
+
+def test_the_message_is_chinese_by_default_and_english_on_request(client, auth, home):
+    h = auth.headers("w1")
+    zh = client.patch(f"/api/v1/households/{home}", headers=h, json={"phone": "abc"})
+    assert zh.json["code"] == "invalid_phone"
+    assert zh.json["message"].startswith("电话不是有效的电话号码") and "phone is not" in zh.json["detail"]
+    en = client.patch(f"/api/v1/households/{home}", headers=dict(h, **{"Accept-Language": "en-US,en;q=0.8"}),
+                      json={"phone": "abc"})
+    assert en.json["code"] == "invalid_phone" and en.json["message"].startswith("phone is not a phone number")
+    assert "detail" not in en.json
+    assert client.get("/api/v1/households?lang=en").json["message"].startswith("send a bearer token")
+    assert client.get("/api/v1/households").json["message"] == "请先登录"

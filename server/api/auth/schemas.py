@@ -22,6 +22,7 @@ class WorkerSchema(Schema):
     role = fields.Str()
     area_id = fields.UUID(allow_none=True)
     grid_ids = fields.List(fields.UUID())
+    grids = fields.List(fields.Dict(), metadata={"description": "the grids held: id, code and name"})
 
 
 class TokenSchema(Schema):
