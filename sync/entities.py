@@ -185,6 +185,9 @@ ENTITIES = {
         "colour": Field("choice", choices=flags.COLOURS),
         "visit_id": Field("uuid"),
         "note": _t(2000),
+        # why the server made this event (an escalation): a code and its facts, rendered in each
+        # reader's language and time zone (sync/messages.py reason_text); set only by the server
+        "reason": Field("object"),
     }, parent=("flag", "flag_id")),
 }
 
@@ -196,7 +199,7 @@ def split_pii(entity, values):
 
 
 #: Fields only the server sets (a merge); a device's change that sets one is refused.
-SERVER_ONLY = frozenset({"merged_into"})
+SERVER_ONLY = frozenset({"merged_into", "reason"})
 
 #: Fields that may not change once a record exists: where it lives (its scope), and a flag's
 #: colour and level, which move only by events (recolour, escalate, route) so that every

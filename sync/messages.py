@@ -5,6 +5,8 @@ A refusal carries a ``code``, the ``field`` it names and its ``params``; each si
 ``message(code, field, params, gettext)`` in the reader's language. The English ``message`` a
 domain error was raised with stays the developer's detail. Nothing here imports Flask.
 """
+import datetime as _dt
+import re
 
 
 def N_(text):
@@ -182,3 +184,41 @@ RULE_REASONS = (N_("a child has no one caring for them"), N_("a school-age child
 def name(table, code, gettext):
     """``code`` as a person calls it (a category a record named in Chinese stays as it is)."""
     return gettext(table[code]) if code in table else (code or "")
+
+
+# --- reasons: what the server's own events keep, and how they read ------------------------------
+REASONS = {
+    "overdue": N_("overdue: the %(colour)s deadline %(deadline)s passed at %(level)s level with the flag "
+                  "%(state)s; escalated to %(to)s"),
+}
+
+
+def overdue_reason(colour, deadline, level, state, to):
+    """The reason of an escalation for a missed deadline (``deadline``: an aware or UTC datetime)."""
+    stamp = deadline.replace(tzinfo=None).isoformat(timespec="minutes") + "Z" if deadline.tzinfo is None \
+        else deadline.astimezone(_dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="minutes") + "Z"
+    return {"code": "overdue", "colour": colour, "deadline": stamp, "level": level, "state": state, "to": to}
+
+
+#: the city's zone, in which times are shown (China has one)
+CITY_UTC_OFFSET = _dt.timedelta(hours=8)
+
+
+def reason_text(reason, gettext, utc_offset=CITY_UTC_OFFSET):
+    """A reason in the reader's language, its time in local time; None for one it cannot read."""
+    if not isinstance(reason, dict) or reason.get("code") not in REASONS:
+        return None
+    values = dict(reason)
+    try:
+        when = _dt.datetime.fromisoformat(str(reason.get("deadline", "")).replace("Z", "+00:00"))
+        values["deadline"] = (when.astimezone(_dt.timezone.utc) + utc_offset).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        values["deadline"] = str(reason.get("deadline", ""))
+    values["colour"] = name(COLOURS, reason.get("colour"), gettext)
+    values["level"] = name(LEVELS, reason.get("level"), gettext)
+    values["to"] = name(LEVELS, reason.get("to"), gettext)
+    values["state"] = name(STATES, reason.get("state"), gettext)
+    try:
+        return gettext(REASONS[reason["code"]]) % values
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -249,7 +249,8 @@ def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, ou
 def _accept_one(change, view, policy, out, checklists, rules, followups):
     entity = change["entity"]
     if not policy.server and SERVER_ONLY & change["fields"].keys():
-        raise InvalidChange("merged_into is set only by the server", field="merged_into", code="server_only")
+        name = sorted(SERVER_ONLY & change["fields"].keys())[0]
+        raise InvalidChange(f"{name} is set only by the server", field=name, code="server_only")
     if entity in RECORDS:
         fields, grid, conflicts = _record(change, view, policy, out, checklists)
         if policy.carry_over:

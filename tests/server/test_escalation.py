@@ -49,7 +49,7 @@ def _flag(app, fid):
         flag = db.session.get(Flag, uuid.UUID(fid))
         events = db.session.execute(select(FlagEvent).where(FlagEvent.flag_id == flag.id)
                                     .order_by(FlagEvent.stamp)).scalars().all()
-        return flag.current_level, flag.state, flag.deadline_at, [(e.action, e.level, e.note) for e in events]
+        return flag.current_level, flag.state, flag.deadline_at, [(e.action, e.level, e.reason) for e in events]
 
 
 def test_an_ignored_red_flag_climbs_a_level_per_deadline(app, client, auth, city):
@@ -65,8 +65,11 @@ def test_an_ignored_red_flag_climbs_a_level_per_deadline(app, client, auth, city
     level, _, deadline, events = _flag(app, fid)
     assert level == "street"
     assert deadline.replace(tzinfo=dt.timezone.utc) == clock.now + dt.timedelta(hours=24)
-    (action, to, note), = events
-    assert (action, to) == ("escalate", "street") and "overdue" in note and "community" in note
+    (action, to, reason), = events
+    assert (action, to) == ("escalate", "street")
+    # facts, not prose: the deadline (UTC), where and in which state it was missed
+    assert reason == {"code": "overdue", "colour": "red", "deadline": "2026-11-03T08:00Z", "level": "community",
+                      "state": "reported", "to": "street"}
 
     # running again at the same moment does nothing: the street's clock has just started
     assert escalate_overdue(app) == 0
