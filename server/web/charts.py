@@ -8,8 +8,8 @@ from markupsafe import Markup, escape
 COLOURS = {"red": "#c62828", "yellow": "#f9a825", "green": "#2e7d32"}
 SERIES = ("#1565c0", "#ef6c00", "#6a1b9a", "#00838f")
 #: the smallest text a chart draws, in px of its 480-wide view box: a chart shown on a 390 px
-#: phone is scaled down ~0.75, so the view box's 16 reads as 12 px on screen
-FONT = 16
+#: phone is drawn ~340 px wide (scale ~0.71), so the view box's 17 reads as 12 px on screen
+FONT = 17
 
 
 def _nice_max(value):
@@ -74,7 +74,7 @@ def stacked(title, rows):
                                        for lab, counts in rows)) + "</desc>"]
     for i, (label, counts) in enumerate(rows):
         y = 4 + i * row_h
-        out.append(f'<text x="{label_w - 6}" y="{y + 19}" text-anchor="end" font-size="14" fill="#333">'
+        out.append(f'<text x="{label_w - 6}" y="{y + 19}" text-anchor="end" font-size="15" fill="#333">'
                    f"{escape(label)}</text>")
         x = label_w
         for colour in ("red", "yellow", "green"):
@@ -83,6 +83,6 @@ def stacked(title, rows):
                 out.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" '
                            f'fill="{COLOURS[colour]}"><title>{escape(label)} {colour}: {counts[colour]}</title></rect>')
             x += w
-        out.append(f'<text x="{x + 4:.1f}" y="{y + 19}" font-size="14" fill="#333">{sum(counts.values())}</text>')
+        out.append(f'<text x="{x + 4:.1f}" y="{y + 19}" font-size="15" fill="#333">{sum(counts.values())}</text>')
     out.append("</svg>")
     return Markup("".join(out))
