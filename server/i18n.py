@@ -52,3 +52,12 @@ def api_message(code, field=None, params=None, detail=None):
     if said is None:
         return detail or code, None
     return said, (detail if detail and detail != said else None)
+
+
+def reason_words(reason):
+    """A server event's reason in the reader's language and the city's local time, or None."""
+    import datetime as dt
+
+    from flask import current_app
+    offset = dt.timedelta(hours=current_app.config["REVIEW_UTC_OFFSET_HOURS"])
+    return messages.reason_text(reason, gettext, offset)

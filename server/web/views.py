@@ -80,7 +80,7 @@ def _week_labels(weeks):
 @bp.app_template_filter("reason")
 def _reason(reason):
     """A server event's reason in the reader's language and the city's time."""
-    return messages.reason_text(reason, gettext, dt.timedelta(hours=current_app.config["REVIEW_UTC_OFFSET_HOURS"]))
+    return i18n.reason_words(reason)
 
 
 @bp.app_context_processor

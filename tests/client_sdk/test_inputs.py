@@ -45,4 +45,4 @@ def test_a_server_url_without_a_scheme_is_taken_as_http_and_a_bad_one_refused(tm
     for bad in ("ftp://example", "http://", "127.0.0.1:port"):
         assert main(["--store", str(tmp_path / "other.db"), "--server", bad, "pending"]) == EXIT_ERROR
         err = capsys.readouterr().err
-        assert "server" in err and "Traceback" not in err
+        assert "服务器地址" in err and "Traceback" not in err

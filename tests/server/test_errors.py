@@ -36,7 +36,7 @@ def assert_envelope(resp, status, code, field=None):
     assert body["code"] == code
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
+    assert set(body) <= {"code", "status", "message", "errors", "detail"}
     if field is not None:
         assert field in body["errors"], body
         assert all(isinstance(m, str) for m in body["errors"][field])
