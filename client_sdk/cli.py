@@ -145,6 +145,23 @@ def cmd_add_person(client, args, out):
     print(_("person saved: %(id)s") % {"id": pid}, file=out)
 
 
+def cmd_edit_household(client, args, out):
+    fields = {k: getattr(args, k) for k in ("address", "building", "unit", "room", "head_name", "phone", "note")
+              if getattr(args, k) is not None}
+    hid = _household(client, args.household)
+    client.update_household(hid, **fields)
+    print(_("household saved: %(id)s") % {"id": hid}, file=out)
+
+
+def cmd_edit_person(client, args, out):
+    fields = {k: getattr(args, k) for k in ("name", "relation", "gender", "birth_date", "id_number", "phone", "note")
+              if getattr(args, k) is not None}
+    everyone = [p["id"] for h in client.households() for p in client.persons(h["id"])]
+    pid = _resolve(args.person, everyone, "person")
+    client.update_person(pid, **fields)
+    print(_("person saved: %(id)s") % {"id": pid}, file=out)
+
+
 def cmd_visit(client, args, out):
     checks = {key: {"status": getattr(args, key)} for key in CHECK_KEYS}
     try:
@@ -236,6 +253,15 @@ def cmd_list(client, args, out):
         rows = _grids(client)
         for g in rows:
             print(f"{g['code'] or g['id']}  {g['name']}  {g['id']}".rstrip(), file=out)
+    elif what == "questions":
+        checklists = client.checklists()
+        rows = []
+        for key, item in checklists.versions[checklists.latest].items():
+            print(f"--{key}  {item['phrase']}  ({i18n.name(messages.CHECKS, key)})", file=out)
+            for q, spec in item["questions"].items():
+                rows.append(q)
+                options = f" [{', '.join(map(str, spec['options']))}]" if spec.get("options") else ""
+                print(f"    {key}.{q}  {spec['type']}{options}  {spec.get('label', '')}".rstrip(), file=out)
     elif what == "categories":
         rows = list(inputs.categories(client.checklists().settings).items())
         for code, zh in rows:
@@ -317,6 +343,21 @@ def build_parser():
         s.add_argument("--" + name)
     s.set_defaults(func=cmd_add_person)
 
+    s = sub.add_parser("edit-household", help=_("correct a household's details"))
+    s.add_argument("household")
+    for name in ("address", "building", "unit", "room", "head-name", "phone", "note"):
+        s.add_argument("--" + name)
+    s.set_defaults(func=cmd_edit_household)
+
+    s = sub.add_parser("edit-person", help=_("correct a person's details"))
+    s.add_argument("person")
+    s.add_argument("--name")
+    s.add_argument("--relation", choices=RELATIONS)
+    s.add_argument("--gender", choices=GENDERS)
+    for name in ("birth-date", "id-number", "phone", "note"):
+        s.add_argument("--" + name)
+    s.set_defaults(func=cmd_edit_person)
+
     s = sub.add_parser("visit", help=_("record a visit against the six checks"))
     s.add_argument("household")
     for key in CHECK_KEYS:
@@ -346,7 +387,8 @@ def build_parser():
     s.set_defaults(func=cmd_move_flag)
 
     s = sub.add_parser("list", help=_("show what the device holds"))
-    s.add_argument("what", choices=("households", "persons", "visits", "flags", "grids", "categories", "rejected"))
+    s.add_argument("what", choices=("households", "persons", "visits", "flags", "grids", "categories", "questions",
+                                    "rejected"))
     s.add_argument("--grid")
     s.add_argument("--household")
     s.add_argument("--state")
@@ -378,7 +420,8 @@ def main(argv=None, out=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     i18n.use(_lang_in(argv))
     _LIST_NAMES.update(households=_("households"), persons=_("persons"), visits=_("visits"), flags=_("flags"),
-                       grids=_("grids"), categories=_("categories"), rejected=_("refused changes"))
+                       grids=_("grids"), categories=_("categories"), questions=_("questions"),
+                       rejected=_("refused changes"))
     args = build_parser().parse_args(argv)
     try:
         with FieldClient(args.store, args.server, passphrase=os.environ.get(args.passphrase_env)) as client:

@@ -116,3 +116,22 @@ def test_fieldsync_speaks_chinese_by_default_and_english_when_asked(live, tmp_pa
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     code, out = run("pending")
     assert "changes waiting to be sent" in out
+
+
+def test_fieldsync_lists_the_questions_and_categories_and_edits_what_was_typed(live, tmp_path, capsys):
+    store = tmp_path / "edit.db"
+    assert _run(store, live, "login", "w1", "--password", "pw-w1")[0] == 0
+    code, out = _run(store, live, "list", "questions")
+    assert code == 0 and "--income" in out and "income.income_per_person  number" in out
+    code, out = _run(store, live, "list", "categories")
+    assert "de_facto_unsupported_child" in out and "elderly_alone" in out
+    code, out = _run(store, live, "add-household", "--address", "和平路1号")
+    hid = out.split(": ")[1].strip()
+    code, out = _run(store, live, "add-person", hid[:6], "--name", "王伟")
+    pid = out.split(": ")[1].strip()
+    assert _run(store, live, "edit-household", hid[:6], "--phone", "abc")[0] != 0
+    assert _run(store, live, "edit-household", hid[:6], "--phone", "010-12345678")[0] == 0
+    assert _run(store, live, "edit-person", pid[:6], "--id-number", "11010519491231002x")[0] == 0
+    with FieldClient(store) as client:
+        assert client.household(hid)["phone"] == "010-12345678"
+        assert client.person(pid)["id_number"] == "11010519491231002X"
