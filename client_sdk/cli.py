@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+import unicodedata
 
 from sync import inputs, messages
 from sync.checklist import CHECK_KEYS, STATUSES
@@ -94,16 +95,22 @@ def _progress(stream):
     return report
 
 
-def _colour(code):
-    return f"{i18n.name(messages.COLOURS, code):<3}"
+def _pad(text, width):
+    """``text`` left-aligned in ``width`` columns, a Chinese character taking two."""
+    wide = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - wide, 0)
 
 
-def _state(code):
-    return f"{i18n.name(messages.STATES, code):<5}"
+def _colour(code, width=0):
+    return _pad(i18n.name(messages.COLOURS, code), width)
 
 
-def _level(code):
-    return f"{i18n.name(messages.LEVELS, code):<4}"
+def _state(code, width=0):
+    return _pad(i18n.name(messages.STATES, code), width)
+
+
+def _level(code, width=0):
+    return _pad(i18n.name(messages.LEVELS, code), width)
 
 
 def _check(key, status):
@@ -192,7 +199,7 @@ def cmd_due(client, args, out):
     for d in rows:
         late = _("OVERDUE") + " " if d["overdue"] else ""
         why = {"revisit": _("revisit"), "verify": _("verify")}.get(d["why"], d["why"])
-        print(f"{late}{d['due_at']:%Y-%m-%d %H:%M}  {why:<7} " + _("household %(id)s") % {"id": _short(d["household_id"])}
+        print(f"{late}{d['due_at']:%Y-%m-%d %H:%M}  {_pad(why, 7)} " + _("household %(id)s") % {"id": _short(d["household_id"])}
               + f"  {_colour(d['colour'])} {_category(d['category'])} ({_state(d['flag_state'])})", file=out)
     print("(" + ngettext("%(n)d household due", "%(n)d households due", len(rows)) % {"n": len(rows)} + ")", file=out)
 
@@ -201,7 +208,7 @@ def cmd_queue(client, args, out):
     rows = client.flag_queue()
     for f in rows:
         actions = ", ".join(f"{a} ({i18n.name(messages.ACTIONS, a)})" for a in f["allowed_actions"]) or "-"
-        print(f"{_short(f['id'])}  {_colour(f['colour'])} {_state(f['state'])} {_level(f['level'])} "
+        print(f"{_short(f['id'])}  {_colour(f['colour'], 6)} {_state(f['state'], 11)} {_level(f['level'], 9)} "
               f"{_category(f['category'])}  " + _("you may: %(actions)s") % {"actions": actions}, file=out)
     print("(" + ngettext("%(n)d flag", "%(n)d flags", len(rows)) % {"n": len(rows)} + ")", file=out)
 
@@ -246,7 +253,7 @@ def cmd_list(client, args, out):
     elif what == "flags":
         rows = client.flags(state=args.state)
         for f in rows:
-            print(f"{_short(f['id'])}  {_colour(f['colour'])} {_state(f['state'])} {_level(f['level'])} "
+            print(f"{_short(f['id'])}  {_colour(f['colour'], 6)} {_state(f['state'], 11)} {_level(f['level'], 9)} "
                   f"{_category(f['category'])}  " + _("household %(id)s") % {"id": _short(f["household_id"])},
                   file=out)
     elif what == "grids":
