@@ -87,7 +87,8 @@ def handle_api_error(exc):
 
 def handle_domain(exc):
     status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
-    errors = {exc.field: [exc.message]} if exc.field else None
+    # the field's error in the reader's words, like the message
+    errors = {exc.field: [api_message(exc.code, exc.field, exc.params, exc.message)[0]]} if exc.field else None
     return envelope(status, exc.code, exc.message, errors, field=exc.field, params=exc.params)
 
 

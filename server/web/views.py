@@ -99,7 +99,11 @@ def _query(**changes):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc):
-    return render_template("review_error.html", code=exc.code, message=exc.description), exc.code
+    message = exc.description
+    if message == type(exc).description:
+        # werkzeug's own English sentence: the words for its code instead
+        message = i18n.api_message((exc.name or "error").lower().replace(" ", "_"), detail=message)[0]
+    return render_template("review_error.html", code=exc.code, message=message), exc.code
 
 
 @bp.errorhandler(ApiError)
