@@ -12,7 +12,7 @@ import time
 from .errors import InvalidChange
 from .identity import is_valid_id_number, normalize_id_number
 
-#: how far ahead of the checking replica's clock a visit may be dated: the same hour a device's
+#: how far ahead of the checking replica's clock a visit may be dated: the default hour a device's
 #: clock may run ahead of the server's before its stamps are refused (GRIDSYNC_MAX_CLOCK_AHEAD_S)
 MAX_FUTURE_S = 3600
 #: the oldest birth date taken: no one alive was born earlier than this many years ago
