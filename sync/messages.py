@@ -8,6 +8,8 @@ domain error was raised with stays the developer's detail. Nothing here imports 
 import datetime as _dt
 import re
 
+from .inputs import CATEGORY_NAMES
+
 
 def N_(text):
     """Marks a message id for extraction (``pybabel extract -k N_``) without translating it."""
@@ -172,6 +174,9 @@ ROLES = {"grid_worker": N_("grid worker"), "community": N_("community staff"), "
          "district": N_("district staff"), "bureau": N_("bureau reviewer"), "admin": N_("administrator"),
          "specialist": N_("livelihood specialist")}
 
+#: the common categories' Chinese names (sync/inputs.py takes either), back to their codes
+_CATEGORY_BY_NAME = {zh: code for code, zh in CATEGORY_NAMES.items()}
+
 #: the reasons of the built-in rules (sync/data/rules.json), said at the door; a city's own
 #: rules are shown as their file says them
 RULE_REASONS = (N_("a child has no one caring for them"), N_("a school-age child is not in school"),
@@ -182,7 +187,10 @@ RULE_REASONS = (N_("a child has no one caring for them"), N_("a school-age child
 
 
 def name(table, code, gettext):
-    """``code`` as a person calls it (a category a record named in Chinese stays as it is)."""
+    """``code`` as a person calls it; a category a record named by its Chinese name (as records
+    made before the codes did) is found by that name."""
+    if code not in table and table is CATEGORIES:
+        code = _CATEGORY_BY_NAME.get(code, code)
     return gettext(table[code]) if code in table else (code or "")
 
 

@@ -15,6 +15,8 @@ class Words:
         self.table = table
 
     def get(self, code, default=None):
+        if code not in self.table and self.table is messages.CATEGORIES:
+            return messages.name(self.table, code, gettext)
         return gettext(self.table[code]) if code in self.table else (code if default is None else default)
 
     def __getitem__(self, code):

@@ -103,3 +103,9 @@ def test_random_input_to_any_typed_field_is_refused_cleanly_or_stored_valid(enti
         inputs.category(kept)
     elif name == "birth_date":
         inputs.birth_date("birth_date", kept, NOW)
+
+
+def test_a_category_named_in_chinese_reads_in_the_readers_language():
+    from sync import messages
+    assert messages.name(messages.CATEGORIES, "困境儿童", lambda s: s) == "child in difficulty"
+    assert messages.name(messages.CATEGORIES, "城市自定义", lambda s: s) == "城市自定义"
