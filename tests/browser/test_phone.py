@@ -51,6 +51,7 @@ def phone(browser):
 
 
 def _check(page, name):
+    page.wait_for_load_state("load")          # a click's page has its stylesheet before we measure
     assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 44 px"
     assert page.evaluate(OVERFLOWING) == [], f"{name}: text overflows its box"
     assert page.evaluate(SMALL_CHART_TEXT) == [], f"{name}: chart text under 12 px"
