@@ -116,3 +116,16 @@ def test_random_values_in_every_typed_field_never_fail_the_server_or_save_an_inv
         elif field == "birth_date":
             inputs.birth_date("birth_date", kept, inputs.now_ms())
     check()
+
+
+def test_a_device_may_not_write_an_escalation_reason(client, auth, home):
+    h = auth.headers("w1")
+    fid = str(uuid.uuid4())
+    now = int(time.time() * 1000)
+    resp = push(client, h, "dev-w1", [
+        change("flag", fid, {"household_id": home, "category": "elderly_alone", "colour": "green"}, stamp(now)),
+        change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "note", "reason": {"code": "overdue"}},
+               stamp(now, counter=1))])
+    assert [r["status"] for r in resp.json["results"]] == ["applied", "rejected"]
+    assert resp.json["results"][1]["reason"]["code"] == "server_only"
+    assert resp.json["results"][1]["reason"]["field"] == "reason"
