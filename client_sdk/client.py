@@ -17,7 +17,7 @@ from .errors import AuthRequired, Forbidden, InvalidInput, ServerUnavailable, Sy
 from .queries import QueryAPI
 from .store import Store
 from .syncer import PULL_PAGE, Syncer
-from .transport import Transport
+from .transport import Transport, server_url as transport_server_url
 
 
 class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
@@ -48,6 +48,8 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
         # ``wall``: the wall clock in ms (tests give tablets clocks that disagree)
         self._clock = HybridClock(self.device_id, last=self._store.get_meta("hlc"),
                                   **({"wall": wall} if wall else {}))
+        if server_url:
+            server_url = transport_server_url(server_url)
         with self._store.transaction():
             self._store.set_meta("device_id", self.device_id)
             if server_url:

@@ -61,10 +61,10 @@ _FORBIDDEN = frozenset({"not_allowed", "server_only"})
 
 def _refusal(exc):
     if exc.code in _FORBIDDEN:
-        return Forbidden(exc.message, code=exc.code, field=exc.field)
+        return Forbidden(exc.message, code=exc.code, field=exc.field, params=exc.params)
     if exc.code == "unknown_reference":
-        return NotFound(exc.message, code=exc.code, field=exc.field)
-    return InvalidInput(exc.message, field=exc.field, code=exc.code)
+        return NotFound(exc.message, code=exc.code, field=exc.field, params=exc.params)
+    return InvalidInput(exc.message, field=exc.field, code=exc.code, params=exc.params)
 
 
 class EntryAPI:
@@ -162,7 +162,7 @@ class EntryAPI:
         with self._store.transaction():
             view = apply.load(self._store, [change])
             rebase.keep_server_copy(self._store, entity, entity_id, view.record(entity, entity_id))
-            out = accept([change], view, self._policy(), checklists=self.checklists() if entity == "visit" else None)
+            out = accept([change], view, self._policy(), checklists=self.checklists())
             if out.errors:
                 raise _refusal(out.errors[0])
             apply.write(self._store, view, out)

@@ -11,9 +11,10 @@ class SyncClientError(Exception):
 
     code = "sync_client_error"
 
-    def __init__(self, message, *, code=None, status=None, field=None, errors=None):
+    def __init__(self, message, *, code=None, status=None, field=None, errors=None, params=None):
         super().__init__(message)
         self.message = message
+        self.params = params or {}
         self.status = status
         self.field = field
         self.errors = errors or ({field: [message]} if field else {})

@@ -10,10 +10,11 @@ import gzip
 import json
 import random
 import time
+import urllib.parse
 
 import requests
 
-from . import errors
+from . import errors, i18n
 
 API_PREFIX = "/api/v1"
 #: (connect, read): a dead link is given up on quickly; a big pull page on a slow one may take long.
@@ -29,19 +30,37 @@ def session_send(session, method, url, **kwargs):
     return session.request(method, url, **kwargs)
 
 
+def server_url(raw):
+    """The server's base URL as typed, made usable: ``127.0.0.1:5000`` is taken as
+    ``http://127.0.0.1:5000``; anything that is not an http(s) address is refused by name."""
+    url = (raw or "").strip()
+    if url and "://" not in url:
+        url = "http://" + url
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise errors.InvalidInput(f"server URL {raw!r} is not an http:// or https:// address, e.g. http://127.0.0.1:5000",
+                           field="server", code="invalid_server_url")
+    return url.rstrip("/")
+
+
 class Transport:
     """Owns the ``requests.Session``; ``request()`` returns decoded JSON or raises the tree in
     ``errors``. ``stats`` adds up where the time went (for the benchmark's split)."""
 
-    def __init__(self, server_url, *, timeout=DEFAULT_TIMEOUT, retries=4, backoff=0.5, max_backoff=8.0,
+    def __init__(self, server_url_, *, timeout=DEFAULT_TIMEOUT, retries=4, backoff=0.5, max_backoff=8.0,
                  send=session_send, sleep=time.sleep, rng=random.random, session=None):
-        url = server_url.rstrip("/")
+        url = server_url(server_url_)
         self.base_url = url if url.endswith(API_PREFIX) else url + API_PREFIX
         self.timeout, self.retries = timeout, retries
         self.backoff, self.max_backoff = backoff, max_backoff
         self.send, self.sleep, self.rng = send, sleep, rng
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": _JSON, "Accept-Encoding": "gzip",
+                                     "Accept-Language": i18n.accept_language(),
                                      "User-Agent": "gridsync-fieldsync/0.1"})
         self.stats = {"requests": 0, "retries": 0, "network_s": 0.0, "decode_s": 0.0,
                       "bytes_sent": 0, "bytes_received": 0}

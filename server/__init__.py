@@ -13,7 +13,7 @@ from sync.checklist import load_checklists
 from sync.clock import HybridClock
 from sync.rules import load_rules
 
-from . import errors
+from . import errors, i18n
 from . import config as settings
 from .config import Config, TestConfig
 from .crypto import PiiVault, load_keys
@@ -72,6 +72,7 @@ def create_app(config=None):
     limiter.init_app(app)
     extensions.api.init_app(app)
     errors.register(app)
+    i18n.init_app(app)
     try:
         app.extensions["pii_vault"] = PiiVault(*load_keys(app.config, app.instance_path))
     except RuntimeError as exc:

@@ -11,7 +11,7 @@ from sync.checklist import CHECK_KEYS
 
 from .services.accounts import create_area, create_worker
 from .extensions import db
-from .models import WorkerGrid
+from .models import Worker, WorkerGrid
 from .services.server_changes import apply_as_server, server_change
 
 DEMO_LOGINS = [
@@ -28,8 +28,22 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕鹏辉建国建华志强婷雪梅浩宇子涵欣怡梓轩"
 ROADS = ["和平路", "解放路", "人民路", "建设路", "幸福街", "光明巷", "友谊路", "新华街", "团结路", "朝阳路"]
 DISTRICTS = ["东城区", "西城区", "南湖区"]
-CATEGORIES = [("de_facto_unsupported_child", "red"), ("children_in_difficulty", "yellow"),
-              ("unregistered_disability", "yellow"), ("illness_poverty", "yellow"), ("elderly_alone", "green")]
+#: what a check in trouble can turn into: (category, colour, the worker's note), so a flag's
+#: category, colour and note tell one story
+CATEGORIES = {
+    "children": [("de_facto_unsupported_child", "red", "父母外出务工，孩子无人照看"),
+                 ("children_in_difficulty", "yellow", "孩子辍学在家，需跟进")],
+    "health": [("unregistered_disability", "yellow", "肢体残疾未办残疾证"),
+               ("illness_poverty", "yellow", "户主重病，医疗欠款较多"),
+               ("elderly_alone", "green", "老人独居，子女在外地")],
+    "income": [("low_income", "yellow", "家庭人均收入低于低保标准")],
+    "food": [("food_shortage", "red", "家中缺粮，每天不足两餐")],
+    "clothing": [("low_income", "yellow", "冬衣被褥不足")],
+    "housing": [("dangerous_housing", "red", "房屋墙体开裂，鉴定为C级危房")],
+}
+#: what the staff write when they act
+STEP_NOTES = {"confirm": "已核实情况", "start": "已联系相关部门办理", "resolve": "救助已落实",
+              "verify": "回访确认已解决", "close": "结案", "reject": "经核实不符合条件"}
 
 
 def _name(rng):
@@ -87,8 +101,15 @@ def seed_demo(households=2000, seed=7):
         create_worker(f"gw-{community.code.lower()}", secrets.token_urlsafe(16), "grid_worker",
                       display_name=f"{community.name}网格员", area=community,
                       grids=[g for g in grids if g.parent_id == community.id])
+    # …and every community has named staff who confirm and handle its cases
+    staff = {communities[0].id: db.session.execute(db.select(Worker.id).where(Worker.username == "community1"))
+             .scalar_one()}
+    for community in communities[1:]:
+        staff[community.id] = create_worker(f"cs-{community.code.lower()}", secrets.token_urlsafe(16), "community",
+                                            display_name=f"{community.name}工作人员", area=community).id
     db.session.commit()
     holder = dict(db.session.execute(db.select(WorkerGrid.grid_id, WorkerGrid.worker_id)).all())
+    community_of = {g.id: g.parent_id for g in grids}
 
     now = dt.datetime.now(dt.timezone.utc)
     changes, counts = [], {"household": 0, "person": 0, "visit": 0, "flag": 0, "flag_event": 0}
@@ -131,11 +152,14 @@ def seed_demo(households=2000, seed=7):
         if trouble and rng.random() < 0.25:
             # A flag with a history: raised some days ago, moved on over the following days,
             # so the review pages have trends, closures and overdue cases to show.
-            category, colour = rng.choice(CATEGORIES)
+            category, colour, note = rng.choice(CATEGORIES[trouble])
             fid = uuid.uuid4()
             at = now - dt.timedelta(days=rng.randint(0, 150), hours=rng.randint(0, 23))
+            # (when, entity, id, fields, who): the grid's worker raises and verifies, the
+            # community's staff confirm, handle, close or reject
+            worker, officer = holder.get(grid.id), staff[community_of[grid.id]]
             history = [(at, "flag", fid, {"household_id": str(hid), "category": category, "colour": colour,
-                                          "level": "community", "note": f"demo: {trouble} check"})]
+                                          "level": "community", "note": note}, worker)]
             state = "reported"
             steps = [("confirm", "confirmed"), ("start", "in_progress"), ("resolve", "resolved")]
             if rng.random() < 0.1:
@@ -145,30 +169,40 @@ def seed_demo(households=2000, seed=7):
                     break
                 at = min(now, at + dt.timedelta(hours=rng.randint(2, 60)))
                 history.append((at, "flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action,
-                                                                 "from_state": state}))
+                                                                 "from_state": state, "note": STEP_NOTES[action]},
+                                officer))
                 state = nxt
             if state == "resolved" and last_visit and rng.random() < 0.8:
                 for action, nxt, extra in (("verify", "verified", {"visit_id": str(last_visit)}),
                                            ("close", "closed", {})):
                     at = min(now, at + dt.timedelta(hours=rng.randint(2, 48)))
                     history.append((at, "flag_event", uuid.uuid4(), {"flag_id": str(fid), "action": action,
-                                                                     "from_state": state, **extra}))
+                                                                     "from_state": state, "note": STEP_NOTES[action],
+                                                                     **extra}, worker if action == "verify" else officer))
                     state = nxt
             flag_history.extend(history)
         if len(changes) >= 500:
             _flush(changes, worker_id=holder.get(grid.id))
     _flush(changes, worker_id=holder.get(current.id) if current else None)
-    # Flags and their events arrive at the times they happened, oldest first, so the server's
-    # clocks (raised at, deadlines, when each step was taken) tell a believable story.
-    for at, entity, eid, fields in sorted(flag_history, key=lambda h: h[0]):
-        add(entity, eid, fields)
-        _flush(changes, now=at)
-    db.session.commit()
-    # The escalation job as if it had run every day: some cases went up a level long ago, and
-    # the ones whose time ran out since yesterday are overdue now.
+    # Flags and their events arrive at the times they happened, oldest first, by who did them,
+    # with the escalation job running every day in between as it would have: so the server's
+    # clocks (raised at, deadlines, when each step was taken) and each escalation's reason (the
+    # state the flag was in that day) tell a believable story. The cases whose time ran out
+    # since yesterday are overdue now.
     from .jobs import escalate_overdue
     app = current_app._get_current_object()
-    counts["escalated"] = sum(escalate_overdue(app, now=now - dt.timedelta(days=d)) for d in range(150, 0, -1))
+    history = sorted(flag_history, key=lambda h: h[0])
+    counts["escalated"], i = 0, 0
+    for d in range(151, -1, -1):
+        day = now - dt.timedelta(days=d)
+        while i < len(history) and history[i][0] <= day:
+            at, entity, eid, fields, who = history[i]
+            add(entity, eid, fields)
+            _flush(changes, now=at, worker_id=who)
+            i += 1
+        db.session.commit()
+        if d:
+            counts["escalated"] += escalate_overdue(app, now=day)
     from .services.review import refresh
     refresh(now)
     return {"grids": len(grids), "households": counts["household"], "persons": counts["person"],

@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from sync.errors import (Conflicting, Forbidden, InvalidChange, InvalidInput, NotFound, OutOfScope, ResyncRequired,
                          SyncError, UnsupportedSchema)
 
+from .i18n import api_message
+
 log = logging.getLogger(__name__)
 
 DOMAIN_STATUS = {
@@ -59,8 +61,13 @@ def _flatten(messages, prefix=""):
     return out
 
 
-def envelope(status, code, message, errors=None):
-    body = {"code": code, "status": status, "message": message}
+def envelope(status, code, message, errors=None, *, field=None, params=None):
+    """``message`` is the English detail; the reader gets the words for ``code`` in their
+    language (server/i18n.py), and the detail too when it says more."""
+    said, detail = api_message(code, field, params, message)
+    body = {"code": code, "status": status, "message": said}
+    if detail:
+        body["detail"] = detail
     if errors:
         body["errors"] = errors
     resp = jsonify(body)
@@ -77,7 +84,7 @@ def handle_http(exc):
         for location, msgs in messages.items():
             flat.update(_flatten(msgs))
         names = ", ".join(sorted(flat))
-        return envelope(exc.code, "invalid_input", f"invalid input: {names}", flat)
+        return envelope(exc.code, "invalid_input", f"invalid input: {names}", flat, field=names)
     code = (exc.name or "error").lower().replace(" ", "_")
     message = exc.description or exc.name
     if exc.code == 413:
@@ -86,13 +93,15 @@ def handle_http(exc):
 
 
 def handle_api_error(exc):
-    return envelope(exc.status, exc.code, exc.message, exc.errors)
+    field = next(iter(exc.errors), None) if isinstance(exc.errors, dict) else None
+    return envelope(exc.status, exc.code, exc.message, exc.errors, field=field)
 
 
 def handle_domain(exc):
     status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
-    errors = {exc.field: [exc.message]} if exc.field else None
-    return envelope(status, exc.code, exc.message, errors)
+    # the field's error in the reader's words, like the message
+    errors = {exc.field: [api_message(exc.code, exc.field, exc.params, exc.message)[0]]} if exc.field else None
+    return envelope(status, exc.code, exc.message, errors, field=exc.field, params=exc.params)
 
 
 def handle_500(exc):

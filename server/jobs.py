@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import select, text
 
 from sync.casework import OPEN_STATES, next_level
+from sync.messages import overdue_reason
 
 from .extensions import db
 from .models import Flag
@@ -51,11 +52,11 @@ def escalate_overdue(app, now=None):
                 up = next_level(flag.current_level)
                 since = flag.level_since.isoformat() if flag.level_since else ""
                 event_id = uuid.uuid5(_NS, f"{flag.id}:{flag.current_level}:{since}")
-                note = (f"overdue: the {flag.current_colour} deadline {flag.deadline_at:%Y-%m-%d %H:%M} UTC "
-                        f"passed at {flag.current_level} level with the flag {flag.state}; escalated to {up}")
+                # facts, not words: each reader sees them in their language and time zone
+                reason = overdue_reason(flag.current_colour, flag.deadline_at, flag.current_level, flag.state, up)
                 changes.append(server_change("flag_event", event_id,
                                              {"flag_id": str(flag.id), "action": "escalate", "level": up,
-                                              "note": note},
+                                              "reason": reason},
                                              change_id=uuid.uuid5(_NS, f"change:{event_id}")))
             out = apply_as_server(changes, device_id="scheduler", now=now)
             db.session.commit()

@@ -4,9 +4,8 @@ import datetime as _dt
 import re
 import uuid as _uuid
 
-from . import checklist, flags
+from . import checklist, flags, inputs
 from .errors import InvalidChange
-from .identity import normalize_id_number
 
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other")
 GENDERS = ("M", "F", "U")
@@ -118,9 +117,10 @@ class Entity:
         self.pii = frozenset(f for f, spec in fields.items() if spec.pii)
         self.required = tuple(f for f, spec in fields.items() if spec.required)
 
-    def clean(self, fields, *, creating, checklists=None):
+    def clean(self, fields, *, creating, checklists=None, now=None):
         """Check and normalise a change's ``fields``; raise InvalidChange naming the field.
-        ``checklists``: the city's checklist versions (sync/checklist.py; default: built-in)."""
+        ``checklists``: the city's checklist versions (sync/checklist.py; default: built-in);
+        ``now``: the checking replica's wall clock in ms, for dates in the future (default: read)."""
         if not isinstance(fields, dict) or not fields:
             raise InvalidChange("fields must be a non-empty object", field="fields")
         out = {}
@@ -129,10 +129,9 @@ class Entity:
             if spec is None:
                 raise InvalidChange(f"{name} is not a field of {self.name}", field=f"fields.{name}")
             out[name] = spec.clean(name, value)
-        if out.get("id_number"):
-            # One spelling of each number (full-width, lowercase x, 15 digits) on every replica;
-            # what cannot be an ID number is kept as typed for a person to correct.
-            out["id_number"] = normalize_id_number(out["id_number"]) or out["id_number"]
+        # ID numbers in one spelling (full-width, lowercase x, 15 digits), phones, dates and
+        # categories checked by the same rules on every replica (sync/inputs.py)
+        inputs.check(self.name, out, settings=getattr(checklists, "settings", None), now=now)
         if creating or self.kind == "event":
             missing = [f for f in self.required if out.get(f) is None]
             if missing:
@@ -199,6 +198,9 @@ ENTITIES = {
         "colour": Field("choice", choices=flags.COLOURS),
         "visit_id": Field("uuid"),
         "note": _t(2000),
+        # why the server made this event (an escalation): a code and its facts, rendered in each
+        # reader's language and time zone (sync/messages.py reason_text); set only by the server
+        "reason": Field("object"),
     }, parent=("flag", "flag_id")),
 }
 
@@ -210,7 +212,7 @@ def split_pii(entity, values):
 
 
 #: Fields only the server sets (a merge); a device's change that sets one is refused.
-SERVER_ONLY = frozenset({"merged_into"})
+SERVER_ONLY = frozenset({"merged_into", "reason"})
 
 #: Fields that may not change once a record exists: where it lives (its scope), and a flag's
 #: colour and level, which move only by events (recolour, escalate, route) so that every

@@ -6,10 +6,12 @@ class SyncError(Exception):
 
     code = "sync_error"
 
-    def __init__(self, message, *, field=None, code=None):
+    def __init__(self, message, *, field=None, code=None, params=None):
         super().__init__(message)
         self.message = message
         self.field = field
+        # what a message in another language needs besides the field (sync/messages.py)
+        self.params = params or {}
         if code:
             self.code = code
 

@@ -277,7 +277,7 @@ def _accept_one(change, view, policy, out, checklists, rules, followups):
         name = sorted(SERVER_ONLY & change["fields"].keys())[0]
         raise InvalidChange(f"{name} is set only by the server", field=name, code="server_only")
     if entity in RECORDS:
-        fields, grid, conflicts = _record(change, view, policy, out)
+        fields, grid, conflicts = _record(change, view, policy, out, checklists)
         if policy.carry_over:
             followups.extend(_after_merges(view, entity, change, fields))
     elif entity == "visit":
@@ -345,7 +345,7 @@ def _grid_of(view, policy, entity, fields, existing):
     return grid
 
 
-def _record(change, view, policy, out):
+def _record(change, view, policy, out, checklists=None):
     entity, eid = change["entity"], change["entity_id"]
     existing = view.records[entity].get(eid)
     # A record outside the caller's grids is judged as if the server did not have it; only a
@@ -354,13 +354,13 @@ def _record(change, view, policy, out):
     if hidden:
         existing = None
     if policy.conceal:
-        fields = ENTITIES[entity].clean(change["fields"], creating=False)
+        fields = ENTITIES[entity].clean(change["fields"], creating=False, checklists=checklists)
         missing = [f for f in ENTITIES[entity].required if fields.get(f) is None] if existing is None else ()
         if missing:
             # an edit of a record that is not in the caller's grids, whether it is elsewhere or nowhere
             raise OutOfScope(f"no {entity} with this id in your grids (a new {entity} needs {', '.join(missing)})")
     else:
-        fields = ENTITIES[entity].clean(change["fields"], creating=existing is None)
+        fields = ENTITIES[entity].clean(change["fields"], creating=existing is None, checklists=checklists)
     grid = _grid_of(view, policy, entity, fields, existing)
     if existing is None and entity == "flag" and not policy.may_raise(fields.get("level") or DEFAULT_LEVEL):
         raise InvalidChange(f"the {policy.role} role may not raise a flag at {fields.get('level')} level; raise it "

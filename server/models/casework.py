@@ -76,6 +76,8 @@ class FlagEvent(db.Model):
     colour: Mapped[str | None] = mapped_column(String(8))
     visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    # a server-made event's reason: {"code": ..., facts} (sync/messages.py renders it)
+    reason: Mapped[dict | None] = mapped_column(JSON)
     stamp: Mapped[str] = mapped_column(String(96))
     worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
     device_id: Mapped[str] = mapped_column(String(64))

@@ -4,16 +4,29 @@ changed (one request when nothing did)."""
 import hashlib
 
 from flask import current_app
+from sqlalchemy import select
 
+from ..extensions import db
 from ..jsonfast import dumps
+from ..models import Area
 from ..scope import DEVICE_ROLES
 
 
 def worker_view(worker, scope):
+    grid_ids = sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []
     return {"id": worker.id, "username": worker.username, "display_name": worker.display_name,
             "role": worker.role, "area_id": worker.area_id,
             # the grids a device of this worker holds (what a pull returns)
-            "grid_ids": sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []}
+            "grid_ids": grid_ids,
+            # …and what a worker calls them
+            "grids": _named(grid_ids)}
+
+
+def _named(grid_ids):
+    if not grid_ids:
+        return []
+    rows = db.session.execute(select(Area.id, Area.code, Area.name).where(Area.id.in_(grid_ids))).all()
+    return [{"id": str(i), "code": code, "name": name} for i, code, name in sorted(rows, key=lambda r: r.code)]
 
 
 def city_config():

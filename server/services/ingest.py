@@ -237,6 +237,7 @@ def write(out, view, *, worker_id, device_id, now):
         "from_state": lg.fields.get("from_state"), "at_level": lg.fields.get("at_level"),
         "level": lg.fields.get("level"), "colour": lg.fields.get("colour"),
         "visit_id": _u(lg.fields["visit_id"]) if lg.fields.get("visit_id") else None, "note": lg.fields.get("note"),
+        "reason": lg.fields.get("reason"),
         "stamp": lg.change["stamp"], "worker_id": worker_id, "device_id": device_id, "created_at": now,
     } for lg in out.events])
     if out.refold:

@@ -10,6 +10,7 @@ import secrets
 import time
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 
 from sync.entities import parse_uuid
@@ -43,7 +44,8 @@ def _load_reviewer():
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-            abort(400, description="表单已过期或并非来自本站，请刷新页面后重试")
+            abort(400, description=gettext("The form has expired or did not come from this site: reload the page "
+                                           "and try again"))
     g.worker = g.scope = None
     uid = session.get("uid")
     if uid:

@@ -1,25 +1,46 @@
-"""Words the review pages show for the codes the records keep."""
-CATEGORIES = {
-    "de_facto_unsupported_child": "事实无人抚养儿童",
-    "children_in_difficulty": "困境儿童",
-    "unregistered_disability": "未申报残疾人",
-    "illness_poverty": "因病致贫",
-    "elderly_alone": "独居老人",
-    "low_income": "低收入家庭",
-    "dangerous_housing": "危房",
-}
-STATES = {"reported": "已上报", "confirmed": "已确认", "in_progress": "办理中", "resolved": "已办结",
-          "verified": "已回访", "closed": "已关闭", "rejected": "不予受理"}
-LEVELS = {"community": "社区", "street": "街道", "district": "区", "bureau": "民政局", "city": "市", "grid": "网格"}
-COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}
-STATUSES = {"open": "未关闭", "overdue": "已超时", "active": "办理中", "escalated": "已上转", "closed": "已关闭",
-            "rejected": "不予受理", "all": "全部"}
+"""Words the review pages show for the codes the records keep, in the reader's language: each
+table looks its word up in sync/messages.py and translates it when read (``LEVELS.street``,
+``STATES.get(code)``), so a template never holds a language of its own."""
+from flask_babel import gettext
+
+from sync import messages
+from sync.messages import N_
+
+
+class Words:
+    """``code -> word`` through gettext; an unknown code (a category a record named in Chinese)
+    is shown as it is."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def get(self, code, default=None):
+        if code not in self.table and self.table is messages.CATEGORIES:
+            return messages.name(self.table, code, gettext)
+        return gettext(self.table[code]) if code in self.table else (code if default is None else default)
+
+    def __getitem__(self, code):
+        return self.get(code)
+
+    def __getattr__(self, code):
+        if code.startswith("_") or code not in self.table:
+            raise AttributeError(code)
+        return self.get(code)
+
+
+CATEGORIES = Words(messages.CATEGORIES)
+STATES = Words(messages.STATES)
+LEVELS = Words(messages.LEVELS)
+COLOURS = Words(messages.COLOURS)
+ACTIONS = Words(messages.ACTIONS)
+CHECKS = Words(messages.CHECKS)
+CHECK_STATUS = Words(messages.CHECK_STATUSES)
+ROLES = Words(messages.ROLES)
+#: the case lists' filters
+STATUSES = Words({"open": N_("open"), "overdue": N_("overdue"), "active": N_("in hand"),
+                  "escalated": N_("escalated"), "closed": N_("closed"), "rejected": N_("rejected"),
+                  "all": N_("all")})
 
 
 def category(code):
-    return CATEGORIES.get(code, code)
-ACTIONS = {"confirm": "确认", "start": "开始办理", "resolve": "办结", "verify": "回访核实", "close": "关闭",
-           "reject": "不予受理", "reopen": "重新打开", "escalate": "上转", "route": "转办", "recolour": "调整颜色",
-           "note": "备注"}
-CHECKS = {"income": "收入", "food": "粮食", "clothing": "衣被", "children": "儿童", "health": "健康", "housing": "住房"}
-CHECK_STATUS = {"ok": "正常", "concern": "关注", "urgent": "紧急"}
+    return CATEGORIES.get(code)

@@ -33,7 +33,7 @@ def test_red_overdue_cases_and_who_holds_them_in_three_clicks(live, page):
     holders = page.locator("#cases .holder").all_inner_texts()
     assert holders == ["一街道", "一社区"]
     text = page.locator("#cases").inner_text()
-    assert "street1" in text and "comm1" in text and "超时 48 小时" in text and "超时 47 小时" in text
+    assert "street1" in text and "comm1" in text and "超时 2 天" in text and "超时 47 小时" in text
     assert "王h1伟" not in text and "王***" in text     # the bureau sees the family initialled
     assert no_sideways_scroll(page)
     shot(page, "red-overdue")
@@ -53,8 +53,12 @@ def test_drill_down_from_city_to_grid(live, page):
         assert page.locator("h1").first.inner_text().startswith(name)
         tiles = page.locator(".tiles").inner_text()
         assert f"{households}\n户" in tiles.replace("\r", "")
-    crumbs = page.locator("nav.crumbs a").all_inner_texts()
+    crumbs = page.locator("nav.crumbs a, nav.crumbs .here").all_inner_texts()
     assert crumbs == ["测试市", "一区", "一街道", "一社区", "一网格"]
+    here = page.locator("nav.crumbs .here")            # where you are, in view on a phone too
+    assert here.inner_text() == "一网格" and here.get_attribute("aria-current") == "page"
+    box = here.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
     assert page.locator("#children").count() == 0        # a grid is the bottom
     assert no_sideways_scroll(page)
     shot(page, "grid")
@@ -74,7 +78,7 @@ def test_download_a_csv(live, page):
         raw = fh.read()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert [(r["area"], r["households"], r["open"]) for r in rows] == [("一社区", "3", "2"), ("二社区", "2", "1")]
+    assert [(r["区域"], r["户数"], r["未办结"]) for r in rows] == [("一社区", "3", "2"), ("二社区", "2", "1")]
 
 
 def test_log_out_ends_the_session(live, page):

@@ -52,16 +52,16 @@ def test_another_workers_unsent_changes_block_a_new_login(live, device):
 def test_encrypted_store_keeps_personal_fields_unreadable_and_wipes_on_logout(live, device, tmp_path):
     a = device("tab-a", "w1", passphrase="口令 correct horse")
     hid = a.create_household(live.city["G1"], "和平路9号", phone="13812345678")
-    a.add_person(hid, "李娜", id_number="110105194912310021")
+    a.add_person(hid, "李娜", id_number="110105194912310038")
     raw = (tmp_path / "tab-a.db").read_bytes() + (tmp_path / "tab-a.db-wal").read_bytes()
-    assert b"13812345678" not in raw and b"110105194912310021" not in raw
+    assert b"13812345678" not in raw and b"110105194912310038" not in raw
     assert a._store.get_secret("token").encode() not in raw
     a.sync()
 
     with pytest.raises(StoreLocked):
         FieldClient(tmp_path / "tab-a.db", passphrase="wrong")
     with FieldClient(tmp_path / "tab-a.db", passphrase="口令 correct horse") as again:
-        assert again.persons(hid)[0]["id_number"] == "110105194912310021"
+        assert again.persons(hid)[0]["id_number"] == "110105194912310038"
 
     a.create_household(live.city["G1"], "和平路10号")
     with pytest.raises(SyncClientError) as err:

@@ -84,7 +84,7 @@ def test_a_red_flag_from_the_door_to_closed(live, device):
     assert log == [("escalate", "street"), ("confirm", None), ("start", None), ("resolve", None),
                    ("verify", None), ("close", None)]
     assert all(e["stamp"] and e["created_at"] for e in flag["events"])
-    assert "overdue" in flag["events"][0]["note"]
+    assert flag["events"][0]["reason"]["code"] == "overdue" and flag["events"][0]["reason"]["to"] == "street"
     assert visit != follow_up
     tablet.sync()
     assert tablet.flag(fid)["state"] == "closed" and len(tablet.flag(fid)["events"]) == 6

@@ -58,7 +58,7 @@ def server_state(app):
         for e in db.session.execute(select(FlagEvent)).scalars():
             ev = {"id": str(e.id), "stamp": e.stamp, "flag_id": str(e.flag_id), "action": e.action,
                   "from_state": e.from_state, "at_level": e.at_level, "level": e.level, "colour": e.colour,
-                  "visit_id": str(e.visit_id) if e.visit_id else None, "note": e.note}
+                  "visit_id": str(e.visit_id) if e.visit_id else None, "note": e.note, "reason": e.reason}
             state["flag_events"][ev["id"]] = ev
             events.setdefault(ev["flag_id"], []).append(ev)
         for f in db.session.execute(select(Flag)).scalars():

@@ -56,7 +56,7 @@ def household(client, auth, city, who="w1", grid="G1"):
 
 def raise_flag(client, auth, hid, colour="red", who="w1"):
     fid = str(uuid.uuid4())
-    (r,) = pushed(client, auth, who, [change("flag", fid, {"household_id": hid, "category": "c", "colour": colour}, "")])
+    (r,) = pushed(client, auth, who, [change("flag", fid, {"household_id": hid, "category": "elderly_alone", "colour": colour}, "")])
     assert r["status"] == "applied", r
     return fid
 
@@ -316,7 +316,8 @@ def test_online_a_transition_on_a_state_that_is_gone_is_a_409_and_changes_nothin
     resp = client.post(f"/api/v1/flags/{fid}/events", headers=auth.headers("comm1"),
                        json={"action": "confirm", "from_state": "reported"})
     assert resp.status_code == 409 and resp.json["code"] == "stale_state"
-    assert "closed" in resp.json["message"] and resp.json["errors"] == {"from_state": [resp.json["message"]]}
+    assert "closed" in resp.json["detail"] and resp.json["errors"] == {"from_state": [resp.json["message"]]}
+    assert resp.json["message"] == "该预警在您查看后已有变化：请刷新后按当前状态处理"
     after = get(client, auth, "comm1", f"/flags/{fid}")
     assert (after["state"], len(after["events"]), after["deadline_at"]) == \
         ("closed", len(before["events"]), before["deadline_at"])

@@ -196,6 +196,20 @@ def test_seed_demo(app, cli, client):
     assert summary["households"] == 60 and summary["as_of"] is not None
 
 
+def test_the_demo_citys_cases_tell_one_story(app, cli):
+    from server.demo import CATEGORIES
+    from server.models import Flag, FlagEvent
+    assert cli("seed-demo", "--households", 400).exit_code == 0
+    with app.app_context():
+        flags = db.session.execute(select(Flag.category, Flag.note)).all()
+        events = db.session.execute(select(FlagEvent.action, FlagEvent.worker_id, FlagEvent.reason)).all()
+    stories = {(c, n) for options in CATEGORIES.values() for c, _, n in options}
+    assert flags and all((c, n) in stories for c, n in flags)                # a note matches its category
+    assert all(who is not None for action, who, _ in events if action != "escalate")   # named staff act
+    # each escalation names the state the flag was in that day, not the state it ended in
+    assert {r["state"] for action, _, r in events if action == "escalate"} > {"reported"}
+
+
 def test_seed_demo_refuses_a_database_with_areas(app, cli, tmp_path):
     assert cli("import-areas", write_csv(tmp_path, GOOD)).exit_code == 0
     result = cli("seed-demo", "--households", 5)

@@ -36,7 +36,7 @@ def assert_envelope(resp, status, code, field=None):
     assert body["code"] == code
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]
-    assert set(body) <= {"code", "status", "message", "errors"}
+    assert set(body) <= {"code", "status", "message", "errors", "detail"}
     if field is not None:
         assert field in body["errors"], body
         assert all(isinstance(m, str) for m in body["errors"][field])
@@ -178,7 +178,7 @@ def test_push_envelope_errors(app, client, auth, city):
     with unchanged(app):
         body = assert_envelope(push(client, h, "dev-w1", one, schema_version=99), 426,
                                "schema_version_unsupported", "schema_version")
-        assert "99" in body["message"]
+        assert "99" in body["detail"] and body["message"] == "应用版本过旧：请更新"
         many = [change("household", uuid.uuid4(), {"grid_id": city["G1"], "address": "x"}, stamp(now_ms()))
                 for _ in range(1001)]
         assert_envelope(push(client, h, "dev-w1", many), 422, "invalid_input", "changes")

@@ -49,7 +49,7 @@ def _flag(app, fid):
         flag = db.session.get(Flag, uuid.UUID(fid))
         events = db.session.execute(select(FlagEvent).where(FlagEvent.flag_id == flag.id)
                                     .order_by(FlagEvent.stamp)).scalars().all()
-        return flag.current_level, flag.state, flag.deadline_at, [(e.action, e.level, e.note) for e in events]
+        return flag.current_level, flag.state, flag.deadline_at, [(e.action, e.level, e.reason) for e in events]
 
 
 def test_an_ignored_red_flag_climbs_a_level_per_deadline(app, client, auth, city):
@@ -65,8 +65,11 @@ def test_an_ignored_red_flag_climbs_a_level_per_deadline(app, client, auth, city
     level, _, deadline, events = _flag(app, fid)
     assert level == "street"
     assert deadline.replace(tzinfo=dt.timezone.utc) == clock.now + dt.timedelta(hours=24)
-    (action, to, note), = events
-    assert (action, to) == ("escalate", "street") and "overdue" in note and "community" in note
+    (action, to, reason), = events
+    assert (action, to) == ("escalate", "street")
+    # facts, not prose: the deadline (UTC), where and in which state it was missed
+    assert reason == {"code": "overdue", "colour": "red", "deadline": "2026-11-03T08:00Z", "level": "community",
+                      "state": "reported", "to": "street"}
 
     # running again at the same moment does nothing: the street's clock has just started
     assert escalate_overdue(app) == 0
@@ -155,3 +158,37 @@ def test_two_schedulers_on_postgresql_escalate_each_flag_exactly_once(pg_app):
     with second.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_escalation_written_as_english_prose_before_0008_is_read_into_a_reason(app, client, auth, city):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import Uuid, bindparam, text
+    clock = _use_clock(app)
+    fid = _raise_red_flag(client, auth, city)
+    clock.now = T0 + dt.timedelta(hours=25)
+    assert escalate_overdue(app) == 1
+    old = ("overdue: the red deadline 2026-11-03 08:00 UTC passed at community level with the flag in_progress; "
+           "escalated to street")
+    with app.app_context():
+        downgrade(revision="0007")
+        db.session.execute(text("UPDATE flag_event SET note = :n"), {"n": old})
+        db.session.execute(text("INSERT INTO flag_event (id, flag_id, action, note, stamp, device_id, created_at) "
+                                "SELECT :id, flag_id, 'note', 'overdue: said by a person', stamp || 'x', device_id, "
+                                "created_at FROM flag_event").bindparams(bindparam("id", type_=Uuid())),
+                           {"id": uuid.uuid4()})
+        db.session.commit()
+        upgrade()
+        db.session.remove()
+        rows = db.session.execute(select(FlagEvent.action, FlagEvent.reason, FlagEvent.note)
+                                  .where(FlagEvent.flag_id == uuid.UUID(fid)).order_by(FlagEvent.action)).all()
+    assert rows == [("escalate", {"code": "overdue", "colour": "red", "deadline": "2026-11-03T08:00Z",
+                                  "level": "community", "state": "in_progress", "to": "street"}, None),
+                    ("note", None, "overdue: said by a person")]
+
+
+def test_a_reason_reads_in_each_language_and_the_citys_time():
+    from sync.messages import overdue_reason, reason_text
+    reason = overdue_reason("red", dt.datetime(2026, 11, 3, 8, 0), "community", "in_progress", "street")
+    assert reason_text(reason, lambda s: s) == ("overdue: the red deadline 2026-11-03 16:00 passed at community "
+                                               "level with the flag in progress; escalated to street")
+    assert reason_text({"code": "unknown"}, lambda s: s) is None

@@ -148,7 +148,8 @@ def test_a_case_opens_in_full_only_for_those_who_may_and_is_audited(app, client,
     assert full["household"]["address"].startswith("和平路") and full["events"][0]["note"] == "not in difficulty"
     escalated = get(client, auth, "street1", f"/cases/{data['f3']}")
     assert [(e["action"], e["level"], e["by"]) for e in escalated["events"]] == [("escalate", "street", "system")]
-    assert escalated["events"][0]["note"].startswith("overdue")
+    assert escalated["events"][0]["reason"]["code"] == "overdue" and escalated["events"][0]["note"] is None
+    assert escalated["events"][0]["reason_text"].startswith("超时：红色预警的办理期限")
     get(client, auth, "comm1", f"/cases/{data['f3']}", status=404)
     get(client, auth, "w1", f"/cases/{data['f1']}", status=403)
     with app.app_context():

@@ -78,7 +78,7 @@ def test_the_area_page_shows_the_hand_counted_figures(client, city, data):
     rows = dict(re.findall(r'<a href="/review/area/[0-9a-f-]+">([^<]+)</a></td>.*?<td class="households">(\d+)</td>',
                            html, re.S))
     assert rows == {"一区": "5", "二区": "1"}
-    assert "<title>每周走访</title>" in html and "W47 2" in html  # the chart says what it shows
+    assert "<title>每周走访</title>" in html and "11/16 2" in html  # the chart says what it shows
     assert "截至 2026-11-18 12:00" in html
 
 
@@ -120,14 +120,18 @@ def test_csv_has_a_bom_and_the_same_figures(client, city, data):
     raw = resp.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert [(r["area"], r["households"], r["open"], r["red_overdue"]) for r in rows] == \
-        [("一区", "5", "3", "2"), ("二区", "1", "0", "0")]
+    assert [(r["区域"], r["户数"], r["层级"], r["未办结"], r["红色超时"]) for r in rows] == \
+        [("一区", "5", "区", "3", "2"), ("二区", "1", "区", "0", "0")]
     cases = list(csv.DictReader(io.StringIO(client.get(
-        f"/review/area/{city['X']}/export/cases.csv?status=overdue&colour=red").get_data().decode("utf-8-sig"))))
-    assert [(c["held_by"], c["held_by_staff"], c["overdue_hours"]) for c in cases] == \
-        [("一街道", "street1", "48"), ("一社区", "comm1", "47")]
+        f"/review/area/{city['X']}/export/cases.csv?status=overdue&colour=red&keys=1").get_data().decode("utf-8-sig"))))
+    assert [(c["held_by"], c["held_by_staff"], c["overdue_hours"], c["colour"]) for c in cases] == \
+        [("一街道", "street1", "48", "red"), ("一社区", "comm1", "47", "red")]
+    zh = client.get(f"/review/area/{city['X']}/export/cases.csv?status=overdue&colour=red").get_data().decode("utf-8-sig")
+    assert zh.splitlines()[0].startswith("案件,类别,颜色,状态,层级,承办单位") and ",红," in zh
+    assert client.get(f"/review/area/{city['X']}/export/cases.csv?status=overdue&lang=en").get_data().decode(
+        "utf-8-sig").startswith("case,category,colour,state,level,held by")
     weeks = list(csv.DictReader(io.StringIO(client.get(
-        f"/review/area/{city['X']}/export/weeks.csv?period=2026-11").get_data().decode("utf-8-sig"))))
+        f"/review/area/{city['X']}/export/weeks.csv?period=2026-11&keys=1").get_data().decode("utf-8-sig"))))
     assert sum(int(w["visits"]) for w in weeks) == 3 and sum(int(w["raised"]) for w in weeks) == 5
 
 
@@ -140,7 +144,7 @@ def test_the_monthly_report_prints_the_month(client, city, data):
     login(client, "bureau")
     html = client.get(f"/review/area/{city['X']}/report?month=2026-11").get_data(as_text=True)
     assert "2026-11 月度报告" in html
-    assert "<th>走访</th><td>3 次（网格员 4 人，人均 0.75 次）" in html
+    assert "<th>走访</th><td>3 次（网格员 4 人，人均 0.8 次）" in html
     assert "<th>关闭 / 不予受理</th><td>1 / 1</td>" in html
     assert client.get(f"/review/area/{city['X']}/report?month=November").status_code == 422
 

@@ -24,6 +24,7 @@ class WorkerSchema(Schema):
     role = fields.Str()
     area_id = Uuid(allow_none=True)
     grid_ids = fields.List(Uuid())
+    grids = fields.List(fields.Dict(), metadata={"description": "the grids held: id, code and name"})
 
 
 class TokenSchema(Schema):

@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from sync.flags import COLOURS, LEVELS
 
+from ...i18n import reason_words
 from ...services.review import CASE_STATUSES
 from ..common import PageArgs, Uuid
 from ..schemas import AreaSchema
@@ -151,6 +152,13 @@ class CaseEventSchema(Schema):
     colour = fields.Str(allow_none=True)
     by = fields.Str()
     note = fields.Str(allow_none=True)
+    reason = fields.Dict(allow_none=True, metadata={
+        "description": "why the server made this event: a code and its facts (times in UTC)"})
+    reason_text = fields.Method("_reason_text", metadata={
+        "description": "the reason in the reader's language (Accept-Language) and local time"})
+
+    def _reason_text(self, event):
+        return reason_words(event.get("reason"))
 
 
 class CaseVisitSchema(Schema):

@@ -181,7 +181,8 @@ def case_detail(scope, flag_id):
         "events": [{"at": e.created_at, "action": e.action, "from_state": e.from_state, "level": e.level,
                     "colour": e.colour, "by": who or ("system" if e.worker_id is None else "?"),
                     # notes are free text and may name people: only in full, or the system's own
-                    "note": e.note if full or e.worker_id is None else None} for e, who in events],
+                    "note": e.note if full or e.worker_id is None else None, "reason": e.reason}
+                   for e, who in events],
         "visits": [{"at": at, "by": who, "checks": {k: (c or {}).get("status") for k, c in (checks or {}).items()}}
                    for at, checks, who in visits],
     }
