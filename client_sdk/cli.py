@@ -73,13 +73,13 @@ def store_secret(args, stdin=None):
             return {"key": key}
     stdin = stdin or sys.stdin
     if not stdin.isatty():
-        raise StoreLocked(f"the store is encrypted: set ${args.passphrase_env} to its passphrase (or use "
-                          "--plaintext to keep a store in the clear)")
-    passphrase = getpass.getpass("passphrase for the local store: ")
-    if new and getpass.getpass("again: ") != passphrase:
-        raise StoreLocked("the two passphrases differ")
+        raise StoreLocked(_("the store is encrypted: set $%(var)s to its passphrase (or use "
+                            "--plaintext to keep a store in the clear)") % {"var": args.passphrase_env})
+    passphrase = getpass.getpass(_("passphrase for the local store: "))
+    if new and getpass.getpass(_("again: ")) != passphrase:
+        raise StoreLocked(_("the two passphrases differ"))
     if not passphrase:
-        raise StoreLocked("an empty passphrase does not protect anything")
+        raise StoreLocked(_("an empty passphrase does not protect anything"))
     return {"passphrase": passphrase}
 
 
