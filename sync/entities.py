@@ -186,6 +186,10 @@ ENTITIES = {
         "colour": Field("choice", choices=flags.COLOURS),
         "visit_id": Field("uuid"),
         "note": _t(2000),
+        # assign: the staff member who holds the case at its level (承办人)
+        "assignee_id": Field("uuid"),
+        # summon, report_in, answer, release: the department (docs/casework.md §9)
+        "department_id": Field("uuid"),
     }, parent=("flag", "flag_id")),
 }
 

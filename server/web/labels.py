@@ -20,6 +20,8 @@ def category(code):
     return CATEGORIES.get(code, code)
 ACTIONS = {"confirm": "确认", "start": "开始办理", "resolve": "办结", "verify": "回访核实", "close": "关闭",
            "reject": "不予受理", "reopen": "重新打开", "escalate": "上转", "route": "转办", "recolour": "调整颜色",
-           "note": "备注"}
+           "note": "备注", "assign": "指定承办人", "summon": "吹哨召集部门", "report_in": "部门报到",
+           "answer": "部门反馈", "release": "解除召集", "request_visit": "请求回访核实"}
+SUMMONS = {"summoned": "待报到", "reported_in": "已报到，待反馈", "answered": "已反馈", "released": "已解除"}
 CHECKS = {"income": "收入", "food": "粮食", "clothing": "衣被", "children": "儿童", "health": "健康", "housing": "住房"}
 CHECK_STATUS = {"ok": "正常", "concern": "关注", "urgent": "紧急"}

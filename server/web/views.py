@@ -18,7 +18,7 @@ from ..errors import ApiError
 from ..extensions import db, limiter
 from ..scope import AGGREGATE_READERS
 from ..services import review
-from . import bp, charts, csrf_token, labels
+from . import STAFF_ROLES, bp, charts, csrf_token, labels
 
 
 @bp.app_template_filter("pct")
@@ -62,8 +62,8 @@ def _api_error(exc):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     nxt = request.values.get("next", "")
-    # only a path on this site's review pages: no scheme, no host, nothing a header would choke on
-    if (not nxt.startswith("/review") or urlsplit(nxt).netloc or urlsplit(nxt).scheme
+    # only a path on this site's staff pages: no scheme, no host, nothing a header would choke on
+    if (not nxt.startswith(("/review", "/work")) or urlsplit(nxt).netloc or urlsplit(nxt).scheme
             or any(c in nxt for c in "\\\r\n\t\x00")):
         nxt = url_for("review_web.home")
     error, status = None, 200
@@ -76,7 +76,7 @@ def login():
         except ApiError:
             error, status = "用户名或密码错误", 401
         else:
-            if worker.role not in AGGREGATE_READERS:
+            if worker.role not in STAFF_ROLES:
                 error, status = "此页面供审阅人员使用；网格员请使用平板", 403
             else:
                 # a fresh session: nothing from before the log-in carries over
@@ -84,6 +84,9 @@ def login():
                 session.permanent = True
                 session.update(uid=str(worker.id), since=time.time(), epoch=worker.session_epoch)
                 csrf_token()
+                if worker.role not in AGGREGATE_READERS:
+                    # a department's staff have no review figures: their cases are in the workspace
+                    nxt = url_for("work_web.queue")
                 return redirect(nxt)
     return render_template("review_login.html", error=error, next=nxt), status
 
@@ -247,10 +250,11 @@ def _table(name, area):
                     return
                 page += 1
         return (["case", "category", "colour", "state", "level", "held_by", "held_by_staff", "grid", "grid_workers",
-                 "household", "raised_at", "deadline_at", "overdue_hours"],
+                 "household", "raised_at", "deadline_at", "overdue_hours", "holder_person"],
                 ([r["id"], labels.category(r["category"]), r["colour"], r["state"], r["level"], r["holder"],
                   "、".join(r["holder_staff"]), r["grid"], "、".join(r["grid_workers"]), r["household"],
-                  r["raised_at"], r["deadline_at"], r["overdue_hours"]] for r in every_case()))
+                  r["raised_at"], r["deadline_at"], r["overdue_hours"],
+                  r["holder_person"]["name"] if r["holder_person"] else None] for r in every_case()))
     first, last, _ = _period()
     if name == "workers":
         return ["worker", "visits"], [[r["name"], r["visits"]] for r in review.workers(area, first, last)]
