@@ -13,7 +13,7 @@ from sync.flags import COLOURS, LEVELS, OPEN_SUMMONS
 from sync.identity import mask_name
 
 from ..extensions import db
-from ..models import COLOUR_RANK, Department, Flag, Household, Summons, Worker
+from ..models import COLOUR_RANK, Area, Department, Flag, Household, Summons, Worker
 from ..scope import CasePolicy, areas_over, in_view, may_open_case, may_see_summoned, names_visible
 from .review.cases import detail_of
 from .server_changes import apply_as_server, server_change
@@ -273,17 +273,19 @@ def _choice(raw, choices, name):
     return raw
 
 
-def summons_overview(scope):
-    """Open and late summonses per department, with median hours to report in and to answer
-    (for the review pages); ``scope`` limits them to the reviewer's grids."""
+def summons_overview(area):
+    """For the review pages: per department, the summonses of cases under ``area``, open ones,
+    late ones (past the report-in or answer deadline), and the median hours from the summons
+    to reporting in and to answering."""
     at = now()
-    query = select(Summons, Department.name).outerjoin(Department, Department.id == Summons.department_id)
-    if scope.role not in ("bureau", "admin"):
-        query = query.where(Summons.grid_id.in_(scope.grid_ids))
+    query = (select(Summons, Department.name).outerjoin(Department, Department.id == Summons.department_id)
+             .where(Summons.grid_id.in_(select(Area.id).where(Area.level == "grid",
+                                                              Area.path.startswith(area.path)))))
     per = {}
     for s, name in db.session.execute(query):
         row = per.setdefault(s.department_id, {"name": name or "?", "open": 0, "late": 0, "report_h": [],
-                                               "answer_h": []})
+                                               "answer_h": [], "total": 0})
+        row["total"] += 1
         if s.state in OPEN_SUMMONS:
             row["open"] += 1
             due = s.report_due_at if s.state == "summoned" else s.answer_due_at
@@ -295,7 +297,7 @@ def summons_overview(scope):
             row["answer_h"].append((s.answered_at - s.summoned_at).total_seconds() / 3600)
     out = []
     for row in per.values():
-        out.append({"name": row["name"], "open": row["open"], "late": row["late"],
+        out.append({"name": row["name"], "total": row["total"], "open": row["open"], "late": row["late"],
                     "report_h": _median(row["report_h"]), "answer_h": _median(row["answer_h"])})
     return sorted(out, key=lambda r: (-r["late"], -r["open"], r["name"]))
 

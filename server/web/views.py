@@ -17,7 +17,7 @@ from ..auth import authenticate
 from ..errors import ApiError
 from ..extensions import db, limiter
 from ..scope import AGGREGATE_READERS
-from ..services import review
+from ..services import review, workspace
 from . import STAFF_ROLES, bp, charts, csrf_token, labels
 
 
@@ -163,6 +163,13 @@ def case(flag_id):
     if detail is None:
         abort(404, description="您的辖区内没有这个案件")
     return render_template("review_case.html", c=detail)
+
+
+@bp.get("/area/<uuid:area_id>/departments")
+def departments(area_id):
+    area = _area(area_id)
+    return render_template("review_departments.html", area=area, rows=workspace.summons_overview(area),
+                           crumbs=review.breadcrumbs(area))
 
 
 @bp.get("/area/<uuid:area_id>/workers")
