@@ -70,7 +70,8 @@ def _load_reviewer():
     check_csrf()
     g.worker = g.scope = None
     worker = session_worker()
-    if worker is not None and worker.role in AGGREGATE_READERS:
+    if worker is not None and (worker.role in AGGREGATE_READERS or request.endpoint == "review_web.logout"):
+        # (every staff member logs out here, a department's too)
         g.worker, g.scope = worker, scope_for(worker)
     if g.worker is None and request.endpoint not in _OPEN_ENDPOINTS:
         if worker is not None:

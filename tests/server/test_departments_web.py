@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.jobs import escalate_overdue
-from server.models import Area, Flag, FlagEvent, Summons
+from server.models import Area, Flag, FlagEvent, Summons, Worker
 from server.services.accounts import create_department, create_worker
 from sync.flags import fold_flag
 from tests.helpers import change, pull_all, push, stamp
@@ -203,3 +203,25 @@ def test_community_staff_cannot_summon_and_the_review_counts_summonses(app, clie
     assert rows == {"区卫健局": "1", "街道民政办": "1"}
     late = dict(re.findall(r'<td>([^<]+)</td><td class="open">\d+</td><td class="late[^"]*">(\d+)</td>', html))
     assert late == {"区卫健局": "1", "街道民政办": "0"}
+
+
+def test_the_same_events_through_the_rest_api(app, client, auth, city, depts):
+    _, _, fid = street_case(app, client, auth, city)
+    h = auth.headers("street1")
+    resp = client.post(f"/api/v1/flags/{fid}/events", headers=h, json={
+        "action": "summon", "department_id": depts["WJ"], "note": "请协助", "at_level": "street"})
+    assert resp.status_code == 201 and resp.json["department_id"] == depts["WJ"]
+    # a department no one configured is refused, nothing written
+    resp = client.post(f"/api/v1/flags/{fid}/events", headers=h, json={
+        "action": "summon", "department_id": str(uuid.uuid4()), "note": "请协助"})
+    assert resp.status_code == 422 and resp.json["errors"]
+    flag = client.get(f"/api/v1/flags/{fid}", headers=h).json
+    assert [e["action"] for e in flag["events"]] == ["escalate", "summon"]
+    with app.app_context():
+        street1 = str(db.session.execute(select(Worker.id).where(Worker.username == "street1")).scalar_one())
+        comm1 = str(db.session.execute(select(Worker.id).where(Worker.username == "comm1")).scalar_one())
+    assert client.post(f"/api/v1/flags/{fid}/events", headers=h, json={
+        "action": "assign", "assignee_id": comm1}).status_code == 422       # not at the street
+    assert client.post(f"/api/v1/flags/{fid}/events", headers=h, json={
+        "action": "assign", "assignee_id": street1}).status_code == 201
+    assert client.get(f"/api/v1/flags/{fid}", headers=h).json["holder_id"] == street1

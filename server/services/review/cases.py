@@ -108,13 +108,17 @@ def _level_rank(col):
 
 def _where_held(grid_ids):
     """For each grid: its name and workers, and for each level above it the area answering
-    there and its staff (by their display names)."""
+    there and its staff (by their display names). Read from the areas' paths, so a city set
+    up a minute ago is right before the first roll-up."""
     if not grid_ids:
         return {}
     out = defaultdict(dict)
-    rows = db.session.execute(select(AreaClosure.grid_id, Area.id, Area.level, Area.name)
-                              .join(Area, Area.id == AreaClosure.ancestor_id)
-                              .where(AreaClosure.grid_id.in_(grid_ids))).all()
+    paths = dict(db.session.execute(select(Area.id, Area.path).where(Area.id.in_(grid_ids))).all())
+    prefixes = {"/" + "/".join(p.strip("/").split("/")[:i]) + "/"
+                for p in paths.values() for i in range(1, len(p.strip("/").split("/")) + 1)}
+    areas = db.session.execute(select(Area.id, Area.level, Area.name, Area.path).where(Area.path.in_(prefixes))).all()
+    rows = [(grid_id, a.id, a.level, a.name) for grid_id, path in paths.items() for a in areas
+            if path.startswith(a.path)]
     area_ids = {r[1] for r in rows}
     staff = defaultdict(list)
     for area_id, name in db.session.execute(select(Worker.area_id, Worker.display_name).where(
