@@ -209,13 +209,18 @@ def _summons_history(rng, now, departments):
     street = db.session.execute(db.select(Area).where(Area.code == "S-1-1")).scalar_one()
     summoner = db.session.execute(db.select(Worker.id).where(Worker.username == "street1")).scalar_one()
     grids = db.select(Area.id).where(Area.level == "grid", Area.path.startswith(street.path))
-    flags = db.session.execute(db.select(Flag).where(Flag.current_level == "street", Flag.grid_id.in_(grids),
+    flags = db.session.execute(db.select(Flag).where(Flag.current_level != "community", Flag.grid_id.in_(grids),
                                                      Flag.state.in_(("reported", "confirmed", "in_progress")))
-                               .order_by(Flag.raised_at)).scalars().all()
+                               .order_by(Flag.raised_at.desc())).scalars().all()
     ours = [departments["WJ-D-1"], departments["MZ-S-1-1"], departments["JY-D-1"]]
     made = 0
     for i, flag in enumerate(flags[:8]):
         at = now - dt.timedelta(hours=rng.randint(6, 96))
+        if flag.current_level != "street":
+            # escalated past the street long ago: sent back to it to be worked with the departments
+            _flush([server_change("flag_event", uuid.uuid4(), {
+                "flag_id": str(flag.id), "action": "route", "level": "street", "note": "转回街道，召集相关部门办理"})],
+                   now=at - dt.timedelta(hours=1))
         picked = ours[:2] if i % 2 == 0 else ours[1:]
         for dept in picked:
             steps = [("summon", {"note": "请协助：核实家庭情况并落实帮扶"})]

@@ -201,7 +201,7 @@ def test_community_staff_cannot_summon_and_the_review_counts_summonses(app, clie
     html = page(client, f"/review/area/{city['S1']}/departments")
     rows = dict(re.findall(r'<td>([^<]+)</td><td class="open">(\d+)</td>', html))
     assert rows == {"区卫健局": "1", "街道民政办": "1"}
-    late = dict(re.findall(r'<td>([^<]+)</td><td class="open">\d+</td><td class="late[^"]*">(\d+)</td>', html))
+    late = dict(re.findall(r'<td>([^<]+)</td><td class="open">\d+</td><td class="late-count[^"]*">(\d+)</td>', html))
     assert late == {"区卫健局": "1", "街道民政办": "0"}
 
 
