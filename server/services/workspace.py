@@ -65,11 +65,15 @@ def _rows(scope, flags, at, summons=None):
         Household.id.in_({f.household_id for f in flags}))).all()) if flags else {}
     holders = {w.id: w.display_name for w in db.session.execute(select(Worker).where(
         Worker.id.in_({f.holder_id for f in flags if f.holder_id}))).scalars()} if flags else {}
-    open_summons = {}
+    open_summons, late_summons = {}, {}
     if flags:
-        for fid, n in db.session.execute(select(Summons.flag_id, Summons.id).where(
-                Summons.flag_id.in_([f.id for f in flags]), Summons.state.in_(OPEN_SUMMONS))):
+        for fid, st, report_due, answer_due in db.session.execute(
+                select(Summons.flag_id, Summons.state, Summons.report_due_at, Summons.answer_due_at).where(
+                    Summons.flag_id.in_([f.id for f in flags]), Summons.state.in_(OPEN_SUMMONS))):
             open_summons[fid] = open_summons.get(fid, 0) + 1
+            # a department late to report in or to answer is late like any deadline
+            if (report_due if st == "summoned" else answer_due) < at:
+                late_summons[fid] = late_summons.get(fid, 0) + 1
     rows = []
     for f in flags:
         s = (summons or {}).get(f.id)
@@ -79,7 +83,8 @@ def _rows(scope, flags, at, summons=None):
         rows.append({"id": f.id, "category": f.category, "colour": f.current_colour, "state": f.state,
                      "level": f.current_level, "deadline_at": due, "late": _late(due, at),
                      "holder": holders.get(f.holder_id), "household": head if named else mask_name(head),
-                     "summons": s, "open_summons": open_summons.get(f.id, 0)})
+                     "summons": s, "open_summons": open_summons.get(f.id, 0),
+                     "late_summons": late_summons.get(f.id, 0)})
     return rows
 
 

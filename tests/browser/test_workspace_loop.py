@@ -136,6 +136,8 @@ def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_pat
     # the street handles it
     log_in(phone, base, "street1")
     phone.goto(f"{base}/work/case/{fid}")
+    press(phone, "assign")                          # the street's one staff member holds it
+    assert "承办人 street1" in phone.locator("#holder").inner_text()
     press(phone, "confirm")
     press(phone, "start")
     press(phone, "resolve", "已落实监护人并纳入临时救助")
@@ -143,6 +145,7 @@ def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_pat
     # the tablet: the verifying visit is due; recorded at the door, synced
     tablet.sync()
     assert [(d["flag_id"], d["why"]) for d in tablet.due_visits()] == [(fid, "verify")]
+    assert tablet.flag(fid)["holder"] is not None   # the tablet knows who holds the case
     follow_up = tablet.record_visit(hid, CHECKS_OK)
     tablet.move_flag(fid, "verify", visit_id=follow_up)
     tablet.sync()
@@ -154,14 +157,15 @@ def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_pat
     log = [li.split("（")[0].split("\n")[0] for li in phone.locator("#events li").all_inner_texts()]
     steps = [" ".join(x.split()[2:3]) for x in log]
     assert steps == ["上报", "上转", "吹哨召集部门", "吹哨召集部门", "部门报到", "部门反馈", "部门报到", "部门反馈",
-                     "确认", "开始办理", "办结", "回访核实", "关闭"], log
+                     "指定承办人", "确认", "开始办理", "办结", "回访核实", "关闭"], log
     assert fits(phone)
     shot(phone, "work-case-closed")
 
     tablet.sync()
     flag = tablet.flag(fid)
-    assert flag["state"] == "closed"
+    assert flag["state"] == "closed" and len(flag["summons"]) == 2
+    assert set(flag["summons"].values()) == {"answered"}
     assert [e["action"] for e in flag["events"]] == ["escalate", "summon", "summon", "report_in", "answer",
-                                                     "report_in", "answer", "confirm", "start", "resolve",
+                                                     "report_in", "answer", "assign", "confirm", "start", "resolve",
                                                      "verify", "close"]
     tablet.close()

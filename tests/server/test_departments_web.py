@@ -198,6 +198,7 @@ def test_community_staff_cannot_summon_and_the_review_counts_summonses(app, clie
     html = page(client, f"/work/case/{fid}")
     post(client, fid, html, "summon", department_id=[depts["MZ"], depts["WJ"]], note="请协助")
     clock.now += 5 * H          # 卫健's 4 hours to report in have passed
+    assert "部门超时 1" in page(client, "/work/")      # late like any deadline, in the street's queue
     html = page(client, f"/review/area/{city['S1']}/departments")
     rows = dict(re.findall(r'<td>([^<]+)</td><td class="open">(\d+)</td>', html))
     assert rows == {"区卫健局": "1", "街道民政办": "1"}
