@@ -188,3 +188,21 @@ def test_a_named_holder_is_shown_with_their_phone_and_on_the_review(app, client,
         app.extensions["wall_clock"].now = T0 + 30 * H
         escalate_overdue(app)
         assert db.session.get(Flag, uuid.UUID(fid)).holder_id is None
+
+
+def test_bad_forms_get_a_clear_4xx_and_change_nothing(app, client, auth, city):
+    use_clock(app)
+    fid = raise_flag(client, auth, household(client, auth, city))
+    login(client, "comm1")
+    html = page(client, f"/work/case/{fid}")
+    good = form_of(html, "confirm")
+    for bad in ({"action": "fly"}, {"action": ""}, {"form_id": "not-a-uuid"}, {"at_level": "moon"},
+                {"from_state": "dreaming"}, {"action": "note", "note": "x" * 2001},
+                {"action": "note", "note": "a\x00b"}, {"action": "route", "level": "community"},
+                {"action": "assign", "assignee_id": "nobody"}, {"action": "assign", "assignee_id": str(uuid.uuid4())},
+                {"action": "recolour", "colour": "blue"}, {"action": "summon", "department_id": "x", "note": "y"},
+                {"action": "verify"}):
+        resp = client.post(f"/work/case/{fid}", data=dict(good, **bad))
+        assert resp.status_code in (409, 422), (bad, resp.status_code)
+        assert 'role="alert"' in resp.get_data(as_text=True)
+    assert events(app, fid) == []
