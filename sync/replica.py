@@ -396,9 +396,10 @@ def _flag_event(change, fields, view, policy, out):
         # 部门报到: each department's steps in order; a case closes once every summoned
         # department has answered or been released
         why = summons_refusal(action, fields.get("department_id"), trail.summons)
+        if why and action == "close":
+            raise InvalidChange(why, field="action", code="summons_open")
         if why:
-            raise InvalidChange(why, field="department_id" if action != "close" else "action", code="summons_open"
-                                if action == "close" else "summons_state")
+            raise InvalidChange(why, field="department_id", code="summons_state")
     if action in ("escalate", "route"):
         up = LEVELS.index(fields["level"]) - LEVELS.index(level)
         if up <= 0 if action == "escalate" else up == 0:
