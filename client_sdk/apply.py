@@ -42,7 +42,8 @@ def load(store, changes, *, trails=True):
                 if flag is not None:
                     state, level = states.get(fid, ("reported", None))
                     view.trails[fid] = Trail.of(flag.values.get("level"), level,
-                                                [(e["action"], e.get("level")) for e in events[fid]], state)
+                                                [(e["action"], e.get("level"), e.get("department_id"))
+                                                 for e in events[fid]], state)
         for kind, ids in want.items():
             view.looked(kind, ids)
 

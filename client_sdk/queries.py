@@ -6,7 +6,7 @@ Tombstoned records are left out unless asked for.
 """
 import uuid
 
-from sync.flags import DEFAULT_LEVEL
+from sync.flags import DEFAULT_LEVEL, fold_flag
 
 
 def _norm(value):
@@ -84,12 +84,17 @@ class QueryAPI:
         return sorted(out, key=lambda f: (colour_rank.get(f["colour"], 3), f["id"]))
 
     def flag(self, flag_id):
-        """One flag with its event log, oldest first, or None."""
+        """One flag with its event log, oldest first, or None; with ``holder`` (the id of the
+        staff member holding it, 承办人) and ``summons`` (each summoned department's state),
+        folded from the log."""
         flag_id = _norm(flag_id)
         found = [f for f in self.flags() if f["id"] == flag_id]
         if not found:
             return None
-        return dict(found[0], events=self._store.flag_events([flag_id])[flag_id])
+        events = self._store.flag_events([flag_id])[flag_id]
+        raised = self._store.load_records("flag", [flag_id])[flag_id][0]     # the level it was raised at
+        view = fold_flag(raised.get("colour"), raised.get("level"), events)
+        return dict(found[0], events=events, holder=view["holder"], summons=view["summons"])
 
     def pending_changes(self):
         """Changes made here and not yet accepted by the server, oldest first, as they will be sent."""

@@ -89,8 +89,9 @@ def create_app(config=None):
     from .api import register_blueprints
     register_blueprints(extensions.api)
 
-    from .web import bp as review_web
+    from .web import bp as review_web, work_bp
     app.register_blueprint(review_web)
+    app.register_blueprint(work_bp)
 
     from .field import bp as field_app
     app.register_blueprint(field_app)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sync.errors import InvalidInput
 
 from .extensions import db
-from .models import ROLES, Area, Worker
+from .models import DEPARTMENT_LEVELS, ROLES, Area, Department, Worker
 from .services import accounts
 
 
@@ -63,15 +63,43 @@ def create_admin_cmd(username, password):
 @click.option("--name", "display_name")
 @click.option("--area", "area_code", help="code of the area a staff member answers for")
 @click.option("--grids", default="", help="comma-separated grid codes (grid workers)")
+@click.option("--department", "department_code", help="code of the department (role department)")
+@click.option("--phone", "work_phone", help="work phone, shown on the cases this person holds")
 @click.option("--password", envvar="GRIDSYNC_WORKER_PASSWORD", help="asked for when not given")
 @with_appcontext
-def create_worker_cmd(username, role, display_name, area_code, grids, password):
-    """Create a worker with a role, an area and (for grid workers) grids."""
+def create_worker_cmd(username, role, display_name, area_code, grids, department_code, work_phone, password):
+    """Create a worker with a role, an area and (for grid workers) grids, or (for a department's
+    staff) a department."""
     area = _area_by_code(area_code) if area_code else None
     grid_rows = [_area_by_code(c.strip()) for c in grids.split(",") if c.strip()]
-    create_worker(username, _password(password), role, display_name, area, grid_rows)
+    department = None
+    if department_code:
+        department = db.session.execute(select(Department).where(Department.code == department_code)).scalar_one_or_none()
+        if department is None:
+            raise click.ClickException(f"no department with code {department_code!r}")
+    create_worker(username, _password(password), role, display_name, area, grid_rows, department=department,
+                  work_phone=work_phone)
     db.session.commit()
     click.echo(f"{role} {username} created")
+
+
+@click.command("create-department")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", type=click.Choice(DEPARTMENT_LEVELS), required=True)
+@click.option("--area", "area_code", help="code of the district or street it serves (default: the whole city)")
+@click.option("--report-hours", type=int, default=24, show_default=True, help="hours to report in once summoned")
+@click.option("--answer-hours", type=int, default=72, show_default=True, help="hours from the summons to answer")
+@with_appcontext
+def create_department_cmd(code, name, level, area_code, report_hours, answer_hours):
+    """Add a department that a case may summon (街乡吹哨、部门报到)."""
+    area = _area_by_code(area_code) if area_code else None
+    try:
+        accounts.create_department(code, name, level, area, report_hours, answer_hours)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"department {code} {name} created")
 
 
 @click.command("import-areas")
@@ -264,7 +292,7 @@ def _register_records():
 
 
 def register_commands(app):
-    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
+    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
                 revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
                 link_register_cmd):
         app.cli.add_command(cmd)

@@ -9,7 +9,7 @@ from stdnum.cn import ric
 
 from sync.checklist import CHECK_KEYS
 
-from .services.accounts import create_area, create_worker
+from .services.accounts import create_area, create_department, create_worker
 from .extensions import db
 from .models import Worker, WorkerGrid
 from .services.server_changes import apply_as_server, server_change
@@ -22,7 +22,13 @@ DEMO_LOGINS = [
     ("street1", "street-demo", "street", "street S-1-1"),
     ("district1", "district-demo", "district", "district D-1"),
     ("bureau", "bureau-demo", "bureau", "city-wide aggregates"),
+    ("weijian1", "dept-demo", "department", "东城区卫健局: cases it is summoned to"),
+    ("minzheng1", "dept-demo", "department", "东城第1街道民政办: cases it is summoned to"),
 ]
+#: a district's departments (区级部门) and a street's (街道站所): name, hours to report in, to answer
+DISTRICT_DEPARTMENTS = [("WJ", "卫健局", 4, 48), ("JY", "教育局", 24, 72), ("CL", "残联", 24, 72),
+                        ("YB", "医保局", 24, 72), ("RS", "人社局", 24, 72), ("ZJ", "住建局", 24, 120)]
+STREET_DEPARTMENTS = [("MZ", "民政办", 24, 72)]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕鹏辉建国建华志强婷雪梅浩宇子涵欣怡梓轩"
@@ -81,8 +87,17 @@ def seed_demo(households=2000, seed=7):
                 for n in range(1, 5):
                     grids.append(create_area(f"G-{d}-{s}-{c}-{n}", f"{community.name}第{n}网格", "grid", community))
     db.session.flush()
+    departments = {}
+    for area in db.session.execute(db.select(type(city)).where(type(city).level.in_(("district", "street")))
+                                   ).scalars():
+        table = DISTRICT_DEPARTMENTS if area.level == "district" else STREET_DEPARTMENTS
+        for code, name, report_h, answer_h in table:
+            departments[f"{code}-{area.code}"] = create_department(f"{code}-{area.code}", area.name + name, area.level,
+                                                                   area, report_h, answer_h)
+    db.session.flush()
     by_code = {a.code: a for a in grids + communities}
     area_of = {"community": "C-1-1-1", "street": "S-1-1", "district": "D-1"}
+    department_of = {"weijian1": "WJ-D-1", "minzheng1": "MZ-S-1-1"}
     for username, password, role, _ in DEMO_LOGINS:
         gs = []
         if username == "worker1":
@@ -94,7 +109,10 @@ def seed_demo(households=2000, seed=7):
             area = db.session.execute(db.select(type(city)).where(type(city).code == area_of[role])).scalar_one()
         elif role == "grid_worker":
             area = by_code["C-1-1-1" if username == "worker1" else "C-1-1-2"]
-        create_worker(username, password, role, area=area, grids=gs)
+        create_worker(username, password, role, area=area, grids=gs,
+                      department=departments.get(department_of.get(username)),
+                      work_phone=f"0571-8{len(username):03d}{sum(map(ord, username)) % 10000:04d}"
+                      if role in ("community", "street", "district", "department") else None)
     # The other communities' grids get workers of their own (no password anyone knows), so
     # every visit is someone's and the review can count visits per worker.
     for community in communities[2:]:
@@ -203,10 +221,12 @@ def seed_demo(households=2000, seed=7):
         db.session.commit()
         if d:
             counts["escalated"] += escalate_overdue(app, now=day)
+    counts["summons"] = _summons_history(rng, now, departments)
     from .services.review import refresh
     refresh(now)
     return {"grids": len(grids), "households": counts["household"], "persons": counts["person"],
-            "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"], "escalated": counts["escalated"]}
+            "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"], "escalated": counts["escalated"],
+            "summons": counts["summons"]}
 
 
 def _flush(changes, now=None, worker_id=None):
@@ -214,3 +234,45 @@ def _flush(changes, now=None, worker_id=None):
         return
     apply_as_server(changes, worker_id=worker_id, now=now)
     changes.clear()
+
+
+def _summons_history(rng, now, departments):
+    """The street of S-1-1 summoned departments (街乡吹哨) to some of its open cases over the last
+    days: some reported in and answered, some were released, some are late. Returns how many."""
+    from .models import Area, Flag, Worker
+    street = db.session.execute(db.select(Area).where(Area.code == "S-1-1")).scalar_one()
+    summoner = db.session.execute(db.select(Worker.id).where(Worker.username == "street1")).scalar_one()
+    grids = db.select(Area.id).where(Area.level == "grid", Area.path.startswith(street.path))
+    flags = db.session.execute(db.select(Flag).where(Flag.current_level != "community", Flag.grid_id.in_(grids),
+                                                     Flag.state.in_(("reported", "confirmed", "in_progress")))
+                               .order_by(Flag.raised_at.desc())).scalars().all()
+    ours = [departments["WJ-D-1"], departments["MZ-S-1-1"], departments["JY-D-1"]]
+    made = 0
+    for i, flag in enumerate(flags[:8]):
+        at = now - dt.timedelta(hours=rng.randint(6, 96))
+        if flag.current_level != "street":
+            # escalated past the street long ago: sent back to it to be worked with the departments
+            _flush([server_change("flag_event", uuid.uuid4(), {
+                "flag_id": str(flag.id), "action": "route", "level": "street", "note": "转回街道，召集相关部门办理"})],
+                   now=at - dt.timedelta(hours=1))
+        picked = ours[:2] if i % 2 == 0 else ours[1:]
+        for dept in picked:
+            steps = [("summon", {"note": "请协助：核实家庭情况并落实帮扶"})]
+            fate = rng.random()
+            if fate < 0.7:
+                steps.append(("report_in", {}))
+            if fate < 0.4:
+                steps.append(("answer", {"note": "已上门核实，已按政策落实帮扶"}))
+            elif fate > 0.9:
+                steps.append(("release", {"note": "已由街道直接办理"}))
+            when = at
+            for action, extra in steps:
+                when = min(now, when + dt.timedelta(hours=rng.randint(1, 30)))
+                who = summoner if action in ("summon", "release") else db.session.execute(
+                    db.select(Worker.id).where(Worker.department_id == dept.id)).scalars().first()
+                _flush([server_change("flag_event", uuid.uuid4(), {
+                    "flag_id": str(flag.id), "action": action, "department_id": str(dept.id), **extra})],
+                       now=when, worker_id=who)
+            made += 1
+    db.session.commit()
+    return made

@@ -12,12 +12,13 @@ import uuid
 
 from sqlalchemy import select
 
-from sync.errors import OutOfScope
+from sync.casework import LEVEL_ROLE
+from sync.errors import Forbidden, InvalidChange, OutOfScope
 from sync.replica import SYSTEM, Policy
 
 from .errors import ApiError
 from .extensions import db
-from .models import Area, WorkerGrid
+from .models import Area, Department, Summons, Worker, WorkerGrid
 
 #: staff who may open a case of their own area in full on the review pages
 CASE_OPENERS = frozenset({"community", "street", "district"})
@@ -97,6 +98,9 @@ class ScopePolicy(Policy):
     def check_flag(self, grid):
         self.scope.check_flag(_u(grid))
 
+    def check_case(self, action, fields, level, trail, grid):
+        check_named(action, fields, level, grid)
+
 
 #: the server's own changes: imports, demo data, merges, escalations
 SYSTEM_POLICY = SYSTEM
@@ -137,3 +141,68 @@ def home_area(scope):
     if scope.area_path:
         return db.session.execute(select(Area).where(Area.path == scope.area_path)).scalar_one_or_none()
     return db.session.execute(select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)).scalars().first()
+
+
+# --- the casework workspace: holders and summoned departments (docs/casework.md §9) -------------
+class CasePolicy(ScopePolicy):
+    """``ScopePolicy`` plus what an event names: an ``assign`` names an active colleague of the
+    level the flag is at (in the area answering there), a ``summon`` an active department.
+    A department's staff (role ``department``) move only cases their department is summoned
+    to, and report in and answer only for it."""
+
+    def check_flag(self, grid):
+        if self.role != "department":
+            super().check_flag(grid)
+        # a department's reach is per case, not per grid: check_case judges it
+
+    def check_case(self, action, fields, level, trail, grid):
+        if self.role == "department":
+            mine = str(self.scope.worker.department_id) if self.scope.worker.department_id else None
+            if mine is None or mine not in trail.summons or trail.summons[mine] == "released":
+                raise OutOfScope("your department is not summoned to this case")
+            if fields.get("department_id") not in (None, mine):
+                raise Forbidden("you may report in and answer only for your own department")
+        super().check_case(action, fields, level, trail, grid)
+
+
+def check_named(action, fields, level, grid):
+    """An ``assign`` names an active colleague of the case's level, a ``summon`` an active
+    department (events from devices and the web alike)."""
+    if action == "assign" and not colleague_at(fields["assignee_id"], level, grid):
+        raise InvalidChange("assignee_id must name an active staff member of the area answering for the case "
+                            f"at {level} level", field="assignee_id", code="not_a_colleague")
+    if action == "summon":
+        dept = db.session.get(Department, _u(fields["department_id"]))
+        if dept is None or not dept.active:
+            raise InvalidChange("department_id names no active department", field="department_id",
+                                code="unknown_reference")
+
+
+def colleague_at(worker_id, level, grid_id):
+    """Whether ``worker_id`` is an active staff member answering for ``level`` over ``grid_id``
+    (the bureau's staff for the bureau)."""
+    worker = db.session.get(Worker, _u(str(worker_id)))
+    if worker is None or not worker.active or worker.role != LEVEL_ROLE.get(level):
+        return False
+    if level == "bureau":
+        return True
+    return worker.area_id is not None and worker.area_id in {a.id for a in areas_over(grid_id)}
+
+
+def areas_over(grid_id):
+    """The areas a grid lies in (itself included), from its path."""
+    grid = db.session.get(Area, _u(str(grid_id))) if grid_id else None
+    if grid is None:
+        return []
+    parts = grid.path.strip("/").split("/")
+    prefixes = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    return db.session.execute(select(Area).where(Area.path.in_(prefixes))).scalars().all()
+
+
+def may_see_summoned(scope, flag_id):
+    """A department's staff see a case while their department is summoned to it (not released)."""
+    if scope.role != "department" or scope.worker.department_id is None:
+        return False
+    return db.session.execute(select(Summons.id).where(
+        Summons.flag_id == flag_id, Summons.department_id == scope.worker.department_id,
+        Summons.state != "released")).first() is not None

@@ -4,7 +4,7 @@ re-visit. Pure functions over plain data; the times are passed in, never read fr
 """
 import datetime as dt
 
-from .flags import LEVELS, TRANSITIONS
+from .flags import LEVELS, OPEN_SUMMONS, SUMMONS_STEPS, TRANSITIONS
 
 #: states in which the deadline runs; a resolved flag waits for its verifying visit instead
 OPEN_STATES = ("reported", "confirmed", "in_progress")
@@ -27,12 +27,24 @@ RAISERS = frozenset({"grid_worker", "community"})
 #: the level each raiser raises a flag at: the community, which answers for its grids first (a
 #: case goes higher only by an escalate or route event, made by someone allowed to make it)
 RAISE_LEVEL = {"grid_worker": "community", "community": "community"}
+#: the levels whose staff may summon departments (街乡吹哨: the street and above)
+SUMMON_LEVELS = frozenset({"street", "district", "bureau"})
+#: what only a summoned department's staff do, and all they do besides notes
+DEPARTMENT_ONLY = frozenset({"report_in", "answer"})
+DEPARTMENT_ROLE = "department"
 
 
 def may_act(role, action, level):
-    """Whether ``role`` may take ``action`` on a flag now at ``level``."""
+    """Whether ``role`` may take ``action`` on a flag now at ``level``. (A department's staff
+    act only on cases their department is summoned to: the server's scope checks that.)"""
     if role == "system":
         return True
+    if role == DEPARTMENT_ROLE:
+        return action in DEPARTMENT_ONLY or action == "note"
+    if action in DEPARTMENT_ONLY:
+        return False
+    if action in ("summon", "release") and level not in SUMMON_LEVELS:
+        return False
     if LEVEL_ROLE.get(level) == role and action != "verify":
         return True
     return action in _FIELD_ACTIONS.get(role, ())
@@ -41,6 +53,22 @@ def may_act(role, action, level):
 def may_raise(role, level):
     """Whether ``role`` may raise a new flag at ``level``: only at its own level."""
     return role == "system" or RAISE_LEVEL.get(role) == level
+def summons_refusal(action, department_id, summons):
+    """Why a department event or a close cannot be taken with the case's ``summons``
+    (``{department id: state}``, sync/flags.py ``fold_summons``), or None when it can."""
+    if action == "close":
+        waiting = sorted(d for d, st in summons.items() if st in OPEN_SUMMONS)
+        if waiting:
+            return f"{len(waiting)} summoned department(s) have not answered or been released"
+        return None
+    step = SUMMONS_STEPS.get(action)
+    if step is None:
+        return None
+    now = summons.get(department_id)
+    if now not in step[0]:
+        return (f"cannot {action}: the department is {now.replace('_', ' ')}" if now
+                else f"cannot {action}: the department was never summoned to this case")
+    return None
 
 
 def next_level(level):
@@ -82,6 +110,8 @@ def revisit_due(flag_state, colour, raised_at, last_visit_at, changed_at, table=
     return since + dt.timedelta(days=days), "revisit"
 
 
-def allowed_actions(role, state, level):
-    """The transitions a person in ``role`` can offer on a flag (for buttons on a screen)."""
-    return [a for a, (starts, _) in TRANSITIONS.items() if state in starts and may_act(role, a, level)]
+def allowed_actions(role, state, level, summons=None):
+    """The transitions a person in ``role`` can offer on a flag (for buttons on a screen); a
+    close waits for every summoned department (``summons``) to answer or be released."""
+    return [a for a, (starts, _) in TRANSITIONS.items() if state in starts and may_act(role, a, level)
+            and not (a == "close" and summons and summons_refusal("close", None, summons))]

@@ -201,6 +201,10 @@ ENTITIES = {
         # why the server made this event (an escalation): a code and its facts, rendered in each
         # reader's language and time zone (sync/messages.py reason_text); set only by the server
         "reason": Field("object"),
+        # assign: the staff member who holds the case at its level (承办人)
+        "assignee_id": Field("uuid"),
+        # summon, report_in, answer, release: the department (docs/casework.md §9)
+        "department_id": Field("uuid"),
     }, parent=("flag", "flag_id")),
 }
 

@@ -27,7 +27,21 @@ TRANSITIONS = {
 }
 #: actions that change something other than the state
 OTHER_ACTIONS = ("escalate", "route", "recolour", "note")
-ACTIONS = tuple(TRANSITIONS) + OTHER_ACTIONS
+#: naming the person at the flag's level who holds it (承办人)
+ASSIGN = "assign"
+#: departments summoned to a case (街乡吹哨、部门报到): the summoner's summon and release, the
+#: department's report-in (报到) and answer (反馈); each names the department
+DEPARTMENT_ACTIONS = ("summon", "report_in", "answer", "release")
+ACTIONS = tuple(TRANSITIONS) + OTHER_ACTIONS + (ASSIGN,) + DEPARTMENT_ACTIONS
+#: a summons's state after each department action, and the states each may start from
+SUMMONS_STEPS = {
+    "summon": (frozenset({None, "answered", "released"}), "summoned"),
+    "report_in": (frozenset({"summoned"}), "reported_in"),
+    "answer": (frozenset({"reported_in"}), "answered"),
+    "release": (frozenset({"summoned", "reported_in"}), "released"),
+}
+#: summons a case cannot be closed with
+OPEN_SUMMONS = frozenset({"summoned", "reported_in"})
 
 
 def check_event(fields):
@@ -48,16 +62,29 @@ def check_event(fields):
     elif action == "recolour":
         if fields.get("colour") not in COLOURS:
             raise InvalidChange(f"recolour needs a colour: one of {', '.join(COLOURS)}", field="colour")
+    elif action == ASSIGN:
+        if not fields.get("assignee_id"):
+            raise InvalidChange("assign needs the person who will hold the case (assignee_id)", field="assignee_id")
+    elif action in DEPARTMENT_ACTIONS:
+        if not fields.get("department_id"):
+            raise InvalidChange(f"{action} needs the department (department_id)", field="department_id")
+        if action in ("summon", "answer") and not fields.get("note"):
+            what = "the request to the department" if action == "summon" else "what the department did"
+            raise InvalidChange(f"{action} needs a note: {what}", field="note")
     return fields
 
 
 def fold_flag(initial_colour, initial_level, events):
     """Fold a flag's events (dicts with ``stamp`` and the event fields) into its current view.
 
-    Returns ``{"state", "level", "colour", "state_stamp", "concurrent": [event ids]}``; events
-    may come in any order.
+    Returns ``{"state", "level", "colour", "state_stamp", "concurrent": [event ids], "holder",
+    "summons"}``: ``holder`` the person last assigned at the current level (None once the flag
+    moved to another level), ``summons`` each summoned department's state (see
+    ``fold_summons``). Events may come in any order; actions this code does not know (a newer
+    server's) are kept in the log and change nothing here.
     """
     state, level, colour, state_stamp = "reported", initial_level or DEFAULT_LEVEL, initial_colour, None
+    holder = None
     ordered = sorted(events, key=lambda e: e["stamp"])
     transitions, elsewhere = [], []
     for ev in ordered:
@@ -69,12 +96,33 @@ def fold_flag(initial_colour, initial_level, events):
             transitions.append(ev)
             state, state_stamp = TRANSITIONS[action][1], ev["stamp"]
         elif action in ("escalate", "route"):
+            if ev["level"] != level:
+                holder = None       # a holder is a person at the level the flag has left
             level = ev["level"]
         elif action == "recolour":
             colour = ev["colour"]
+        elif action == ASSIGN and (not ev.get("at_level") or ev["at_level"] == level):
+            holder = ev.get("assignee_id")
     off = _off_the_path(transitions)
     return {"state": state, "level": level, "colour": colour, "state_stamp": state_stamp,
-            "concurrent": off + [i for i in elsewhere if i not in off]}
+            "concurrent": off + [i for i in elsewhere if i not in off], "holder": holder,
+            "summons": fold_summons(ordered)}
+
+
+def fold_summons(events):
+    """``{department id: state}`` from a flag's department events in stamp order: ``summoned``,
+    ``reported_in`` (报到), ``answered`` (反馈) or ``released``. A step the state does not allow
+    (a late copy) changes nothing; a department answered or released may be summoned again."""
+    out = {}
+    for ev in events:
+        step = SUMMONS_STEPS.get(ev["action"])
+        dept = ev.get("department_id")
+        if step is None or not dept:
+            continue
+        starts, to = step
+        if out.get(dept) in starts:
+            out[dept] = to
+    return out
 
 
 def _off_the_path(transitions):

@@ -166,7 +166,13 @@ CATEGORIES = {
 }
 ACTIONS = {"confirm": N_("confirm"), "start": N_("start handling"), "resolve": N_("resolve"),
            "verify": N_("verify by visit"), "close": N_("close"), "reject": N_("reject"), "reopen": N_("reopen"),
-           "escalate": N_("escalate"), "route": N_("route"), "recolour": N_("recolour"), "note": N_("note")}
+           "escalate": N_("escalate"), "route": N_("route"), "recolour": N_("recolour"), "note": N_("note"),
+           "assign": N_("name the holder"), "summon": N_("summon departments"), "report_in": N_("report in"),
+           "answer": N_("department's answer"), "release": N_("release the department"),
+           "request_visit": N_("ask for the verifying visit")}
+#: a summoned department's place in a case (docs/casework.md)
+SUMMONS = {"summoned": N_("to report in"), "reported_in": N_("reported in, to answer"), "answered": N_("answered"),
+           "released": N_("released")}
 CHECKS = {"income": N_("income"), "food": N_("food"), "clothing": N_("clothing"), "children": N_("children"),
           "health": N_("health"), "housing": N_("housing")}
 CHECK_STATUSES = {"ok": N_("ok"), "concern": N_("concern"), "urgent": N_("urgent")}

@@ -18,11 +18,11 @@ Nothing here reads a database or a clock it was not handed.
 import uuid
 from dataclasses import dataclass, field
 
-from .casework import may_act, may_raise
+from .casework import may_act, may_raise, summons_refusal
 from .changes import make_change
 from .entities import ENTITIES, IMMUTABLE, SERVER_ONLY
 from .errors import Conflicting, InvalidChange, OutOfScope, SyncError
-from .flags import DEFAULT_LEVEL, LEVELS, TRANSITIONS
+from .flags import DEFAULT_LEVEL, LEVELS, SUMMONS_STEPS, TRANSITIONS
 from .merge import merge_fields, node_of
 
 RECORDS = ("household", "person", "flag")
@@ -57,6 +57,8 @@ class Trail:
     state: str = "reported"
     states: set = field(default_factory=lambda: {"reported"})
     levels: set = field(default_factory=set)
+    #: department id -> its summons's state (sync/flags.py ``fold_summons``)
+    summons: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.levels.add(self.level)
@@ -64,16 +66,24 @@ class Trail:
 
     @classmethod
     def of(cls, initial_level, current_level, actions, state="reported"):
-        """From a flag's stored events (``actions``: (action, level) pairs, any order) and its
-        folded ``state`` and ``current_level``."""
+        """From a flag's stored events (``actions``: (action, level) or (action, level,
+        department id) tuples; any order, but department events in stamp order) and its folded
+        ``state`` and ``current_level``."""
         trail = cls(current_level or initial_level or DEFAULT_LEVEL, state or "reported")
         trail.levels.add(initial_level or DEFAULT_LEVEL)
-        for action, level in actions:
+        for action, level, *department in actions:
             if action in TRANSITIONS:
                 trail.states.add(TRANSITIONS[action][1])
             elif action in ("escalate", "route") and level:
                 trail.levels.add(level)
+            elif action in SUMMONS_STEPS and department and department[0]:
+                trail.step_summons(action, department[0])
         return trail
+
+    def step_summons(self, action, department):
+        starts, to = SUMMONS_STEPS[action]
+        if self.summons.get(department) in starts:
+            self.summons[department] = to
 
 
 class View:
@@ -196,6 +206,11 @@ class Policy:
         except OutOfScope:
             return False
         return True
+
+    def check_case(self, action, fields, level, trail, grid):
+        """Raise a SyncError if what this event names is not for this caller: the server checks
+        that an assignee is a colleague at ``level``, a summoned department exists, and that a
+        department's staff act only for their own department on cases it is summoned to."""
 
 
 class SystemPolicy(Policy):
@@ -440,6 +455,15 @@ def _flag_event(change, fields, view, policy, out):
     if not policy.may_act(action, level):
         raise InvalidChange(f"the {policy.role} role may not {action} a flag at {level} level",
                             field="action", code="not_allowed")
+    policy.check_case(action, fields, level, trail, grid)
+    if action in SUMMONS_STEPS or action == "close":
+        # 部门报到: each department's steps in order; a case closes once every summoned
+        # department has answered or been released
+        why = summons_refusal(action, fields.get("department_id"), trail.summons)
+        if why and action == "close":
+            raise InvalidChange(why, field="action", code="summons_open")
+        if why:
+            raise InvalidChange(why, field="department_id", code="summons_state")
     if action in ("escalate", "route"):
         up = LEVELS.index(fields["level"]) - LEVELS.index(level)
         if up <= 0 if action == "escalate" else up == 0:
@@ -460,6 +484,8 @@ def _flag_event(change, fields, view, policy, out):
     if action in ("escalate", "route"):
         trail.level = fields["level"]
         trail.levels.add(fields["level"])
+    if action in SUMMONS_STEPS:
+        trail.step_summons(action, fields["department_id"])
     view.events.add(eid)
     out.refold.add(fid)
     out.events.append(Logged(change, fields, grid))

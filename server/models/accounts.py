@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .types import TS, UUID, new_id, utcnow
 
-ROLES = ("grid_worker", "community", "street", "district", "bureau", "admin")
+ROLES = ("grid_worker", "community", "street", "district", "bureau", "admin", "department")
 
 
 class Worker(db.Model):
@@ -20,6 +20,10 @@ class Worker(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     # The community/street/district a staff member answers for; a grid worker's community.
     area_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("area.id"), index=True)
+    # a department's staff: the department they act for (role ``department``)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # a staff member's work phone, shown on the cases they hold to those who may open them
+    work_phone: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # bumped when the worker logs out of the review pages: every session made before ends

@@ -56,6 +56,9 @@ class Flag(db.Model):
     level_since: Mapped[dt.datetime | None] = mapped_column(TS)
     # when it must be handled at its level; None while its clock is not running (sync/casework.py)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(TS, index=True)
+    # the person at its level who holds it (承办人), folded from ``assign`` events; no foreign
+    # key: an event names them, and a synced event is never refused for what the server lacks
+    holder_id: Mapped[uuid.UUID | None] = mapped_column(UUID, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
 
 
@@ -78,6 +81,9 @@ class FlagEvent(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     # a server-made event's reason: {"code": ..., facts} (sync/messages.py renders it)
     reason: Mapped[dict | None] = mapped_column(JSON)
+    # assign: who will hold the case; summon/report_in/answer/release: the department
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     stamp: Mapped[str] = mapped_column(String(96))
     worker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("worker.id"))
     device_id: Mapped[str] = mapped_column(String(64))

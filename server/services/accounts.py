@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 from sync.errors import InvalidInput
 
 from ..extensions import db
-from ..models import ROLES, Area, Worker, WorkerGrid
+from ..models import DEPARTMENT_LEVELS, ROLES, Area, Department, Worker, WorkerGrid
 from ..models.areas import LEVELS
 
 
@@ -25,13 +25,18 @@ def create_area(code, name, level, parent=None):
     return area
 
 
-def create_worker(username, password, role, display_name=None, area=None, grids=()):
+def create_worker(username, password, role, display_name=None, area=None, grids=(), department=None,
+                  work_phone=None):
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if (role == "department") != (department is not None):
+        raise InvalidInput("a department's staff (role department) and only they name their department",
+                           field="department")
     if db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none():
         raise InvalidInput(f"a worker named {username!r} exists already", field="username")
     worker = Worker(id=uuid.uuid4(), username=username, display_name=display_name or username, role=role,
-                    area_id=area.id if area else None, password_hash=generate_password_hash(
+                    area_id=area.id if area else None, department_id=department.id if department else None,
+                    work_phone=work_phone, password_hash=generate_password_hash(
                         password, method=current_app.config["PASSWORD_HASH_METHOD"]))
     db.session.add(worker)
     for grid in grids:
@@ -39,3 +44,22 @@ def create_worker(username, password, role, display_name=None, area=None, grids=
             raise InvalidInput(f"{grid.code} is a {grid.level}, not a grid", field="grids")
         db.session.add(WorkerGrid(worker_id=worker.id, grid_id=grid.id))
     return worker
+
+
+def create_department(code, name, level, area=None, report_hours=24, answer_hours=72):
+    """One of the city's departments that cases may summon (街乡吹哨、部门报到), at a district
+    (区级部门) or a street (街道站所), serving that area (``area``; None: the whole city)."""
+    if level not in DEPARTMENT_LEVELS:
+        raise InvalidInput(f"a department's level must be one of {', '.join(DEPARTMENT_LEVELS)}", field="level")
+    if area is not None and area.level != level:
+        raise InvalidInput(f"department {code}: a {level} department serves a {level}, not a {area.level}",
+                           field="area")
+    for name_, hours in (("report_hours", report_hours), ("answer_hours", answer_hours)):
+        if not isinstance(hours, int) or not 1 <= hours <= 24 * 90:
+            raise InvalidInput(f"{name_} must be whole hours from 1 to {24 * 90}", field=name_)
+    if db.session.execute(select(Department).where(Department.code == code)).scalar_one_or_none():
+        raise InvalidInput(f"a department with code {code!r} exists already", field="code")
+    dept = Department(id=uuid.uuid4(), code=code, name=name, level=level, area_id=area.id if area else None,
+                      report_hours=report_hours, answer_hours=answer_hours, active=True)
+    db.session.add(dept)
+    return dept

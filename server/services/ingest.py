@@ -21,13 +21,13 @@ from sync.clock import stamp_wall_ms, wall_clock_ms
 from sync.entities import split_pii
 from sync.errors import Forbidden, InvalidChange, UnsupportedSchema
 from sync.casework import deadline
-from sync.flags import DEFAULT_LEVEL, fold_flag
+from sync.flags import DEFAULT_LEVEL, SUMMONS_STEPS, fold_flag
 from sync.protocol import parse_change
 from sync.replica import RECORDS, Trail, View, accept, wanted
 
 from ..extensions import db
 from ..jsonfast import dumps
-from ..models import ChangeLog, Conflict, Flag, FlagEvent, MergeRecord, SyncState, Visit
+from ..models import ChangeLog, Conflict, Department, Flag, FlagEvent, MergeRecord, Summons, SyncState, Visit
 from . import changelog
 from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
@@ -211,9 +211,11 @@ def _load_trails(view, flag_ids):
     rows = {str(f.id): f for f in db.session.execute(
         select(Flag.id, Flag.level, Flag.current_level, Flag.state).where(Flag.id.in_(ids)))}
     actions = {}
-    for fid, action, level in db.session.execute(
-            select(FlagEvent.flag_id, FlagEvent.action, FlagEvent.level).where(FlagEvent.flag_id.in_(ids))):
-        actions.setdefault(str(fid), []).append((action, level))
+    # in stamp order: a department's summons steps are folded in order
+    for fid, action, level, dept in db.session.execute(
+            select(FlagEvent.flag_id, FlagEvent.action, FlagEvent.level, FlagEvent.department_id)
+            .where(FlagEvent.flag_id.in_(ids)).order_by(FlagEvent.stamp)):
+        actions.setdefault(str(fid), []).append((action, level, str(dept) if dept else None))
     for fid, row in rows.items():
         view.trails[fid] = Trail.of(row.level, row.current_level, actions.get(fid, ()), row.state)
 
@@ -238,6 +240,8 @@ def write(out, view, *, worker_id, device_id, now):
         "level": lg.fields.get("level"), "colour": lg.fields.get("colour"),
         "visit_id": _u(lg.fields["visit_id"]) if lg.fields.get("visit_id") else None, "note": lg.fields.get("note"),
         "reason": lg.fields.get("reason"),
+        "assignee_id": _u(lg.fields["assignee_id"]) if lg.fields.get("assignee_id") else None,
+        "department_id": _u(lg.fields["department_id"]) if lg.fields.get("department_id") else None,
         "stamp": lg.change["stamp"], "worker_id": worker_id, "device_id": device_id, "created_at": now,
     } for lg in out.events])
     if out.refold:
@@ -314,28 +318,72 @@ def _refold(flag_ids, view):
     for ev in db.session.execute(select(FlagEvent).where(FlagEvent.flag_id.in_(ids))).scalars():
         events.setdefault(str(ev.flag_id), []).append(
             {"id": str(ev.id), "stamp": ev.stamp, "action": ev.action, "from_state": ev.from_state,
-             "at_level": ev.at_level, "level": ev.level, "colour": ev.colour, "received": ev.created_at})
+             "at_level": ev.at_level, "level": ev.level, "colour": ev.colour, "received": ev.created_at,
+             "assignee_id": str(ev.assignee_id) if ev.assignee_id else None, "note": ev.note,
+             "department_id": str(ev.department_id) if ev.department_id else None, "worker_id": ev.worker_id})
     raised = dict(db.session.execute(select(Flag.id, Flag.raised_at).where(Flag.id.in_(ids))).all())
     table = current_app.config["DEADLINE_HOURS"]
-    rows = []
+    rows, summoned = [], {}
     for fid in flag_ids:
         rec = view.records["flag"][fid]
         evs = events.get(fid, [])
         folded = fold_flag(rec.values["colour"], rec.values.get("level"), evs)
+        if any(e["action"] in SUMMONS_STEPS for e in evs):
+            summoned[fid] = (rec.grid, evs)
         # The clock at a level starts when the server learnt of the move to that level, or
         # of a reopening: a reopened case gets a fresh deadline, not one long past.
         moves = [e for e in evs if e["action"] in ("escalate", "route", "reopen")]
         since = max(moves, key=lambda e: e["stamp"])["received"] if moves else raised[_u(fid)]
         rows.append({"_id": _u(fid), "state": folded["state"], "current_level": folded["level"],
                      "current_colour": folded["colour"], "level_since": since,
-                     "deadline_at": deadline(folded["state"], folded["colour"], folded["level"], since, table)})
+                     "deadline_at": deadline(folded["state"], folded["colour"], folded["level"], since, table),
+                     "holder_id": _u(folded["holder"]) if folded["holder"] else None})
     flag = Flag.__table__
     db.session.execute(
         update(flag).where(flag.c.id == bindparam("_id")).values(
             state=bindparam("state"), current_level=bindparam("current_level"),
             current_colour=bindparam("current_colour"), level_since=bindparam("level_since"),
-            deadline_at=bindparam("deadline_at")),
+            deadline_at=bindparam("deadline_at"), holder_id=bindparam("holder_id")),
         rows, execution_options={"synchronize_session": False})
+    if summoned:
+        _refold_summons(summoned)
+
+
+def _refold_summons(flags):
+    """Each summoned department's row, from the flag's department events in stamp order, with
+    the times the server received them (``flags``: flag id -> (grid, events))."""
+    depts = {e["department_id"] for _, evs in flags.values() for e in evs if e.get("department_id")}
+    hours = {str(d.id): (d.report_hours, d.answer_hours) for d in db.session.execute(
+        select(Department).where(Department.id.in_([_u(d) for d in depts]))).scalars()}
+    rows = []
+    for fid, (grid, evs) in flags.items():
+        held = {}
+        for ev in sorted(evs, key=lambda e: e["stamp"]):
+            step, dept = SUMMONS_STEPS.get(ev["action"]), ev.get("department_id")
+            if step is None or not dept:
+                continue
+            row = held.get(dept)
+            if (row["state"] if row else None) not in step[0]:
+                continue
+            at = ev["received"]
+            if ev["action"] == "summon":
+                report_h, answer_h = hours.get(dept, (24, 72))
+                row = held[dept] = {
+                    "id": uuid.uuid4(), "flag_id": _u(fid), "department_id": _u(dept), "grid_id": _u(grid),
+                    "request": ev.get("note"), "summoned_by": ev.get("worker_id"), "summoned_at": at,
+                    "report_due_at": at + dt.timedelta(hours=report_h),
+                    "answer_due_at": at + dt.timedelta(hours=answer_h),
+                    "reported_at": None, "answered_at": None, "answer": None, "released_at": None}
+            elif ev["action"] == "report_in":
+                row["reported_at"] = at
+            elif ev["action"] == "answer":
+                row.update(answered_at=at, answer=ev.get("note"))
+            else:
+                row["released_at"] = at
+            row["state"] = step[1]
+        rows.extend(held.values())
+    db.session.execute(Summons.__table__.delete().where(Summons.flag_id.in_([_u(f) for f in flags])))
+    insert_rows(Summons.__table__, rows)
 
 
 def _note_move(household_id, person_id, stamp):

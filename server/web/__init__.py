@@ -1,4 +1,5 @@
-"""The reviewers' web pages (/review): server-rendered, session log-in, CSRF on every form.
+"""The staff web pages: the review (/review) and the casework workspace (/work, server/web/work.py).
+Server-rendered, one session log-in, CSRF on every form.
 
 Bearer tokens are for devices; people at a desk or on a phone log in here with a signed,
 HttpOnly, SameSite=Lax session cookie (Secure unless switched off for a first run over http).
@@ -18,6 +19,9 @@ from sync.entities import parse_uuid
 from ..extensions import db
 from ..models import Worker
 from ..scope import AGGREGATE_READERS, scope_for
+
+#: who may log in to the staff pages: reviewers, and the departments summoned to cases (/work only)
+STAFF_ROLES = AGGREGATE_READERS | {"department"}
 
 bp = Blueprint("review_web", __name__, url_prefix="/review", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -39,25 +43,43 @@ def csrf_field():
     return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
 
 
-@bp.before_request
-def _load_reviewer():
+def check_csrf():
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(400, description=gettext("The form has expired or did not come from this site: reload the page "
                                            "and try again"))
-    g.worker = g.scope = None
+
+
+def session_worker():
+    """The worker this session logged in, or None (the session is then cleared): an account
+    closed, a session older than its lifetime, or one its worker logged out of everywhere."""
     uid = session.get("uid")
-    if uid:
-        worker = db.session.get(Worker, _uuid(uid))
-        if worker is None or not worker.active or worker.role not in AGGREGATE_READERS:
-            session.clear()
-        elif (session.get("since", 0) + current_app.permanent_session_lifetime.total_seconds() < time.time()
-              or session.get("epoch") != worker.session_epoch):
-            session.clear()
-        else:
-            g.worker, g.scope = worker, scope_for(worker)
+    if not uid:
+        return None
+    worker = db.session.get(Worker, _uuid(uid))
+    if worker is None or not worker.active or worker.role not in STAFF_ROLES:
+        session.clear()
+        return None
+    if (session.get("since", 0) + current_app.permanent_session_lifetime.total_seconds() < time.time()
+            or session.get("epoch") != worker.session_epoch):
+        session.clear()
+        return None
+    return worker
+
+
+@bp.before_request
+def _load_reviewer():
+    check_csrf()
+    g.worker = g.scope = None
+    worker = session_worker()
+    if worker is not None and (worker.role in AGGREGATE_READERS or request.endpoint == "review_web.logout"):
+        # (every staff member logs out here, a department's too)
+        g.worker, g.scope = worker, scope_for(worker)
     if g.worker is None and request.endpoint not in _OPEN_ENDPOINTS:
+        if worker is not None:
+            # a department's staff: their place is the workspace
+            return redirect(url_for("work_web.queue"))
         return redirect(url_for("review_web.login", next=request.full_path if request.args else request.path))
     return None
 
@@ -66,16 +88,21 @@ def _uuid(raw):
     return parse_uuid(raw)
 
 
-@bp.after_request
-def _headers(resp):
+def strict_headers(resp, static=False):
     resp.headers["Content-Security-Policy"] = _CSP
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "review_web.static":
+    if not static:
         # pages can show names: not kept by shared or back-button caches
         resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
+@bp.after_request
+def _headers(resp):
+    return strict_headers(resp, static=request.endpoint == "review_web.static")
+
+
 from . import views  # noqa: E402,F401  (registers the routes on bp)
+from .work import work_bp  # noqa: E402,F401  (registered by create_app)

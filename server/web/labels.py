@@ -44,3 +44,6 @@ STATUSES = Words({"open": N_("open"), "overdue": N_("overdue"), "active": N_("in
 
 def category(code):
     return CATEGORIES.get(code)
+
+
+SUMMONS = Words(messages.SUMMONS)

@@ -23,8 +23,8 @@ from ..errors import ApiError
 from ..extensions import db
 from ..ratelimits import login_limited
 from ..scope import AGGREGATE_READERS
-from ..services import review
-from . import bp, charts, csrf_token, labels
+from ..services import review, workspace
+from . import STAFF_ROLES, bp, charts, csrf_token, labels
 
 
 @bp.app_template_filter("pct")
@@ -117,8 +117,8 @@ def _api_error(exc):
 @login_limited(methods=["POST"])
 def login():
     nxt = request.values.get("next", "")
-    # only a path on this site's review pages: no scheme, no host, nothing a header would choke on
-    if (not nxt.startswith("/review") or urlsplit(nxt).netloc or urlsplit(nxt).scheme
+    # only a path on this site's staff pages: no scheme, no host, nothing a header would choke on
+    if (not nxt.startswith(("/review", "/work")) or urlsplit(nxt).netloc or urlsplit(nxt).scheme
             or any(c in nxt for c in "\\\r\n\t\x00")):
         nxt = url_for("review_web.home")
     error, status = None, 200
@@ -131,7 +131,7 @@ def login():
         except ApiError:
             error, status = gettext("wrong user name or password"), 401
         else:
-            if worker.role not in AGGREGATE_READERS:
+            if worker.role not in STAFF_ROLES:
                 error, status = gettext("These pages are for reviewers; grid workers use their tablet"), 403
             else:
                 # a fresh session: nothing from before the log-in carries over
@@ -139,6 +139,9 @@ def login():
                 session.permanent = True
                 session.update(uid=str(worker.id), since=time.time(), epoch=worker.session_epoch)
                 csrf_token()
+                if worker.role not in AGGREGATE_READERS:
+                    # a department's staff have no review figures: their cases are in the workspace
+                    nxt = url_for("work_web.queue")
                 return redirect(nxt)
     return render_template("review_login.html", error=error, next=nxt), status
 
@@ -213,6 +216,13 @@ def case(flag_id):
     if detail is None:
         abort(404, description=gettext("There is no such case in your area"))
     return render_template("review_case.html", c=detail)
+
+
+@bp.get("/area/<uuid:area_id>/departments")
+def departments(area_id):
+    area = _area(area_id)
+    return render_template("review_departments.html", area=area, rows=workspace.summons_overview(area),
+                           crumbs=review.breadcrumbs(area))
 
 
 @bp.get("/area/<uuid:area_id>/workers")
@@ -293,7 +303,8 @@ CSV_HEADERS = {
     "category": N_("category"), "colour": N_("colour"), "state": N_("state"), "level": N_("level"),
     "held_by": N_("held by"), "held_by_staff": N_("staff holding it"), "grid": N_("grid"),
     "grid_workers": N_("grid workers"), "household": N_("household"), "raised_at": N_("raised at"),
-    "deadline_at": N_("deadline"), "overdue_hours": N_("hours overdue"), "worker": N_("worker"),
+    "deadline_at": N_("deadline"), "overdue_hours": N_("hours overdue"), "holder_person": N_("holder"),
+    "worker": N_("worker"),
     "visits": N_("visits"), "week": N_("week"), "starts": N_("week starting"), "raised": N_("raised"),
     "closed": N_("closed"), "escalations": N_("escalations"), "open_red": N_("open red"),
     "open_yellow": N_("open yellow"), "open_green": N_("open green"), "raised_in_period": N_("raised in period"),
@@ -333,10 +344,11 @@ def _table(name, area):
                     return
                 page += 1
         return (["case", "category", "colour", "state", "level", "held_by", "held_by_staff", "grid", "grid_workers",
-                 "household", "raised_at", "deadline_at", "overdue_hours"],
+                 "household", "raised_at", "deadline_at", "overdue_hours", "holder_person"],
                 ([r["id"], r["category"], r["colour"], r["state"], r["level"], r["holder"],
                   "、".join(r["holder_staff"]), r["grid"], "、".join(r["grid_workers"]), r["household"],
-                  r["raised_at"], r["deadline_at"], r["overdue_hours"]] for r in every_case()))
+                  r["raised_at"], r["deadline_at"], r["overdue_hours"],
+                  r["holder_person"]["name"] if r["holder_person"] else None] for r in every_case()))
     first, last, _ = _period()
     if name == "workers":
         return ["worker", "visits"], [[r["name"], r["visits"]] for r in review.workers(area, first, last)]

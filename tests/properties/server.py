@@ -58,7 +58,9 @@ def server_state(app):
         for e in db.session.execute(select(FlagEvent)).scalars():
             ev = {"id": str(e.id), "stamp": e.stamp, "flag_id": str(e.flag_id), "action": e.action,
                   "from_state": e.from_state, "at_level": e.at_level, "level": e.level, "colour": e.colour,
-                  "visit_id": str(e.visit_id) if e.visit_id else None, "note": e.note, "reason": e.reason}
+                  "visit_id": str(e.visit_id) if e.visit_id else None, "note": e.note, "reason": e.reason,
+                  "assignee_id": str(e.assignee_id) if e.assignee_id else None,
+                  "department_id": str(e.department_id) if e.department_id else None}
             state["flag_events"][ev["id"]] = ev
             events.setdefault(ev["flag_id"], []).append(ev)
         for f in db.session.execute(select(Flag)).scalars():
@@ -66,6 +68,8 @@ def server_state(app):
             state["flags"][fid] = (f.state, f.current_level, f.current_colour)
             view = fold_flag(f.colour, f.level, events.get(fid, []))
             state["folded"][fid] = (view["state"], view["level"], view["colour"])
+            # the named holder is stored as folded too (none here unless a scenario assigns one)
+            assert (str(f.holder_id) if f.holder_id else None) == view["holder"], fid
         vault = app.extensions["pii_vault"]
         state["conflicts"] = []
         for c in db.session.execute(select(Conflict)).scalars():

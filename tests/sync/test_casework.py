@@ -13,7 +13,7 @@ T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
 
-ROLES = ("grid_worker", "community", "street", "district", "bureau", "admin", "system")
+ROLES = ("grid_worker", "community", "street", "district", "bureau", "admin", "department", "system")
 STAFF = ("street", "district", "bureau")
 OPEN = ("reported", "confirmed", "in_progress")
 NOT_RUNNING = ("resolved", "verified", "closed", "rejected")
@@ -23,6 +23,14 @@ def expected(role, action, level):
     """The permission table, written out from the design rather than from the code."""
     if role == "system":
         return True
+    if role == "department":
+        # a summoned department reports in, answers and notes, at whatever level the case is
+        return action in ("report_in", "answer", "note")
+    if action in ("report_in", "answer"):
+        return False
+    if action in ("summon", "release"):
+        # 街乡吹哨: the street and above summon departments, at their own level
+        return role in STAFF and level == role
     if role == "grid_worker":
         return action in ("verify", "note")
     if role == "community":

@@ -50,9 +50,11 @@ def _with_events(flag):
                                      .order_by(FlagEvent.stamp)).scalars().all()
     view = fold_flag(flag.colour, flag.level, [
         {"id": str(e.id), "stamp": e.stamp, "action": e.action, "from_state": e.from_state,
-         "at_level": e.at_level, "level": e.level, "colour": e.colour} for e in flag.events])
+         "at_level": e.at_level, "level": e.level, "colour": e.colour,
+         "department_id": str(e.department_id) if e.department_id else None} for e in flag.events])
     flag.concurrent_event_ids = view["concurrent"]
-    flag.allowed_actions = allowed_actions(g.scope.role, flag.state, flag.current_level)
+    # a close waits for every summoned department to answer or be released
+    flag.allowed_actions = allowed_actions(g.scope.role, flag.state, flag.current_level, view["summons"])
     return _decorate(flag)
 
 

@@ -78,6 +78,7 @@ def _case_rows(scope, query, page, per_page, now):
     households = {h.id: h for h in db.session.execute(
         select(Household).where(Household.id.in_({f.household_id for f in flags}))).scalars()} if flags else {}
     where = _where_held({f.grid_id for f in flags})
+    holders = _holders({f.holder_id for f in flags})
     rows = []
     for f in flags:
         full = may_open_case(scope, f)
@@ -96,6 +97,7 @@ def _case_rows(scope, query, page, per_page, now):
             "overdue_hours": overdue_h, "household": head if named else mask_name(head),
             "grid": held.get("grid", {}).get("name"), "grid_workers": held.get("grid", {}).get("staff", []),
             "holder": holder["name"], "holder_staff": holder["staff"], "full": full,
+            "holder_person": _holder_view(holders.get(f.holder_id), full),
         })
     return rows
 
@@ -106,13 +108,17 @@ def _level_rank(col):
 
 def _where_held(grid_ids):
     """For each grid: its name and workers, and for each level above it the area answering
-    there and its staff (by their display names)."""
+    there and its staff (by their display names). Read from the areas' paths, so a city set
+    up a minute ago is right before the first roll-up."""
     if not grid_ids:
         return {}
     out = defaultdict(dict)
-    rows = db.session.execute(select(AreaClosure.grid_id, Area.id, Area.level, Area.name)
-                              .join(Area, Area.id == AreaClosure.ancestor_id)
-                              .where(AreaClosure.grid_id.in_(grid_ids))).all()
+    paths = dict(db.session.execute(select(Area.id, Area.path).where(Area.id.in_(grid_ids))).all())
+    prefixes = {"/" + "/".join(p.strip("/").split("/")[:i]) + "/"
+                for p in paths.values() for i in range(1, len(p.strip("/").split("/")) + 1)}
+    areas = db.session.execute(select(Area.id, Area.level, Area.name, Area.path).where(Area.path.in_(prefixes))).all()
+    rows = [(grid_id, a.id, a.level, a.name) for grid_id, path in paths.items() for a in areas
+            if path.startswith(a.path)]
     area_ids = {r[1] for r in rows}
     staff = defaultdict(list)
     for area_id, name in db.session.execute(select(Worker.area_id, Worker.display_name).where(
@@ -131,13 +137,34 @@ def _where_held(grid_ids):
     return out
 
 
+def _holders(ids):
+    """The named holders (承办人) of cases by id: their names and work phones."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {w.id: w for w in db.session.execute(select(Worker).where(Worker.id.in_(ids))).scalars()}
+
+
+def _holder_view(worker, full):
+    """A case's named holder: the name for everyone who sees the case, the work phone for those
+    who may open it."""
+    if worker is None:
+        return None
+    return {"id": worker.id, "name": worker.display_name, "phone": worker.work_phone if full else None}
+
+
 def case_detail(scope, flag_id):
     """One case with its event log, as this reviewer may see it; opening it in full is audited.
     Returns None when the case is not in the reviewer's area."""
     flag = db.session.get(Flag, flag_id)
     if flag is None or not in_view(scope, flag.grid_id):
         return None
-    full = may_open_case(scope, flag)
+    return detail_of(scope, flag, may_open_case(scope, flag))
+
+
+def detail_of(scope, flag, full):
+    """One case as ``scope`` may see it (``full``: names, address, notes; numbers in full only
+    for those who collect them at the door); opening it in full is audited."""
     household = db.session.get(Household, flag.household_id)
     person = db.session.get(Person, flag.person_id) if flag.person_id else None
     events = db.session.execute(select(FlagEvent, Worker.display_name)
@@ -168,6 +195,7 @@ def case_detail(scope, flag_id):
         "note": flag.note if full else None,
         "grid": where.get("grid", {}).get("name"), "grid_workers": where.get("grid", {}).get("staff", []),
         "holder": holder["name"], "holder_staff": holder["staff"],
+        "holder_person": _holder_view(_holders({flag.holder_id}).get(flag.holder_id), full),
         "household": {
             "id": household.id, "head_name": name(household.head_name),
             "address": household.address if full else None,
@@ -179,7 +207,8 @@ def case_detail(scope, flag_id):
             "id_number": secret(person.id_number_enc, mask_id_number),
         } if person else None,
         "events": [{"at": e.created_at, "action": e.action, "from_state": e.from_state, "level": e.level,
-                    "colour": e.colour, "by": who or ("system" if e.worker_id is None else "?"),
+                    "colour": e.colour, "by": who or ("system" if e.worker_id is None else "?"), "id": e.id,
+                    "assignee_id": e.assignee_id, "department_id": e.department_id,
                     # notes are free text and may name people: only in full, or the system's own
                     "note": e.note if full or e.worker_id is None else None, "reason": e.reason}
                    for e, who in events],
