@@ -63,7 +63,7 @@ def test_edits_of_another_grids_records_answer_like_unknown_ids(tablet, town, un
     """An edit naming another grid's household, person or flag: ``out_of_scope`` with the same
     words as an edit of a record the server does not have."""
     for entity, fields in (("household", {"note": "偷改", "head_name": "冒名"}),
-                           ("person", {"name": "改名", "id_number": "110105194912310021"}),
+                           ("person", {"name": "改名", "id_number": "11010519491231002X"}),
                            ("person", {"deleted": True}),
                            ("flag", {"note": "外人"}), ("household", {"deleted": True})):
         reason = _same(tablet, untouched, entity, town[entity][code], lambda i: (i, fields))
@@ -79,14 +79,14 @@ def test_creations_aimed_at_another_grid_answer_like_new_ids(tablet, city, town,
     cases = [
         ("household", town["household"][code], lambda i: (i, {"grid_id": city[code], "address": "x"})),
         ("person", town["person"][code], lambda i: (i, {"household_id": theirs_h, "name": "x"})),
-        ("flag", town["flag"][code], lambda i: (i, {"household_id": theirs_h, "category": "x", "colour": "red"})),
+        ("flag", town["flag"][code], lambda i: (i, {"household_id": theirs_h, "category": "illness_poverty", "colour": "red"})),
         # a taken event id aimed at the grid that holds it answers as a new id aimed there
         ("visit", town["visit"][code], lambda i: (i, _visit(theirs_h))),
         ("flag_event", town["flag_event"][code], lambda i: (i, {"flag_id": town["flag"][code], "action": "note"})),
         # references: the record named is another grid's, or unknown
         ("person", None, lambda i: (str(uuid.uuid4()), {"household_id": i, "name": "外人"})),
         ("visit", None, lambda i: (str(uuid.uuid4()), _visit(i))),
-        ("flag", None, lambda i: (str(uuid.uuid4()), {"household_id": i, "category": "x", "colour": "red"})),
+        ("flag", None, lambda i: (str(uuid.uuid4()), {"household_id": i, "category": "illness_poverty", "colour": "red"})),
         ("flag_event", None, lambda i: (str(uuid.uuid4()), {"flag_id": i, "action": "note", "note": "x"})),
         ("flag_event", None, lambda i: (str(uuid.uuid4()), {"flag_id": i, "action": "confirm",
                                                             "from_state": "reported"})),
@@ -98,7 +98,7 @@ def test_creations_aimed_at_another_grid_answer_like_new_ids(tablet, city, town,
         assert reason["code"] == "out_of_scope", (entity, reason)
     # a person of another grid named by a flag in one's own household
     reason = _same(tablet, untouched, "flag", town["person"][code], lambda i: (
-        str(uuid.uuid4()), {"household_id": own_h, "person_id": i, "category": "x", "colour": "red"}))
+        str(uuid.uuid4()), {"household_id": own_h, "person_id": i, "category": "illness_poverty", "colour": "red"}))
     assert reason["code"] == "out_of_scope"
     # a visit or an amendment naming another grid's visit
     reason = _same(tablet, untouched, "visit", town["visit"][code], lambda i: (
@@ -119,7 +119,7 @@ def test_a_full_creation_in_ones_own_grid_under_a_taken_id_writes_nothing_anywhe
     with untouched():
         for entity, fields in (("household", {"grid_id": city["G1"], "address": "光明巷7号"}),
                                ("person", {"household_id": own, "name": "新生"}),
-                               ("flag", {"household_id": own, "category": "x", "colour": "green"})):
+                               ("flag", {"household_id": own, "category": "illness_poverty", "colour": "green"})):
             for code in ("G2", "G3"):
                 result = tablet.send(entity, town[entity][code], fields)
                 assert result["status"] == "rejected" and result["reason"]["code"] == "out_of_scope", result
@@ -214,10 +214,10 @@ def test_junk_base_is_refused_naming_it_and_never_stored(app, tablet, town, base
 
 def test_flags_pushed_above_the_raisers_level_are_refused(tablet, town, untouched):
     for level in ("street", "district", "bureau"):
-        result = tablet.send("flag", str(uuid.uuid4()), {"household_id": town["household"]["G1"], "category": "x",
+        result = tablet.send("flag", str(uuid.uuid4()), {"household_id": town["household"]["G1"], "category": "illness_poverty",
                                                          "colour": "red", "level": level})
         assert result["status"] == "rejected" and result["reason"]["code"] == "not_allowed", result
         assert result["reason"]["field"] == "level"
-    ok = tablet.send("flag", str(uuid.uuid4()), {"household_id": town["household"]["G1"], "category": "x",
+    ok = tablet.send("flag", str(uuid.uuid4()), {"household_id": town["household"]["G1"], "category": "illness_poverty",
                                                  "colour": "red", "level": "community"})
     assert ok["status"] == "applied"

@@ -25,7 +25,7 @@ PROBES = [
     ("household", "post", "/persons", {"household_id": "{id}", "name": "外人"}),
     ("household", "post", "/visits", {"household_id": "{id}", "visited_at": "2026-11-01T09:00:00+08:00",
                                       "checklist_version": 1, "checks": "CHECKS"}),
-    ("household", "post", "/flags", {"household_id": "{id}", "category": "x", "colour": "red"}),
+    ("household", "post", "/flags", {"household_id": "{id}", "category": "illness_poverty", "colour": "red"}),
     ("person", "get", "/persons/{id}", None),
     ("person", "patch", "/persons/{id}", {"name": "改名", "phone": "13900000000"}),
     ("visit", "get", "/visits/{id}", None),
@@ -103,7 +103,7 @@ def test_creating_with_another_grids_id_never_reaches_it(app, client, auth, city
     h = auth.headers("w1")
     own = {"household": {"grid_id": city["G1"], "address": "光明巷7号"},
            "person": {"household_id": town["household"]["G1"], "name": "新生"},
-           "flag": {"household_id": town["household"]["G1"], "category": "x", "colour": "yellow"}}[entity]
+           "flag": {"household_id": town["household"]["G1"], "category": "illness_poverty", "colour": "yellow"}}[entity]
     with untouched():
         for code in ("G2", "G3"):
             resp = client.post(API + url, headers=h, json={"id": town[entity][code], **own})
@@ -142,7 +142,7 @@ def test_references_to_another_grid_answer_like_unknown_ones(client, auth, town,
     pid, hid = town["person"]["G1"], town["household"]["G1"]
     probes = [
         ("patch", f"/persons/{pid}", lambda x: {"household_id": x}, "household"),
-        ("post", "/flags", lambda x: {"household_id": hid, "person_id": x, "category": "x", "colour": "red"},
+        ("post", "/flags", lambda x: {"household_id": hid, "person_id": x, "category": "illness_poverty", "colour": "red"},
          "person"),
         ("post", "/visits", lambda x: {"household_id": hid, "visited_at": "2026-11-01T09:00:00+08:00",
                                        "checklist_version": 1, "checks": checks(), "amends_id": x}, "visit"),
@@ -236,7 +236,7 @@ def test_read_only_staff_cannot_decide_or_undo_merges(app, client, auth, city, t
 def test_flags_are_raised_only_at_the_raisers_own_level(app, client, auth, city, town, untouched, who, level):
     from tests.security.conftest import dump
     own = dump(app, city, ("G1",))
-    body = {"household_id": town["household"]["G1"], "category": "x", "colour": "red", "level": level}
+    body = {"household_id": town["household"]["G1"], "category": "illness_poverty", "colour": "red", "level": level}
     with untouched():
         resp = client.post(API + "/flags", headers=auth.headers(who), json=body)
     assert (resp.status_code, resp.json["code"]) == (422, "not_allowed"), resp.json
