@@ -73,13 +73,14 @@ def store_secret(args, stdin=None):
             return {"key": key}
     stdin = stdin or sys.stdin
     if not stdin.isatty():
-        raise StoreLocked(_("the store is encrypted: set $%(var)s to its passphrase (or use "
-                            "--plaintext to keep a store in the clear)") % {"var": args.passphrase_env})
+        raise StoreLocked(f"the store is encrypted: set ${args.passphrase_env} to its passphrase (or use "
+                          "--plaintext to keep a store in the clear)", code="store_needs_passphrase",
+                          params={"var": args.passphrase_env})
     passphrase = getpass.getpass(_("passphrase for the local store: "))
     if new and getpass.getpass(_("again: ")) != passphrase:
-        raise StoreLocked(_("the two passphrases differ"))
+        raise StoreLocked("the two passphrases differ", code="passphrases_differ")
     if not passphrase:
-        raise StoreLocked(_("an empty passphrase does not protect anything"))
+        raise StoreLocked("an empty passphrase does not protect anything", code="empty_passphrase")
     return {"passphrase": passphrase}
 
 

@@ -252,9 +252,12 @@ def _summons_history(rng, now, departments):
         at = now - dt.timedelta(hours=rng.randint(6, 96))
         if flag.current_level != "street":
             # escalated past the street long ago: sent back to it to be worked with the departments
+            # by the staff of the level it was at (a person, as every step of the demo's cases)
+            sender = db.session.execute(db.select(Worker.id).where(Worker.role == flag.current_level)
+                                        .order_by(Worker.username)).scalars().first()
             _flush([server_change("flag_event", uuid.uuid4(), {
                 "flag_id": str(flag.id), "action": "route", "level": "street", "note": "转回街道，召集相关部门办理"})],
-                   now=at - dt.timedelta(hours=1))
+                   now=at - dt.timedelta(hours=1), worker_id=sender)
         picked = ours[:2] if i % 2 == 0 else ours[1:]
         for dept in picked:
             steps = [("summon", {"note": "请协助：核实家庭情况并落实帮扶"})]

@@ -77,7 +77,11 @@ MESSAGES = {
     "server_unavailable": N_("the server cannot be reached; nothing was lost, sync again later"),
     "network_error": N_("the network failed; nothing was lost, sync again later"),
     "bad_response": N_("the server's answer could not be read; nothing was lost, sync again later"),
-    "store_locked": N_("the local store is in use by another program"),
+    "store_locked": N_("the local store is encrypted: the key or passphrase is missing or wrong"),
+    "store_needs_passphrase": N_("the local store is encrypted: set $%(var)s to its passphrase (or use "
+                                 "--plaintext to keep a store in the clear)"),
+    "passphrases_differ": N_("the two passphrases differ"),
+    "empty_passphrase": N_("an empty passphrase does not protect anything"),
     "unsent_changes": N_("there are changes not yet sent: sync first, or wipe with --force"),
     "other_workers_data": N_("this tablet holds another worker's records: log out with --wipe first"),
 }

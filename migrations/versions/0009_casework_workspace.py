@@ -73,6 +73,11 @@ def upgrade():
 
 
 def downgrade():
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # batch mode copies flag and worker, which other tables point at: with foreign keys on,
+        # dropping the old copy fails (the rows pointing at it are kept as they are)
+        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
     with op.batch_alter_table('flag_event', schema=None) as batch_op:
         batch_op.drop_column('department_id')
         batch_op.drop_column('assignee_id')
@@ -86,3 +91,5 @@ def downgrade():
         batch_op.drop_column('department_id')
     op.drop_table('summons')
     op.drop_table('department')
+    if bind.dialect.name == "sqlite":
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")

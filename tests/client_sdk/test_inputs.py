@@ -36,13 +36,13 @@ def test_a_server_url_without_a_scheme_is_taken_as_http_and_a_bad_one_refused(tm
     from client_sdk.cli import EXIT_ERROR, main
     from client_sdk.store import Store
     store = tmp_path / "cli.db"
-    assert main(["--store", str(store), "--server", "127.0.0.1:5000", "pending"]) == 0
-    kept = Store(str(store), None)
+    assert main(["--plaintext", "--store", str(store), "--server", "127.0.0.1:5000", "pending"]) == 0
+    kept = Store(str(store), None, plaintext=True)
     try:
         assert kept.get_meta("server_url") == "http://127.0.0.1:5000"
     finally:
         kept.close()
     for bad in ("ftp://example", "http://", "127.0.0.1:port"):
-        assert main(["--store", str(tmp_path / "other.db"), "--server", bad, "pending"]) == EXIT_ERROR
+        assert main(["--plaintext", "--store", str(tmp_path / "other.db"), "--server", bad, "pending"]) == EXIT_ERROR
         err = capsys.readouterr().err
         assert "服务器地址" in err and "Traceback" not in err

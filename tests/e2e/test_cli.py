@@ -143,6 +143,6 @@ def test_fieldsync_lists_the_questions_and_categories_and_edits_what_was_typed(l
     assert _run(store, live, "edit-household", hid[:6], "--phone", "abc")[0] != 0
     assert _run(store, live, "edit-household", hid[:6], "--phone", "010-12345678")[0] == 0
     assert _run(store, live, "edit-person", pid[:6], "--id-number", "11010519491231002x")[0] == 0
-    with FieldClient(store) as client:
+    with FieldClient(store, passphrase=PASSPHRASE) as client:
         assert client.household(hid)["phone"] == "010-12345678"
         assert client.person(pid)["id_number"] == "11010519491231002X"

@@ -55,7 +55,7 @@ def case_at(app, town, level, action):
     """A reported case in G1 at ``level``; 卫健 summoned to it (and reported in, for an answer)."""
     fid = str(uuid.uuid4())
     with app.app_context():
-        changes = [server_change("flag", fid, {"household_id": town["household"], "category": "c", "colour": "red",
+        changes = [server_change("flag", fid, {"household_id": town["household"], "category": "illness_poverty", "colour": "red",
                                                "level": level})]
         if level != "community":
             changes.append(server_change("flag_event", str(uuid.uuid4()), {
