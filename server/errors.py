@@ -33,7 +33,10 @@ class ErrorSchema(Schema):
     code = fields.Str(required=True, metadata={"description": "what went wrong, stable: e.g. invalid_input, "
                                                               "not_found, resync_required"})
     status = fields.Int(required=True, metadata={"description": "the HTTP status, repeated"})
-    message = fields.Str(required=True, metadata={"description": "for a person to read"})
+    message = fields.Str(required=True, metadata={"description": "for a person to read, in the language "
+                                                                    "Accept-Language asks for (Chinese by default)"})
+    detail = fields.Str(metadata={"description": "the developer's English, when the message is in another "
+                                                 "language and the detail says more"})
     errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
                          metadata={"description": "the fields at fault (dotted names), each with its messages"})
 
