@@ -17,6 +17,7 @@ from server.jobs import escalate_overdue
 from tests.browser.conftest import VIEWPORTS, _Quiet, shot
 from tests.conftest import _config, _dispose
 from tests.e2e.conftest import CHECKS_OK
+from tests.helpers import STORE_KEY
 
 
 class FakeClock:
@@ -95,7 +96,7 @@ def press(page, action, note=None):
 
 def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_path):
     app, base, city, clock = town
-    tablet = FieldClient(tmp_path / "tab.db", base, device_id="tab-w1",
+    tablet = FieldClient(tmp_path / "tab.db", base, device_id="tab-w1", key=STORE_KEY,
                          transport=Transport(base, sleep=lambda s: None))
     tablet.login("w1", "pw-w1")
     tablet.sync()
