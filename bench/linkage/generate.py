@@ -44,7 +44,7 @@ ERRORS = {
     "id_spaces": 0.03, "id_digit": 0.025, "id_swap": 0.01,
     # a parent's ID number typed on a child's record (school lists mostly)
     "family_id": 0.01, "family_id_school": 0.15,
-    "birth_missing_with_id": 0.35, "birth_missing_without_id": 0.08, "birth_typo": 0.02, "birth_swap": 0.01,
+    "birth_missing_with_id": 0.35, "birth_missing_without_id": 0.08, "birth_missing_school": 0.05, "birth_typo": 0.02, "birth_swap": 0.01,
     # the year mistyped (1988 → 1998, 1988 → 1989), the lunar birthday written as a date (old
     # people far more often), only the year
     "birth_year_typo": 0.015, "birth_lunar": 0.015, "birth_lunar_old": 0.10, "birth_year_only": 0.02,
@@ -372,10 +372,11 @@ class Generator:
             number = number[:6] + " " + number[6:14] + " " + number[14:]
         return number
 
-    def typed_birth(self, birth, has_id):
+    def typed_birth(self, birth, has_id, school=False):
         r = self.rng
         tags = self.tags
-        if r.random() < ERRORS["birth_missing_with_id" if has_id else "birth_missing_without_id"]:
+        if r.random() < ERRORS["birth_missing_school" if school else
+                            "birth_missing_with_id" if has_id else "birth_missing_without_id"]:
             return ""
         if r.random() < ERRORS["birth_year_only"]:
             tags.append("birth_year_only")
@@ -525,7 +526,7 @@ class Generator:
                             "name": self.typed_name(person.name, ERRORS["name_nickname_school"] if school else None),
                             "id_number": number,
                             "gender": self.typed_gender(person.gender),
-                            "birth_date": self.typed_birth(person.birth, bool(number)),
+                            "birth_date": self.typed_birth(person.birth, bool(number), school),
                             "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby)})
                 truth[rid] = person.pid
                 kinds[rid] = tuple(tags)

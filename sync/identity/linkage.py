@@ -79,7 +79,7 @@ class FeatureTable:
             if address is not None:
                 address = addresses.setdefault(address.canonical, address)
             out.append(PersonFeatures(f.rid, *nm, f.id18, f.id_valid, birth, f.birth_from_id, f.gender, f.phone,
-                                      address, f.household_id))
+                                      address, f.household_id, f.byear, f.id_foreign))
         for kind, column in enumerate(self.hashes):
             column.extend(h[kind] for h in hashes)
 
@@ -206,7 +206,7 @@ class _Clusters:
         got = self.ids.get(root)
         if got is None:
             f = self.feats[root]
-            got = frozenset((f.id18,)) if f.id_valid else frozenset()
+            got = frozenset((f.id18,)) if f.id_valid and not f.id_foreign else frozenset()
         return got
 
     def _births(self, root):
@@ -240,7 +240,7 @@ class _Clusters:
 
 
 def _thin(f):
-    return not f.birth and not f.id18
+    return not f.birth and not (f.id18 and not f.id_foreign)
 
 
 def cluster(feats, same_pairs):
@@ -300,8 +300,35 @@ def cluster(feats, same_pairs):
 
 
 def name_frequency(feats):
+    """The register's name counts, and its shared phones (``shared_phones``)."""
     counts = Counter(f.name for f in feats if f.name)
-    return NameFrequency(dict(counts), sum(counts.values()))
+    return NameFrequency(dict(counts), sum(counts.values()), shared_phones=shared_phones(feats))
+
+
+def shared_phones(feats):
+    """Phones the register shows on more than one person: on records whose own valid ID numbers
+    differ, or whose birth dates are different people's (a household's phone typed on every
+    member's record: a parent and a namesake son, twins, a spouse). Such a phone says "the same
+    family", not "the same person"."""
+    seen = {}                    # phone -> (ID number, birth) of its first record
+    shared = set()
+    for f in feats:
+        if not f.phone or f.phone in shared:
+            continue
+        own_id = f.id18 if f.id_valid and not f.id_foreign else ""
+        first = seen.get(f.phone)
+        if first is None:
+            seen[f.phone] = [(own_id, f.birth)]
+            continue
+        for other_id, other_birth in first:
+            if (own_id and other_id and own_id != other_id) or \
+                    (f.birth and other_birth and birth_level(f.birth, other_birth) == "different"):
+                shared.add(f.phone)
+                break
+        else:
+            if len(first) < 4:
+                first.append((own_id, f.birth))
+    return frozenset(shared)
 
 
 def review_pairs(roots, maybe_pairs):

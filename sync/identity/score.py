@@ -65,6 +65,7 @@ from rapidfuzz.distance import OSA
 
 from .address import compare_parsed
 from .dates import compare_dates
+from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
 SAME_AT, MAYBE_AT = 20.0, 10.0
@@ -77,10 +78,14 @@ def _w(m, u):
 
 
 W_ID = {"exact": _w(0.93, 1e-7), "exact_unchecked": _w(0.03, 1e-8), "close": _w(0.05, 1e-6),
-        "different": _w(0.02, 1.0)}
+        "exact_foreign": _w(0.01, 1e-6), "different": _w(0.02, 1.0)}
 W_NAME_EXACT_M = 0.88
-W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "different": _w(0.03, 1.0)}
-W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "different": _w(0.02, 1.0)}
+W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "transposed": _w(0.015, 1e-4),
+          "dropped": _w(0.02, 1e-4), "surname_near": _w(0.015, 5e-4), "nickname": _w(0.01, 2e-3),
+          "different": _w(0.03, 1.0)}
+W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "year": _w(0.02, 0.015), "implied": 0.0,
+           "different": _w(0.02, 1.0)}
+W_PHONE_SHARED = _w(0.85, 1e-2)      # a household's phone: it says "same family", not "same person"
 W_GENDER = {"agree": _w(0.98, 0.5), "different": _w(0.02, 0.5)}
 W_PHONE = {"exact": _w(0.85, 1e-4), "close": _w(0.03, 1e-4), "different": _w(0.12, 1.0)}
 W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "different": _w(0.15, 1.0)}
@@ -90,9 +95,10 @@ class NameFrequency:
     """u of an exact name agreement: the name's share of the register, smoothed towards
     ``DEFAULT_NAME_U`` by ``prior`` pseudo-records so that a small register says little."""
 
-    def __init__(self, counts=None, total=0, prior=10000):
+    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset()):
         self.counts = counts if counts is not None else {}
         self.total, self.prior = total, prior
+        self.shared_phones = shared_phones     # phones a register shows on several persons' records
 
     def add(self, name, n=1):
         if name:
@@ -128,10 +134,15 @@ _DEFAULT_NAME_W = _w(W_NAME_EXACT_M, DEFAULT_NAME_U)
 
 def id_level(a, b):
     """ID agreement of two feature records: exact / exact_unchecked / close / different /
-    valid_near (two valid numbers one slip apart) / valid_different; None when either is missing."""
+    valid_near (two valid numbers one slip apart) / valid_different; None when either is missing
+    or when one is a family member's number (``id_foreign``: it says nothing about this person;
+    two records both carrying the same family member's number: ``exact_foreign``, evidence
+    only with the name agreeing, as siblings carry it too)."""
     x, y = a.id18, b.id18
-    if not x or not y:
+    if not x or not y or a.id_foreign != b.id_foreign:
         return None
+    if a.id_foreign:
+        return "exact_foreign" if x == y else None
     if x == y:
         return "exact" if a.id_valid or b.id_valid else "exact_unchecked"
     if x[:17] == y[:17]:
@@ -151,10 +162,20 @@ def name_level(a, b):
         return "homophone"
     if a.fz == b.fz:
         return "fuzzy"
-    return "different"
+    return name_variant(a.name, b.name) or "different"
 
 
-birth_level = compare_dates
+def birth_level(a, b):
+    """``compare_dates`` of two birth dates (``YYYY-MM-DD``); of two records' features: also a
+    year typed alone against the other's date or year (``year``, or ``different``)."""
+    if isinstance(a, str) or a is None:
+        return compare_dates(a, b)
+    if a.birth and b.birth:
+        return compare_dates(a.birth, b.birth)
+    ya, yb = a.byear or a.birth[:4], b.byear or b.birth[:4]
+    if not ya or not yb:
+        return None
+    return "year" if ya == yb else "different"
 
 
 def phone_level(x, y):
@@ -186,9 +207,11 @@ def compare(a, b, names=None):
             score += names.weight(a.name) if names is not None else _DEFAULT_NAME_W
         else:
             score += W_NAME[nl]
-    bl = birth_level(a.birth, b.birth)
+    bl = birth_level(a, b)
     if bl is not None and idl == "close" and (a.birth_from_id or b.birth_from_id) and bl != "exact":
         bl = None            # read from a number with a slip in it: the slip may be in the date
+    if bl == "exact" and idl in ("exact", "exact_unchecked", "exact_foreign") and a.birth_from_id and b.birth_from_id:
+        bl = "implied"       # both read from the one number: no evidence beyond the number's
     if bl is not None:
         levels["birth"] = bl
         score += W_BIRTH[bl]
@@ -197,7 +220,10 @@ def compare(a, b, names=None):
         levels["gender"] = gl
         score += W_GENDER[gl]
     pl = phone_level(a.phone, b.phone)
-    if pl is not None:
+    if pl == "exact" and names is not None and a.phone in names.shared_phones:
+        levels["phone"] = "shared"
+        score += W_PHONE_SHARED
+    elif pl is not None:
         levels["phone"] = pl
         score += W_PHONE[pl]
     if a.address is not None and b.address is not None:
@@ -216,6 +242,8 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
     ``NameFrequency.size_bits``)."""
     idl, nl, bl = levels.get("id"), levels.get("name"), levels.get("birth")
     name_agrees = nl in ("exact", "homophone")
+    at_door = levels.get("address") in ("exact", "close")
+    own_phone = levels.get("phone") == "exact" and not same_household
     if idl in ("valid_near", "valid_different"):
         if idl == "valid_near" and nl in ("exact", "homophone", "fuzzy") and bl in ("exact", "close", None):
             return MAYBE, "valid-ids-differ-by-one-slip"
@@ -227,11 +255,21 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         rule = "birth-dates-differ"
     elif bl == "close" and same_household and nl == "exact":
         rule = "same-name-same-household-other-birth-date"
-    elif not (idl in ("exact", "exact_unchecked")
-              or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
-              or (name_agrees and (bl == "exact"
-                                   or (levels.get("phone") == "exact" and not same_household)
-                                   or (bl == "close" and levels.get("address") in ("exact", "close"))))):
+    elif not (
+            # the same number: enough with the name agreeing or missing; a name typed another
+            # way also needs a birth date typed on one record (a family member's number on a
+            # record without one cannot be told)
+            (idl in ("exact", "exact_unchecked") and (nl in (None, "exact", "homophone") or bl != "implied"))
+            or (idl == "exact_foreign" and nl in (None, "exact", "homophone"))
+            or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
+            # no number: the name, and the birth date or the person's own phone; a record with
+            # neither birth date nor number needs the name in the same characters
+            or (name_agrees and (bl == "exact" or (own_phone and (nl == "exact" or bl is not None))
+                                 or (bl == "close" and at_door)))
+            # the given name in another order or a near-homophone surname: a twin's name is
+            # neither, but a dropped character, an accent slip or a nickname can be (李远雨 /
+            # 李玉): those need the number
+            or (nl in ("transposed", "surname_near") and bl == "exact" and (own_phone or at_door))):
         rule = "not-enough-evidence"
     if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
