@@ -69,6 +69,10 @@ from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
 SAME_AT, MAYBE_AT = 20.0, 10.0
+#: More bits a pair needs in a register over BASE_REGISTER when it has only a name, a birth date
+#: and a gender to go on (no number, phone or address on one side): two 李静 of a city born on
+#: one day are not rare.
+ALONE_BITS = 4.0
 DEFAULT_NAME_U = 1e-3
 BASE_REGISTER = 10000
 
@@ -212,6 +216,8 @@ def compare(a, b, names=None):
         bl = None            # read from a number with a slip in it: the slip may be in the date
     if bl == "exact" and idl in ("exact", "exact_unchecked", "exact_foreign") and a.birth_from_id and b.birth_from_id:
         bl = "implied"       # both read from the one number: no evidence beyond the number's
+    elif bl in ("close", "different", "year") and idl in ("exact", "exact_unchecked"):
+        bl = "exact"         # both typed dates fit the one number (else it would be foreign): slips
     if bl is not None:
         levels["birth"] = bl
         score += W_BIRTH[bl]
@@ -262,16 +268,23 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
             (idl in ("exact", "exact_unchecked") and (nl in (None, "exact", "homophone") or bl != "implied"))
             or (idl == "exact_foreign" and nl in (None, "exact", "homophone"))
             or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
-            # no number: the name, and the birth date or the person's own phone; a record with
-            # neither birth date nor number needs the name in the same characters
-            or (name_agrees and (bl == "exact" or (own_phone and (nl == "exact" or bl is not None))
+            # no number: the name, and the birth date (or a year, or a slip in it, with the
+            # person's own phone or the door); in a register over BASE_REGISTER a record with
+            # neither birth date nor number is never "same" (a father and his namesake son share
+            # the name, the phone and the door; a device's few thousand know the households)
+            or (name_agrees and (bl == "exact" or (own_phone and (bl is not None or not size_bits))
                                  or (bl == "close" and at_door)))
             # the given name in another order or a near-homophone surname: a twin's name is
             # neither, but a dropped character, an accent slip or a nickname can be (李远雨 /
             # 李玉): those need the number
-            or (nl in ("transposed", "surname_near") and bl == "exact" and (own_phone or at_door))):
+            or (nl in ("transposed", "surname_near") and bl == "exact" and (own_phone or at_door))
+            # a nickname (小明 for 李明) in an informal list: the birth date, the door and the gender
+            or (nl == "nickname" and bl == "exact" and at_door and levels.get("gender") == "agree")):
         rule = "not-enough-evidence"
-    if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
+    need = SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits
+    if size_bits and idl is None and "phone" not in levels and "address" not in levels:
+        need += ALONE_BITS
+    if rule is None and score >= need:
         return SAME, None
     if score >= MAYBE_AT:
         return MAYBE, rule
