@@ -164,9 +164,12 @@ def name_level(a, b):
         return "exact"
     if a.py == b.py or (a.py2 and a.py2 in (b.py, b.py2)) or (b.py2 and b.py2 == a.py):
         return "homophone"
+    variant = name_variant(a.name, b.name)
     if a.fz == b.fz:
-        return "fuzzy"
-    return name_variant(a.name, b.name) or "different"
+        # an accent slip in the surname alone (刘 / 牛 with the same given name) is the
+        # near-homophone surname; elsewhere in the name it is weaker
+        return variant if variant == "surname_near" else "fuzzy"
+    return variant or "different"
 
 
 def birth_level(a, b):
