@@ -88,15 +88,25 @@ def _recall_by_kind(clusters, pop):
     (a pair counts under every kind it holds; ``none`` is a pair with none of them)."""
     from collections import defaultdict
     from itertools import combinations
+    from sync.identity import is_valid_id_number, normalize_id_number
     by_pid = defaultdict(list)
     for rid, pid in pop.truth.items():
         by_pid[pid].append(rid)
+    typed = {r["record_id"]: r for r in pop.records}
+    valid = {}
+    for rid, r in typed.items():
+        number = r["id_number"].replace(" ", "")
+        valid[rid] = normalize_id_number(number) if len(number) == 18 and is_valid_id_number(number) else None
     total, linked = defaultdict(int), defaultdict(int)
     for rids in by_pid.values():
         for a, b in combinations(rids, 2):
             kinds = set(pop.kinds.get(a, ())) | set(pop.kinds.get(b, ()))
             if "id_missing" in pop.kinds.get(a, ()) and "id_missing" in pop.kinds.get(b, ()):
                 kinds.add("id_missing_both")
+            if valid[a] and valid[a] == valid[b]:
+                kinds.add("same_valid_id")
+                if kinds & {"birth_year_typo", "birth_swap", "birth_typo", "birth_lunar", "birth_year_only"}:
+                    kinds.add("same_valid_id_birth_differs")
             for kind in kinds or ("none",):
                 total[kind] += 1
                 linked[kind] += clusters[a] == clusters[b]

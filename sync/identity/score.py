@@ -69,10 +69,11 @@ from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
 SAME_AT, MAYBE_AT = 20.0, 10.0
-#: More bits a pair needs in a register over BASE_REGISTER when it has only a name, a birth date
-#: and a gender to go on (no number, phone or address on one side): two 李静 of a city born on
-#: one day are not rare.
+#: More bits a pair needs in a register over BASE_REGISTER when it has only a common name (see
+#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address on
+#: one side): two 李静 of a city born on one day are not rare.
 ALONE_BITS = 4.0
+COMMON_PER_10K = 2
 DEFAULT_NAME_U = 1e-3
 BASE_REGISTER = 10000
 
@@ -124,6 +125,11 @@ class NameFrequency:
         (two 王伟 born on one day among a million people), so the prior odds of any one pair
         being the same person fall as 1/N."""
         return max(0.0, log2(self.total / BASE_REGISTER)) if self.total > BASE_REGISTER else 0.0
+
+    def common(self, name):
+        """A name held by at least ``COMMON_PER_10K`` in 10,000 records of a register over
+        ``BASE_REGISTER`` (李静, 王伟; not 欧阳娜娜)."""
+        return self.total > BASE_REGISTER and self.counts.get(name, 0) * BASE_REGISTER >= COMMON_PER_10K * self.total
 
     def u(self, name):
         count = self.counts.get(name, 0)
@@ -239,8 +245,10 @@ def compare(a, b, names=None):
         al = compare_parsed(a.address, b.address)
         levels["address"] = al
         score += W_ADDRESS[al]
-    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id,
-                         names.size_bits if names is not None else 0.0)
+    size_bits = names.size_bits if names is not None else 0.0
+    if size_bits and idl is None and pl is None and "address" not in levels and names.common(a.name or b.name):
+        size_bits += ALONE_BITS
+    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits)
     return kind, score, levels, rule
 
 
@@ -276,7 +284,7 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
             # neither birth date nor number is never "same" (a father and his namesake son share
             # the name, the phone and the door; a device's few thousand know the households)
             or (name_agrees and (bl == "exact" or (own_phone and (bl is not None or not size_bits))
-                                 or (bl == "close" and at_door)))
+                                 or (bl in ("close", "year") and at_door)))
             # the given name in another order or a near-homophone surname: a twin's name is
             # neither, but a dropped character, an accent slip or a nickname can be (李远雨 /
             # 李玉): those need the number
@@ -284,10 +292,7 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
             # a nickname (小明 for 李明) in an informal list: the birth date, the door and the gender
             or (nl == "nickname" and bl == "exact" and at_door and levels.get("gender") == "agree")):
         rule = "not-enough-evidence"
-    need = SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits
-    if size_bits and idl is None and "phone" not in levels and "address" not in levels:
-        need += ALONE_BITS
-    if rule is None and score >= need:
+    if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
     if score >= MAYBE_AT:
         return MAYBE, rule
