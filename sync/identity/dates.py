@@ -99,16 +99,31 @@ def normalize_birth_year(raw):
 
 
 @lru_cache(maxsize=65536)
-def lunar_to_solar(date):
-    """The solar date of a lunar date written ``YYYY-MM-DD`` (a lunar birthday typed as if it
-    were solar), or None when it is no lunar date (a 30th in a short month, before 1900).
-    A leap month is not told apart in a typed date: the ordinary month is taken."""
+def lunar_to_solar_all(date):
+    """The solar dates a lunar date written ``YYYY-MM-DD`` can be (a lunar birthday typed as if
+    it were solar): the ordinary month's, and the leap month's when that year repeats the month
+    (a typed date does not say which); empty when it is no lunar date (a 30th in a short
+    month, before 1900)."""
     from lunardate import LunarDate
     try:
         year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
-        return LunarDate(year, month, day).to_solar_date().isoformat()
     except (ValueError, IndexError):
-        return None
+        return ()
+    out = []
+    for leap in (False, True):
+        if leap and LunarDate.leap_month_for_year(year) != month:
+            continue
+        try:
+            out.append(LunarDate(year, month, day, leap).to_solar_date().isoformat())
+        except ValueError:
+            pass
+    return tuple(out)
+
+
+def lunar_to_solar(date):
+    """The solar date of a lunar date written ``YYYY-MM-DD`` (the ordinary month), or None."""
+    found = lunar_to_solar_all(date)
+    return found[0] if found else None
 
 
 def lunar_equal(a, b):
@@ -116,18 +131,21 @@ def lunar_equal(a, b):
     (1990-02-09 for the solar 1990-03-05): the lunar date always comes 10 to 60 days earlier."""
     if not a or not b or a == b or a[:3] != b[:3]:
         return False
-    return lunar_to_solar(a) == b or lunar_to_solar(b) == a
+    return b in lunar_to_solar_all(a) or a in lunar_to_solar_all(b)
 
 
 def agrees_with_id(typed, id_date):
     """Does a typed birth date (``YYYY-MM-DD`` or a year alone) fit the date inside the person's
     own ID number? Equal, or typed wrong in a known way: one digit (1988 → 1998 included), two
-    adjacent digits swapped, day and month swapped, the lunar birthday, the year alone. A date
+    adjacent digits swapped, day and month swapped, the year off by one, the lunar birthday,
+    the year alone. A date
     that fits none of these is another person's: the number was typed from a family member."""
     if not typed or not id_date or typed == id_date:
         return True
     if len(typed) == 4:
         return typed == id_date[:4]
+    if typed[4:] == id_date[4:] and abs(int(typed[:4]) - int(id_date[:4])) == 1:
+        return True              # a year off by one (1969 for 1970): an age counted, not a date typed
     return is_date_typo(typed, id_date) or lunar_equal(typed, id_date)
 
 

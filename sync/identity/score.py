@@ -17,19 +17,29 @@ id       exact (valid)       0.93    1e-7     +23.1     a valid number is one pe
 id       exact (unchecked)   0.03    1e-8     +21.5     both the same 15-digit number (no check
                                                           character), or the same slip twice
 id       close               0.05    1e-6     +15.6     one digit, a swap, or the check character
+id       exact_foreign       0.01    1e-6     +13.3     both carry one family member's number
 id       different           0.02    1.0      -5.6
 name     exact               0.88    freq     ~+8..+13  0.001 when no frequency table (+9.8)
 name     homophone           0.06    5e-4     +6.9      same toneless pinyin, other characters
 name     fuzzy               0.03    1e-3     +4.9      same after zh/z, n/l, ang/an… folding
+name     transposed          0.015   1e-4     +7.2      徐妍琪 / 徐琪妍 (``names.name_variant``)
+name     dropped             0.02    1e-4     +7.6      王涵安 / 王涵
+name     surname_near        0.015   5e-4     +4.9      刘明 / 牛明, 黄丽 / 王丽
+name     nickname            0.01    2e-3     +2.3      小明 / 阿明 / 明明 for 李明
 name     different           0.03    1.0      -5.1
 birth    exact               0.94    3.4e-5   +14.8     one day in ~80 years
-birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade
+birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade;
+                                                          the lunar birthday
+birth    year                0.02    0.015    +0.4      a year typed alone, the same year
+birth    implied             -       -        0         both read from the one number they share
 birth    different           0.02    1.0      -5.6
 gender   agree               0.98    0.5      +1.0
 gender   different           0.02    0.5      -4.6
 phone    exact               0.85    1e-4     +13.1     u high for a number: families share one
 phone    close               0.03    1e-4     +8.2
 phone    different           0.12    1.0      -3.1      people change numbers
+phone    shared              0.85    1e-2     +6.4      a phone the register shows on several
+                                                          persons: the household's
 address  exact               0.60    1e-3     +9.2      u: one household among ~1,000 nearby
 address  close               0.25    3e-3     +6.4
 address  different           0.15    1.0      -2.7      people move; addresses are typed loosely
@@ -42,18 +52,24 @@ Rules that overrule the score (look-alikes that are different people):
 1. Two *valid* ID numbers that differ are two people (a twin's number differs from its sibling's
    in the sequence digits): ``new``; only a one-digit slip between the 17-digit bodies with the
    name agreeing and the birth date not contradicting makes it ``maybe``.
-2. Names both present and different: never ``same``.
+2. Names both present and different: never ``same``; without an ID number in common, ``new``
+   (twins, siblings, a spouse share the birth date, the phone and the door).
 3. Birth dates both present and different (more than a typing slip, or a decade apart: a parent
    and child with the same name): never ``same``.
 4. Same name in the same household with birth dates that differ even by one digit: never
    ``same`` (a parent and child named alike).
 5. Evidence: ``same`` needs an ID number that agrees (the same number alone is enough, a
    nearly equal one needs the name), or a name agreeing in characters or pinyin together with
-   the birth date, or the phone, or a birth date one slip away and the address. Two 王伟 of
-   one community that share only the name, the gender and the address are not the same
-   person. Inside one household the phone is the family's: there name and phone alone are not
-   enough (a son entered without birth date or ID number who has his father's name). A fuzzy
-   (accent-folded) name match needs the ID number.
+   the birth date, or the phone, or a birth date one slip away (or a year) and the address. Two
+   王伟 of one community that share only the name, the gender and the address are not the
+   same person. Inside one household, and in a register over ``BASE_REGISTER`` for a record
+   with neither birth date nor number, name and phone alone are not enough (a son entered
+   without birth date or ID number who has his father's name and the household's phone). A
+   fuzzy (accent-folded) name, a dropped character or a nickname is what a twin's name can
+   look like: the first two need the ID number; a nickname the birth date, door and gender. A
+   transposed name or a near-homophone surname needs the birth date and the phone or door.
+   Under one number, a name typed another way also needs a birth date typed on one side (a
+   family member's number on a record without one cannot be told).
 6. Register size: unless the ID numbers are equal, ``same`` needs ``SAME_AT`` plus
    ``log2(N / 10,000)`` bits in a register of N > 10,000 persons (``NameFrequency.size_bits``):
    among a million people two 王伟 born on one day are to be expected, among a grid worker's
@@ -294,6 +310,8 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         rule = "not-enough-evidence"
     if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
+    if rule == "names-differ" and idl is None:
+        return NEW, rule     # twins, siblings, a spouse: the birth date, phone and door are the family's
     if score >= MAYBE_AT:
         return MAYBE, rule
     return NEW, rule

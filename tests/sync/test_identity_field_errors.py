@@ -3,7 +3,8 @@ hand-written pair, and the look-alikes that must stay apart."""
 import pytest
 from stdnum.cn import ric
 
-from sync.identity.dates import agrees_with_id, compare_dates, lunar_equal, lunar_to_solar, normalize_birth_year
+from sync.identity.dates import (agrees_with_id, compare_dates, lunar_equal, lunar_to_solar, lunar_to_solar_all,
+                                 normalize_birth_year)
 from sync.identity.keys import person_features
 from sync.identity.linkage import link_records, shared_phones
 from sync.identity.match import match_person
@@ -221,4 +222,8 @@ def test_date_helpers():
     assert lunar_to_solar("1988-02-30") is None                    # no such lunar day that year
     assert agrees_with_id("1998-03-05", "1988-03-05") and agrees_with_id("1988", "1988-03-05")
     assert not agrees_with_id("2012-09-01", "1988-03-05")
+    assert agrees_with_id("1969-12-16", "1970-12-16")               # a year off by one (an age counted)
+    # 1952 repeats its fifth lunar month: a typed 1952-05-01 is either month's first day
+    assert lunar_to_solar_all("1952-05-01") == ("1952-05-24", "1952-06-22")
+    assert agrees_with_id("1952-05-01", "1952-06-22")
     assert compare_dates("1965-03-12", "1995-03-12") == "different"   # without a number: a parent and child
