@@ -45,7 +45,9 @@ address  close               0.25    3e-3     +6.4
 address  different           0.15    1.0      -2.7      people move; addresses are typed loosely
 =======  ==================  ======  =======  ========  =========================================
 
-Thresholds: ``SAME_AT`` = 20 bits, ``MAYBE_AT`` = 10 bits.
+Thresholds: ``SAME_AT`` = 20 bits, ``MAYBE_AT`` = 10 bits; in a register over ``BASE_REGISTER``
+both rise by ``NameFrequency.size_bits`` (rule 6), so the review queue does not grow with the
+register faster than its size.
 
 Rules that overrule the score (look-alikes that are different people):
 
@@ -312,7 +314,7 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         return SAME, None
     if rule == "names-differ" and idl is None:
         return NEW, rule     # twins, siblings, a spouse: the birth date, phone and door are the family's
-    if score >= MAYBE_AT:
+    if score >= MAYBE_AT + size_bits:      # a larger register asks about fewer weak pairs, as it links fewer
         return MAYBE, rule
     return NEW, rule
 
