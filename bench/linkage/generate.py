@@ -21,7 +21,13 @@ lowercase x; spaces inside the number; a mistyped or two transposed digits; a mi
 mistyped birth date in several formats (1990/1/5, 19900105, 1990年1月5日, 1990.01.05); a missing,
 reformatted (+86, dashes, spaces, full-width) or mistyped phone; a missing gender; the address
 written with 栋/幢/座/号楼, Chinese numerals (三单元), the 5-3-501 form, without 室, with spaces,
-with or without the province/city/district.
+with or without the province/city/district. And the errors of field registers typed by
+different hands (issue 15): a dropped or swapped name character, traditional characters, a
+near-homophone surname, a nickname; a birth year typed a decade or a year off, the lunar
+birthday, the year alone; a parent's ID number on a child's record; the household's phone on a
+member's; a previous residence, another community's name, an abbreviated estate, another name
+of the road, no room. A child's copy may come from a school list, with its own rates. Each copy
+records the kinds that hit it (``Population.kinds``).
 
 Look-alikes that are different people: twins (same household, surname, birth date and phone;
 other given name and ID number), a son with his father's full name, and in every community a
