@@ -26,7 +26,7 @@ def _postgres_or_skip():
     (["bench/device_sync.py", "--households", "20", "--runs", "1"], ("bootstrap_s", "incremental_s")),
     (["bench/field_app.py"], ("shell_gzip_kb", "budget_ratio")),
     (["bench/linkage/run.py", "--skip-batch", "--accuracy-persons", "500", "--device-persons", "1000",
-      "--lookups", "50"], ("precision", "lookup_p95_ms")),
+      "--lookups", "50"], ("precision", "recall", "lookalikes_merged", "review_per_10k", "lookup_p95_ms")),
     # a scratch database on the test server, created and dropped by the bench
     pytest.param(["bench/review.py", "--households", "2000", "--runs", "3", "--database-url", PG_ADMIN_URL],
                  ("city_p95_ms", "grid_p95_ms"), marks=pytest.mark.postgres),

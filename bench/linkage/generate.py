@@ -21,7 +21,13 @@ lowercase x; spaces inside the number; a mistyped or two transposed digits; a mi
 mistyped birth date in several formats (1990/1/5, 19900105, 1990年1月5日, 1990.01.05); a missing,
 reformatted (+86, dashes, spaces, full-width) or mistyped phone; a missing gender; the address
 written with 栋/幢/座/号楼, Chinese numerals (三单元), the 5-3-501 form, without 室, with spaces,
-with or without the province/city/district.
+with or without the province/city/district. And the errors of field registers typed by
+different hands (issue 15): a dropped or swapped name character, traditional characters, a
+near-homophone surname, a nickname; a birth year typed a decade or a year off, the lunar
+birthday, the year alone; a parent's ID number on a child's record; the household's phone on a
+member's; a previous residence, another community's name, an abbreviated estate, another name
+of the road, no room. A child's copy may come from a school list, with its own rates. Each copy
+records the kinds that hit it (``Population.kinds``).
 
 Look-alikes that are different people: twins (same household, surname, birth date and phone;
 other given name and ID number), a son with his father's full name, and in every community a
@@ -35,13 +41,32 @@ from stdnum.cn import ric
 
 ERRORS = {
     "name_homophone": 0.08, "name_accent": 0.015, "name_space": 0.03,
-    "id_missing": 0.15, "id_15": 0.25, "id_fullwidth": 0.04, "id_lower_x": 0.5, "id_spaces": 0.03,
-    "id_digit": 0.025, "id_swap": 0.01,
-    "birth_missing_with_id": 0.35, "birth_missing_without_id": 0.08, "birth_typo": 0.02, "birth_swap": 0.005,
+    # field-register errors (issue 15): a character dropped from a three-character name, the
+    # two given-name characters swapped, traditional characters, a near-homophone surname
+    # (n/l, f/h, huang/wang, zh/z, en/eng …), a nickname (小明, 阿明, 明明) in informal lists
+    "name_drop": 0.02, "name_transpose": 0.015, "name_traditional": 0.02, "surname_near": 0.015,
+    "name_nickname": 0.01, "name_nickname_school": 0.08,
+    "id_missing": 0.30, "id_missing_school": 0.5, "id_15": 0.25, "id_fullwidth": 0.04, "id_lower_x": 0.5,
+    "id_spaces": 0.03, "id_digit": 0.025, "id_swap": 0.01,
+    # a parent's ID number typed on a child's record (school lists mostly)
+    "family_id": 0.01, "family_id_school": 0.15,
+    "birth_missing_with_id": 0.35, "birth_missing_without_id": 0.08, "birth_missing_school": 0.05, "birth_typo": 0.02, "birth_swap": 0.01,
+    # the year mistyped (1988 → 1998, 1988 → 1989), the lunar birthday written as a date (old
+    # people far more often), only the year
+    "birth_year_typo": 0.015, "birth_lunar": 0.015, "birth_lunar_old": 0.10, "birth_year_only": 0.02,
     "phone_missing": 0.3, "phone_format": 0.3, "phone_fullwidth": 0.03, "phone_typo": 0.02,
+    # the household's phone on a member's record; an old number
+    "household_phone": 0.25, "household_phone_school": 0.7, "phone_old": 0.03,
     "gender_missing": 0.3, "gender_wrong": 0.003,
     "address_missing": 0.15,
+    # a previous residence, the wrong community's name, the estate name abbreviated (幸福小区 →
+    # 幸福), another name of the road (路 / 街 / 大道, or the road left out), the room left out
+    "address_previous": 0.03, "address_community": 0.01, "address_abbrev": 0.05, "address_road": 0.04,
+    "address_no_room": 0.05,
 }
+#: Where a typed copy comes from, with its share; a school list only for children of school age.
+SOURCES = (("grid", 0.55), ("health", 0.2), ("civil", 0.25))
+SCHOOL_SHARE = 0.4
 #: How many times a person was typed: 1 with 55%, 2 with 28%, …
 COPIES = ((1, 0.55), (2, 0.28), (3, 0.12), (4, 0.05))
 COMMON_NAMES = ("王伟", "李娜", "张伟", "王芳", "李静", "刘洋", "张敏", "王静", "李伟", "王秀英", "张丽", "刘伟")
@@ -88,6 +113,7 @@ class Population:
     households: dict
     records: list
     truth: dict
+    kinds: dict = field(default_factory=dict)     # record_id -> the error kinds typed into it
 
 
 class _Pools:
@@ -114,6 +140,36 @@ class _Pools:
         self.area_codes = [c for c in ssn.Provider.area_codes if not c.endswith("00")]
         self.phone_prefixes = [str(p) for p in phone.Provider.phonenumber_prefixes]
         self.homophones, self.accents = _sound_tables(chars + self.surnames)
+        self.near_surnames = _near_surnames(self.surnames)
+        import opencc
+        self.to_traditional = opencc.OpenCC("s2t").convert
+
+
+#: Sound confusions of regional accents beyond those ``fold_syllable`` folds: f/h (湖南, 福建:
+#: 胡 hu / 符 fu), h/w before u (黄 huang / 王 wang), r/l (饶 rao / 劳 lao).
+_NEAR_INITIALS = (("huang", "wang"), ("hu", "fu"), ("r", "l"))
+
+
+def _near_key(syllable):
+    from sync.identity.names import fold_syllable
+    for a, b in _NEAR_INITIALS:
+        if syllable.startswith(a):
+            syllable = b + syllable[len(a):]
+            break
+    return fold_syllable(syllable)
+
+
+def _near_surnames(surnames):
+    """Surnames a worker may type for another one that sounds nearly the same (刘 / 牛,
+    陈 / 程, 黄 / 王, 胡 / 符): same near key, different pinyin."""
+    from pypinyin import lazy_pinyin
+    by_key = {}
+    for s in surnames:
+        if len(s) == 1:
+            py = lazy_pinyin(s)[0]
+            by_key.setdefault(_near_key(py), []).append((s, py))
+    return {s: sorted(o for o, opy in group if opy != py) for group in by_key.values() for s, py in group
+            if any(opy != py for _, opy in group)}
 
 
 def _sound_tables(chars):
@@ -147,6 +203,7 @@ class Generator:
         self.pools = _Pools(seed)
         self.used_ids = set()
         self._pid = 0
+        self.tags = []
 
     # --- the true population -------------------------------------------------------------
     def community(self, k):
@@ -258,35 +315,61 @@ class Generator:
         return persons, households
 
     # --- what gets typed -----------------------------------------------------------------
-    def typed_name(self, name):
+    # Each copy's errors are recorded in ``self.tags`` (the error kinds of ``ERRORS`` that hit
+    # it), so the benchmark can give the recall per kind of error.
+    def typed_name(self, name, nickname_rate=None):
         r, p = self.rng, self.pools
+        tags = self.tags
+        if r.random() < (ERRORS["name_nickname"] if nickname_rate is None else nickname_rate) and len(name) >= 2:
+            tags.append("name_nickname")
+            last = name[-1]
+            return r.choice(("小" + last, "阿" + last, last + last))
         chars = list(name)
         if r.random() < ERRORS["name_homophone"]:
             i = r.randrange(len(chars))
             if chars[i] in p.homophones:
                 chars[i] = r.choice(p.homophones[chars[i]])
+                tags.append("name_homophone")
         elif r.random() < ERRORS["name_accent"]:
             i = r.randrange(len(chars))
             if chars[i] in p.accents:
                 chars[i] = r.choice(p.accents[chars[i]])
+                tags.append("name_accent")
+        if len(chars) >= 3 and r.random() < ERRORS["name_drop"]:
+            del chars[r.randrange(1, len(chars))]
+            tags.append("name_drop")
+        elif len(chars) >= 3 and chars[-1] != chars[-2] and r.random() < ERRORS["name_transpose"]:
+            chars[-1], chars[-2] = chars[-2], chars[-1]
+            tags.append("name_transpose")
+        if r.random() < ERRORS["surname_near"] and chars[0] in p.near_surnames:
+            chars[0] = r.choice(p.near_surnames[chars[0]])
+            tags.append("surname_near")
         text = "".join(chars)
+        if r.random() < ERRORS["name_traditional"]:
+            traditional = p.to_traditional(text)
+            if traditional != text:
+                text = traditional
+                tags.append("name_traditional")
         if r.random() < ERRORS["name_space"]:
             text = text[0] + " " + text[1:]
         return text
 
-    def typed_id(self, number, birth):
+    def typed_id(self, number, birth, missing_rate=None):
         r = self.rng
-        if r.random() < ERRORS["id_missing"]:
+        if r.random() < (ERRORS["id_missing"] if missing_rate is None else missing_rate):
+            self.tags.append("id_missing")
             return ""
         if birth.year < 1985 and r.random() < ERRORS["id_15"]:
             number = number[:6] + number[8:17]
         if r.random() < ERRORS["id_digit"]:
             i = r.randrange(len(number) - 1)
             number = number[:i] + str((int(number[i]) + r.randint(1, 9)) % 10) + number[i + 1:]
+            self.tags.append("id_digit")
         elif r.random() < ERRORS["id_swap"]:
             i = r.randrange(len(number) - 2)
             if number[i] != number[i + 1]:
                 number = number[:i] + number[i + 1] + number[i] + number[i + 2:]
+                self.tags.append("id_swap")
         if number.endswith("X") and r.random() < ERRORS["id_lower_x"]:
             number = number[:-1] + "x"
         if r.random() < ERRORS["id_fullwidth"]:
@@ -295,15 +378,34 @@ class Generator:
             number = number[:6] + " " + number[6:14] + " " + number[14:]
         return number
 
-    def typed_birth(self, birth, has_id):
+    def typed_birth(self, birth, has_id, school=False):
         r = self.rng
-        if r.random() < ERRORS["birth_missing_with_id" if has_id else "birth_missing_without_id"]:
+        tags = self.tags
+        if r.random() < ERRORS["birth_missing_school" if school else
+                            "birth_missing_with_id" if has_id else "birth_missing_without_id"]:
             return ""
+        if r.random() < ERRORS["birth_year_only"]:
+            tags.append("birth_year_only")
+            return r.choice((f"{birth.year}", f"{birth.year}年"))
+        if r.random() < ERRORS["birth_lunar_old" if birth.year < 1960 else "birth_lunar"] and birth.year >= 1901:
+            from lunardate import LunarDate
+            lunar = LunarDate.from_solar_date(birth.year, birth.month, birth.day)
+            tags.append("birth_lunar")
+            return r.choice((f"{lunar.year}-{lunar.month:02d}-{lunar.day:02d}", f"{lunar.year}年{lunar.month}月{lunar.day}日"))
         if r.random() < ERRORS["birth_typo"]:
             day = (birth.day // 10) * 10 + r.randint(0, 9)         # the last digit of the day
-            birth = birth.replace(day=max(1, min(day, 28)))
-        elif r.random() < ERRORS["birth_swap"] and birth.day <= 12:
+            day = max(1, min(day, 28))
+            if day != birth.day:
+                birth = birth.replace(day=day)
+                tags.append("birth_typo")
+        elif r.random() < ERRORS["birth_swap"] and birth.day <= 12 and birth.day != birth.month:
             birth = birth.replace(month=birth.day, day=birth.month)
+            tags.append("birth_swap")
+        elif r.random() < ERRORS["birth_year_typo"]:
+            year = birth.year + r.choice((-10, 10, -1, 1))             # 1988 → 1998, 1988 → 1989
+            if 1900 < year <= 2024 and not (birth.month == 2 and birth.day == 29):
+                birth = birth.replace(year=year)
+                tags.append("birth_year_typo")
         form = r.random()
         if form < 0.5:
             return birth.isoformat()
@@ -319,9 +421,13 @@ class Generator:
         r = self.rng
         if not phone or r.random() < ERRORS["phone_missing"]:
             return ""
-        if r.random() < ERRORS["phone_typo"]:
+        if r.random() < ERRORS["phone_old"]:
+            phone = self._phone()
+            self.tags.append("phone_old")
+        elif r.random() < ERRORS["phone_typo"]:
             i = r.randrange(3, 11)
             phone = phone[:i] + str((int(phone[i]) + r.randint(1, 9)) % 10) + phone[i + 1:]
+            self.tags.append("phone_typo")
         if r.random() < ERRORS["phone_format"]:
             phone = r.choice((f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}", f"{phone[:3]} {phone[3:7]} {phone[7:]}",
                               f"0086{phone}", f"{phone[:3]}-{phone[3:]}"))
@@ -334,31 +440,50 @@ class Generator:
         if r.random() < ERRORS["gender_missing"]:
             return ""
         if r.random() < ERRORS["gender_wrong"]:
+            self.tags.append("gender_wrong")
             return "F" if gender == "M" else "M"
         return gender
 
-    def typed_address(self, hh):
+    def typed_address(self, hh, others=()):
         r = self.rng
+        tags = self.tags
         if r.random() < ERRORS["address_missing"]:
             return ""
+        if others and r.random() < ERRORS["address_previous"]:
+            hh = r.choice(others)                                       # where the person lived before
+            tags.append("address_previous")
         com = hh.community
+        name, street = com["name"], com["street"]
+        if others and r.random() < ERRORS["address_community"]:
+            name = r.choice(others).community["name"]
+            tags.append("address_community")
+        if r.random() < ERRORS["address_abbrev"] and len(name) > 2:
+            name = name[:2]                                            # 幸福小区 → 幸福
+            tags.append("address_abbrev")
+        if r.random() < ERRORS["address_road"]:
+            road, _, number = street.rpartition("路") if "路" in street else street.rpartition("街")
+            street = r.choice((road + "大道" + number, road + ("街" if "路" in street else "路") + number, ""))
+            tags.append("address_road")
         b, u, room = hh.building, hh.unit, hh.room
         cn = r.random() < 0.2
         bs = _cn_number(b) if cn and b <= 99 else str(b)
         us = _cn_number(u) if cn or r.random() < 0.1 else str(u)
+        no_room = r.random() < ERRORS["address_no_room"]
+        if no_room:
+            tags.append("address_no_room")
         style = r.random()
-        if style < 0.15:
+        if style < 0.15 and not no_room:
             door = f"{b}-{u}-{room}"
         else:
             word = r.choice(("栋", "栋", "幢", "座", "号楼"))
-            door = f"{bs}{word}{us}单元{room}" + r.choice(("室", "室", "", "号"))
+            door = f"{bs}{word}{us}单元" + ("" if no_room else f"{room}" + r.choice(("室", "室", "", "号")))
         where = r.random()
         if where < 0.4:
-            head = com["prefix"] + com["street"] + com["name"]
+            head = com["prefix"] + street + name
         elif where < 0.7:
-            head = com["street"] + com["name"]
+            head = street + name
         else:
-            head = com["name"]
+            head = name
         text = head + door
         if r.random() < 0.2:
             text = head + " " + door
@@ -368,24 +493,52 @@ class Generator:
 
     def records(self, persons, households):
         r = self.rng
-        out, truth = [], {}
+        out, truth, kinds = [], {}, {}
         n = 0
+        hh_list = list(households.values())
+        by_pid = {p.pid: p for p in persons}
         for person in persons:
             hh = households[person.hid]
             copies = r.choices([c for c, _ in COPIES], [w for _, w in COPIES])[0]
+            school_age = person.relation == "child" and person.birth.year >= 2006
+            parents = [by_pid[m.pid] for m in hh.members if m.relation in ("head", "spouse") and m.pid != person.pid] \
+                if person.relation == "child" else []
             for _ in range(copies):
                 n += 1
                 rid = f"r{n:08d}"
-                number = self.typed_id(person.id_number, person.birth)
-                phone = person.phone or (hh.phone if person.relation == "child" and r.random() < 0.3 else "")
-                out.append({"record_id": rid, "name": self.typed_name(person.name), "id_number": number,
+                self.tags = tags = []
+                school = school_age and r.random() < SCHOOL_SHARE
+                if school:
+                    tags.append("source_school")
+                suffix = "_school" if school else ""
+                if parents and r.random() < ERRORS["family_id" + suffix]:
+                    parent = r.choice(parents)                   # a parent's number on the child's row
+                    number = self.typed_id(parent.id_number, parent.birth, 0.0)
+                    tags.append("family_id")
+                else:
+                    number = self.typed_id(person.id_number, person.birth,
+                                           ERRORS["id_missing_school"] if school else None)
+                phone = person.phone
+                if person.relation != "head" and r.random() < ERRORS["household_phone" + suffix]:
+                    phone = hh.phone
+                    if phone != person.phone:
+                        tags.append("household_phone")
+                elif person.relation == "child" and not phone and r.random() < 0.3:
+                    phone = hh.phone
+                    tags.append("household_phone")
+                nearby = [hh_list[r.randrange(len(hh_list))] for _ in range(2)]
+                nearby = [h for h in nearby if h.hid != hh.hid]
+                out.append({"record_id": rid,
+                            "name": self.typed_name(person.name, ERRORS["name_nickname_school"] if school else None),
+                            "id_number": number,
                             "gender": self.typed_gender(person.gender),
-                            "birth_date": self.typed_birth(person.birth, bool(number)),
-                            "phone": self.typed_phone(phone), "address": self.typed_address(hh)})
+                            "birth_date": self.typed_birth(person.birth, bool(number), school),
+                            "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby)})
                 truth[rid] = person.pid
+                kinds[rid] = tuple(tags)
         order = list(range(len(out)))
         r.shuffle(order)
-        return [out[i] for i in order], truth
+        return [out[i] for i in order], truth, kinds
 
 
 def _fullwidth(text):
@@ -407,8 +560,8 @@ def generate(n_persons, seed=7):
     """A population of about ``n_persons`` persons and the records typed of them."""
     gen = Generator(seed)
     persons, households = gen.population(n_persons)
-    records, truth = gen.records(persons, households)
-    return Population(persons, households, records, truth)
+    records, truth, kinds = gen.records(persons, households)
+    return Population(persons, households, records, truth, kinds)
 
 
 def generate_records(n_records, seed=7):

@@ -200,8 +200,8 @@ def _parse_fast(folded):
         if not match:
             return _parse(folded)
         head, building, unit, room = match.groups()
-    if head and (head[-1].isdigit() or head[-1] in "-第"):
-        return _parse(folded)
+    if head and (head[-1].isdigit() or head[-1] in "-第" or "-" in head):
+        return _parse(folded)          # a dash before the door (5-幸福…) reads with what follows
     prefix = _parse(head) if head else None
     if prefix is not None and _DOOR_PARTS & prefix.parts.keys():
         return _parse(folded)

@@ -3,11 +3,17 @@
 Accepted: ``1990-01-05``, ``1990-1-5``, ``1990/1/5``, ``1990.1.5``, ``19900105``,
 ``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, full-width digits,
 surrounding spaces, a ``datetime.date``/``datetime``, and an ISO date-time (its date is kept).
-Anything that is not a real calendar date between 1880 and 2100 gives None.
+Anything that is not a real calendar date between 1880 and 2100 gives None. A year alone
+(``1990``, ``1990年``) is not a date: ``normalize_birth_year`` reads it.
+
+Registers hold birth dates typed wrong in a few known ways (``is_date_typo``): one digit, two
+adjacent digits swapped, day and month swapped; and the lunar birthday written as if it were the
+solar date (``lunar_equal``, by the ``lunardate`` package), which older people often give.
 """
 import datetime as _dt
 import re
 import unicodedata
+from functools import lru_cache
 
 from . import is_valid_id_number, normalize_id_number
 
@@ -77,6 +83,72 @@ def gender_from_id(raw):
     return "M" if int(number[16]) % 2 else "F"
 
 
+_YEAR_ONLY = re.compile(r"^(\d{4})\s*年?$")
+
+
+def normalize_birth_year(raw):
+    """``"1990"`` for a birth date given as a year alone (``1990``, ``1990年``, ``一九九〇年``);
+    None for anything else, a full date included."""
+    if not raw or not isinstance(raw, str) or len(raw) > 12:
+        return None
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if _CN_NUMBER.search(text):
+        text = _from_chinese(text)
+    match = _YEAR_ONLY.match(text)
+    return match.group(1) if match and 1880 <= int(match.group(1)) <= 2100 else None
+
+
+@lru_cache(maxsize=65536)
+def lunar_to_solar_all(date):
+    """The solar dates a lunar date written ``YYYY-MM-DD`` can be (a lunar birthday typed as if
+    it were solar): the ordinary month's, and the leap month's when that year repeats the month
+    (a typed date does not say which); empty when it is no lunar date (a 30th in a short
+    month, before 1900)."""
+    from lunardate import LunarDate
+    try:
+        year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    except (ValueError, IndexError):
+        return ()
+    out = []
+    for leap in (False, True):
+        if leap and LunarDate.leap_month_for_year(year) != month:
+            continue
+        try:
+            out.append(LunarDate(year, month, day, leap).to_solar_date().isoformat())
+        except ValueError:
+            pass
+    return tuple(out)
+
+
+def lunar_to_solar(date):
+    """The solar date of a lunar date written ``YYYY-MM-DD`` (the ordinary month), or None."""
+    found = lunar_to_solar_all(date)
+    return found[0] if found else None
+
+
+def lunar_equal(a, b):
+    """True when one of two ``YYYY-MM-DD`` dates is the other's lunar birthday written as a date
+    (1990-02-09 for the solar 1990-03-05): the lunar date always comes 10 to 60 days earlier."""
+    if not a or not b or a == b or a[:3] != b[:3]:
+        return False
+    return b in lunar_to_solar_all(a) or a in lunar_to_solar_all(b)
+
+
+def agrees_with_id(typed, id_date):
+    """Does a typed birth date (``YYYY-MM-DD`` or a year alone) fit the date inside the person's
+    own ID number? Equal, or typed wrong in a known way: one digit (1988 → 1998 included), two
+    adjacent digits swapped, day and month swapped, the year off by one, the lunar birthday,
+    the year alone. A date
+    that fits none of these is another person's: the number was typed from a family member."""
+    if not typed or not id_date or typed == id_date:
+        return True
+    if len(typed) == 4:
+        return typed == id_date[:4]
+    if typed[4:] == id_date[4:] and abs(int(typed[:4]) - int(id_date[:4])) == 1:
+        return True              # a year off by one (1969 for 1970): an age counted, not a date typed
+    return is_date_typo(typed, id_date) or lunar_equal(typed, id_date)
+
+
 # Agreement levels for dates.
 DATE_EXACT, DATE_CLOSE, DATE_DIFFERENT = "exact", "close", "different"
 
@@ -85,14 +157,15 @@ def compare_dates(a, b):
     """``exact`` / ``close`` / ``different`` for two ``YYYY-MM-DD`` strings; None when either is
     missing. ``close``: one typed digit wrong, two adjacent digits swapped, or day and month
     swapped, and the years less than ten apart (1965 and 1995 differ in one digit, but are a
-    parent's and a child's)."""
+    parent's and a child's: a year typed a decade wrong is told only by an ID number, see
+    ``agrees_with_id``); or one the other's lunar birthday."""
     if not a or not b:
         return None
     if a == b:
         return DATE_EXACT
     if a[:3] != b[:3] and abs(int(a[:4]) - int(b[:4])) >= 10:
         return DATE_DIFFERENT
-    return DATE_CLOSE if is_date_typo(a, b) else DATE_DIFFERENT
+    return DATE_CLOSE if is_date_typo(a, b) or lunar_equal(a, b) else DATE_DIFFERENT
 
 
 def is_date_typo(a, b):

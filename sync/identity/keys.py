@@ -30,7 +30,16 @@ kind   key                                     finds
 ``t``  fuzzy full-name pinyin + ID's last 4    ID typos in the birth-date part, no birth date
 ``d``  fuzzy full-name pinyin + ID's date      ID typos elsewhere, no birth date
 ``a``  fuzzy full-name pinyin + address key    records with neither ID, birth date nor phone
+``b``  birth date + address key                the name typed another way (a character
+                                               dropped or swapped, a nickname) at one door
 =====  ======================================  ============================================
+
+The ID number carries the birth date and the gender. When a record's 18-character number is
+valid and its typed birth date fits it (equal, or typed wrong in a known way: a digit, a swap,
+day and month, the lunar birthday, the year alone; ``dates.agrees_with_id``), the number's date
+is the birth date. When the typed birth date does not fit (or, with no birth date typed, the
+typed gender contradicts the number), the number is someone else's, a family member's
+(``id_foreign``): a parent's number on a child's school record. Such a number is not compared.
 """
 import unicodedata
 from typing import NamedTuple
@@ -39,10 +48,10 @@ from stdnum.cn import ric
 
 from . import normalize_id_number, normalize_phone
 from .address import parse_address
-from .dates import make_date, normalize_birth_date
+from .dates import agrees_with_id, make_date, normalize_birth_date, normalize_birth_year
 from .names import name_keys, normalize_name
 
-KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a")
+KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a", "b")
 
 
 class PersonFeatures(NamedTuple):
@@ -60,6 +69,8 @@ class PersonFeatures(NamedTuple):
     phone: str             # digits, "" when missing
     address: object        # address.Address or None
     household_id: object   # the household the person belongs to (device records), or None
+    byear: str = ""        # the birth year when only a year was typed (and no ID number gives the date)
+    id_foreign: bool = False   # the ID number contradicts the typed birth date (or gender): a family member's
 
 
 def _check_id(number):
@@ -105,19 +116,27 @@ def person_features(record, rid=None):
     name = normalize_name(get("name")) or ""
     py, fz, sfz, py2 = name_keys(name) if name else ("", "", "", "")
     id18, id_valid, dated = _check_id(get("id_number"))
-    birth = normalize_birth_date(get("birth_date")) or ""
-    birth_from_id = False
-    if not birth and dated:
-        birth = make_date(id18[6:10], id18[10:12], id18[12:14]) or ""
-        birth_from_id = bool(birth)
-    gender = _gender(get("gender"), id18, dated)
+    raw_birth = get("birth_date")
+    birth = normalize_birth_date(raw_birth) or ""
+    byear = "" if birth else normalize_birth_year(raw_birth) or ""
+    birth_from_id = id_foreign = False
+    id_birth = make_date(id18[6:10], id18[10:12], id18[12:14]) if id18 else None
+    if id_birth and (birth or byear) and not agrees_with_id(birth or byear, id_birth):
+        id_foreign = True                         # another person's number: the typed date stands
+    elif dated and not birth and not byear and _gender(get("gender"), "", False) not in ("", _gender("", id18, True)):
+        id_foreign = True
+    elif dated and not birth:
+        birth, birth_from_id, byear = id_birth, True, ""
+    elif id_valid and birth != id_birth:
+        birth = id_birth                          # the number's date: the typed one has a slip
+    gender = _gender(get("gender"), id18, dated and not id_foreign)
     phone = normalize_phone(get("phone")) if get("phone") else None
     phone = phone if phone and len(phone) >= 7 else ""
     address = parse_address(get("address")) if get("address") else None
     if rid is None:
         rid = get("id", get("record_id"))
     return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, birth_from_id, gender, phone, address,
-                          get("household_id"))
+                          get("household_id"), byear, id_foreign)
 
 
 def key_tuple(f):
@@ -133,6 +152,7 @@ def key_tuple(f):
         "t" + fz + id18[-4:] if fz and id18 else None,
         "d" + fz + id18[6:14] if fz and id18 else None,
         "a" + fz + "|" + address.key if fz and address is not None and address.key else None,
+        "b" + birth + "|" + address.key if birth and address is not None and address.key else None,
     )
 
 
@@ -165,4 +185,7 @@ def first_shared(a, b, skip=()):
         if a.address is not None and b.address is not None and a.address.key and \
                 a.address.key == b.address.key and 7 not in skip:
             return 7
+    if a.birth and a.birth == b.birth and a.address is not None and b.address is not None and a.address.key \
+            and a.address.key == b.address.key and 8 not in skip:
+        return 8
     return None

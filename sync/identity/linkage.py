@@ -16,7 +16,8 @@
    namesake son joins neither (``cluster``);
 5. the cluster id is the record id of the cluster's first record in input order.
 
-``maybe`` pairs are not linked: a wrong merge costs more than a missed one.
+``maybe`` pairs are not linked: a wrong merge costs more than a missed one. Those whose records
+end in two clusters are the review queue (``review_pairs``), counted in ``stats``.
 """
 import multiprocessing
 import os
@@ -24,7 +25,7 @@ from array import array
 from collections import Counter
 
 from .keys import KEY_KINDS, PersonFeatures, first_shared, key_tuple, person_features
-from .score import SAME, NameFrequency, birth_level, compare
+from .score import MAYBE, SAME, NameFrequency, birth_level, compare
 
 BLOCK_CAP = 150
 ID_BLOCK_CAP = 100            # more records on one number: a placeholder or a bulk error
@@ -78,7 +79,7 @@ class FeatureTable:
             if address is not None:
                 address = addresses.setdefault(address.canonical, address)
             out.append(PersonFeatures(f.rid, *nm, f.id18, f.id_valid, birth, f.birth_from_id, f.gender, f.phone,
-                                      address, f.household_id))
+                                      address, f.household_id, f.byear, f.id_foreign))
         for kind, column in enumerate(self.hashes):
             column.extend(h[kind] for h in hashes)
 
@@ -134,7 +135,7 @@ def build_blocks(table, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
 
 def _score_blocks(span):
     feats, blocks, names = _STATE["feats"], _STATE["blocks"], _STATE["names"]
-    same = []
+    same, maybe = [], []
     compared = [0] * len(KEY_KINDS)
     for kind, members in blocks[span[0]:span[1]]:
         n = len(members)
@@ -150,11 +151,13 @@ def _score_blocks(span):
                 verdict, score, _, _ = compare(a, b, names)
                 if verdict == SAME:
                     same.append((score, a.rid, b.rid))
-    return same, compared
+                elif verdict == MAYBE:
+                    maybe.append((score, a.rid, b.rid))
+    return same, maybe, compared
 
 
 def score_blocks(feats, blocks, names, workers=1):
-    """``(same_pairs, pairs compared per key kind)``; ``same_pairs`` as ``(score, pos_a, pos_b)``."""
+    """``(same_pairs, maybe_pairs, pairs compared per key kind)``; pairs as ``(score, pos_a, pos_b)``."""
     _STATE.update(feats=feats, blocks=blocks, names=names)
     try:
         if workers <= 1 or len(feats) < PARALLEL_FROM:
@@ -170,12 +173,13 @@ def score_blocks(feats, blocks, names, workers=1):
                 start, acc = i + 1, 0
         if start < len(blocks):
             spans.append((start, len(blocks)))
-        same, compared = [], [0] * len(KEY_KINDS)
+        same, maybe, compared = [], [], [0] * len(KEY_KINDS)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part, n in pool.imap_unordered(_score_blocks, spans):
+            for part, unsure, n in pool.imap_unordered(_score_blocks, spans):
                 same.extend(part)
+                maybe.extend(unsure)
                 compared = [x + y for x, y in zip(compared, n)]
-        return same, compared
+        return same, maybe, compared
     finally:
         _STATE.clear()
 
@@ -202,7 +206,7 @@ class _Clusters:
         got = self.ids.get(root)
         if got is None:
             f = self.feats[root]
-            got = frozenset((f.id18,)) if f.id_valid else frozenset()
+            got = frozenset((f.id18,)) if f.id_valid and not f.id_foreign else frozenset()
         return got
 
     def _births(self, root):
@@ -236,7 +240,7 @@ class _Clusters:
 
 
 def _thin(f):
-    return not f.birth and not f.id18
+    return not f.birth and not (f.id18 and not f.id_foreign)
 
 
 def cluster(feats, same_pairs):
@@ -296,38 +300,87 @@ def cluster(feats, same_pairs):
 
 
 def name_frequency(feats):
+    """The register's name counts, and its shared phones (``shared_phones``)."""
     counts = Counter(f.name for f in feats if f.name)
-    return NameFrequency(dict(counts), sum(counts.values()))
+    return NameFrequency(dict(counts), sum(counts.values()), shared_phones=shared_phones(feats))
 
 
-def link_features(table, *, workers=1, block_cap=BLOCK_CAP, stats=None):
-    """Cluster roots (positions) for a ``FeatureTable`` (each ``rid`` its position)."""
+def shared_phones(feats):
+    """Phones the register shows on more than one person: on records whose own valid ID numbers
+    differ, or whose birth dates are different people's (a household's phone typed on every
+    member's record: a parent and a namesake son, twins, a spouse). Such a phone says "the same
+    family", not "the same person"."""
+    seen = {}                    # phone -> (ID number, birth) of its first record
+    shared = set()
+    for f in feats:
+        if not f.phone or f.phone in shared:
+            continue
+        own_id = f.id18 if f.id_valid and not f.id_foreign else ""
+        first = seen.get(f.phone)
+        if first is None:
+            seen[f.phone] = [(own_id, f.birth)]
+            continue
+        for other_id, other_birth in first:
+            if (own_id and other_id and own_id != other_id) or \
+                    (f.birth and other_birth and birth_level(f.birth, other_birth) == "different"):
+                shared.add(f.phone)
+                break
+        else:
+            if len(first) < 4:
+                first.append((own_id, f.birth))
+    return frozenset(shared)
+
+
+def review_pairs(roots, maybe_pairs):
+    """The ``maybe`` pairs a person is asked about: those whose records did not end up in one
+    cluster, one per pair of clusters (the best), best first, as ``(score, pos_a, pos_b)``."""
+    best = {}
+    for score, a, b in maybe_pairs:
+        ra, rb = roots[a], roots[b]
+        if ra == rb:
+            continue
+        key = (ra, rb) if ra < rb else (rb, ra)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, a, b)
+    return sorted(best.values(), key=lambda p: (-p[0], p[1], p[2]))
+
+
+def link_features(table, *, workers=1, block_cap=BLOCK_CAP, stats=None, review=None):
+    """Cluster roots (positions) for a ``FeatureTable`` (each ``rid`` its position).
+    ``review``: a list to extend with the pairs for a person to decide (``review_pairs``)."""
     feats = table.feats
     names = name_frequency(feats)
     blocks, skipped = build_blocks(table, block_cap)
     table.hashes = None
-    same, compared = score_blocks(feats, blocks, names, workers)
+    same, maybe, compared = score_blocks(feats, blocks, names, workers)
     roots, refused = cluster(feats, same)
+    asked = review_pairs(roots, maybe)
+    if review is not None:
+        review.extend(asked)
     if stats is not None:
         stats.update(records=len(feats), blocks=len(blocks), oversize_blocks_skipped=skipped,
                      pairs_compared=sum(compared),
                      pairs_by_key="/".join(f"{k}:{n}" for k, n in zip(KEY_KINDS, compared)),
                      same_pairs=len(same), unions_refused=refused,
-                     clusters=len(set(roots)))
+                     clusters=len(set(roots)), review_pairs=len(asked))
     return roots
 
 
-def link_records(records, *, workers=None, block_cap=BLOCK_CAP, stats=None):
+def link_records(records, *, workers=None, block_cap=BLOCK_CAP, stats=None, review=None):
     """``{record_id: cluster_id}`` for person dicts (``record_id`` or ``id``, and any of
     ``name, id_number, gender, birth_date, phone, address``). Records of one person share a
     cluster id: the id of the cluster's first record. ``workers``: processes (default: the
     CPUs this process may use; inputs under 20,000 records run in this process); ``stats``:
-    a dict to fill with counts."""
+    a dict to fill with counts; ``review``: a list to extend with ``(record_id, record_id,
+    score)`` of the pairs left for a person to decide (``maybe``, not linked)."""
     records = list(records)
     ids = [r.get("record_id", r.get("id")) for r in records]
     if len(set(ids)) != len(ids):
         raise ValueError("record ids must be unique")
     workers = _default_workers() if workers is None else workers
     table = compute_features(records, workers)
-    roots = link_features(table, workers=workers, block_cap=block_cap, stats=stats)
+    asked = [] if review is not None else None
+    roots = link_features(table, workers=workers, block_cap=block_cap, stats=stats, review=asked)
+    if review is not None:
+        review.extend((ids[a], ids[b], round(score, 2)) for score, a, b in asked)
     return {ids[i]: ids[root] for i, root in enumerate(roots)}

@@ -16,8 +16,14 @@ Three forms, from strict to loose, each comparable with ``==``:
 * ``fuzzy_pinyin``: the same with the accent pairs folded (``zh→z ch→c sh→s n→l ang→an
   eng→en ing→in``, also ``iang→ian``, ``uang→uan``); ``陈成`` and ``程晨`` share ``cencen``.
 
-Traditional and simplified characters are not folded (not needed for tablets set to
-simplified input).
+Traditional characters are folded to simplified ones by OpenCC (``t2s``) before anything else
+(陳偉 → 陈伟): a civil-affairs list or a Hong Kong or Taiwan document is typed in traditional.
+
+Beyond the sound, ``name_variant`` tells the other ways one person's name is typed by another
+hand: a character dropped (王涵安 → 王涵), the given-name characters swapped (徐妍琪 → 徐琪妍),
+a near-homophone surname with the same given name (刘 / 牛, 黄 / 王, 胡 / 符), a nickname
+(小明, 阿明, 明明 for 李明). Each is weaker evidence than the name itself; ``score.py`` says how
+much.
 """
 import re
 import unicodedata
@@ -51,11 +57,25 @@ _FOLD_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l"}
 _FOLD_FINAL = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
 
 
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+    return opencc.OpenCC("t2s").convert
+
+
+@lru_cache(maxsize=262144)
+def _simplified(text):
+    return _t2s()(text)
+
+
 def normalize_name(raw):
-    """The comparable characters of a name, or None when nothing is left."""
+    """The comparable characters of a name (traditional characters made simplified), or None
+    when nothing is left."""
     if not raw or not isinstance(raw, str):
         return None
     text = _NOT_NAME.sub("", unicodedata.normalize("NFKC", raw)).lower()
+    if text and not text.isascii():
+        text = _simplified(text)
     return text or None
 
 
@@ -182,3 +202,53 @@ def name_initials(raw):
     "" for an empty name."""
     name = normalize_name(raw)
     return "".join(s[0] for s in name_syllables(name) if s) if name else ""
+
+
+# Other ways one person's name is typed (``name_variant``), strongest first.
+NAME_TRANSPOSED, NAME_DROPPED, NAME_SURNAME_NEAR, NAME_NICKNAME = "transposed", "dropped", "surname_near", "nickname"
+_NICK_PREFIXES = ("小", "阿")
+# Accent confusions beyond those folded in ``fold_syllable``: f/h before u (胡 hu / 符 fu),
+# h/w (黄 huang / 王 wang), r/l (饶 rao / 劳 lao).
+_NEAR = (("huang", "wang"), ("hu", "fu"), ("r", "l"))
+
+
+def _near_fold(syllable):
+    for a, b in _NEAR:
+        if syllable.startswith(a):
+            syllable = b + syllable[len(a):]
+            break
+    return fold_syllable(syllable)
+
+
+def _near_syllables(x, y):
+    if x == y or _near_fold(x) == _near_fold(y):
+        return True
+    from rapidfuzz.distance import Levenshtein
+    return Levenshtein.distance(x, y, score_cutoff=1) <= 1
+
+
+def name_variant(a, b):
+    """How two different normalised names of Chinese characters may still be one person's:
+    ``transposed`` (the given-name characters in another order), ``dropped`` (one character
+    left out, not the surname's, at least two left), ``surname_near`` (the same given name, a
+    surname that sounds nearly the same), ``nickname`` (小X / 阿X / XX for a name ending in X);
+    None otherwise. Compared by pinyin syllables, so a homophone inside changes nothing."""
+    if not a or not b or a.isascii() or b.isascii():
+        return None
+    sa, sb = name_syllables(a), name_syllables(b)
+    na, nb = len(split_surname(a)[0]), len(split_surname(b)[0])
+    if len(sa) == len(sb):
+        if len(sa) >= 3 and na == nb and sa[:na] == sb[:nb] and sa != sb and sorted(sa[na:]) == sorted(sb[na:]):
+            return NAME_TRANSPOSED
+        if len(sa) >= 2 and na == nb and sa[na:] == sb[nb:] and \
+                all(_near_syllables(x, y) for x, y in zip(sa[:na], sb[:nb])):
+            return NAME_SURNAME_NEAR
+    long, short, n_short = (sa, sb, nb) if len(sa) > len(sb) else (sb, sa, na)
+    if len(long) == len(short) + 1 and len(short) >= 2 and long[:n_short] == short[:n_short] and \
+            any(long[:i] + long[i + 1:] == short for i in range(n_short, len(long))):
+        return NAME_DROPPED
+    for nick, full in ((a, sb), (b, sa)):
+        if len(nick) == 2 and len(full) >= 2 and (nick[0] in _NICK_PREFIXES or nick[0] == nick[1]) and \
+                name_syllables(nick[1])[0] == full[-1]:
+            return NAME_NICKNAME
+    return None

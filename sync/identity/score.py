@@ -17,43 +17,61 @@ id       exact (valid)       0.93    1e-7     +23.1     a valid number is one pe
 id       exact (unchecked)   0.03    1e-8     +21.5     both the same 15-digit number (no check
                                                           character), or the same slip twice
 id       close               0.05    1e-6     +15.6     one digit, a swap, or the check character
+id       exact_foreign       0.01    1e-6     +13.3     both carry one family member's number
 id       different           0.02    1.0      -5.6
 name     exact               0.88    freq     ~+8..+13  0.001 when no frequency table (+9.8)
 name     homophone           0.06    5e-4     +6.9      same toneless pinyin, other characters
 name     fuzzy               0.03    1e-3     +4.9      same after zh/z, n/l, ang/an… folding
+name     transposed          0.015   1e-4     +7.2      徐妍琪 / 徐琪妍 (``names.name_variant``)
+name     dropped             0.02    1e-4     +7.6      王涵安 / 王涵
+name     surname_near        0.015   5e-4     +4.9      刘明 / 牛明, 黄丽 / 王丽
+name     nickname            0.01    2e-3     +2.3      小明 / 阿明 / 明明 for 李明
 name     different           0.03    1.0      -5.1
 birth    exact               0.94    3.4e-5   +14.8     one day in ~80 years
-birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade
+birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade;
+                                                          the lunar birthday
+birth    year                0.02    0.015    +0.4      a year typed alone, the same year
+birth    implied             -       -        0         both read from the one number they share
 birth    different           0.02    1.0      -5.6
 gender   agree               0.98    0.5      +1.0
 gender   different           0.02    0.5      -4.6
 phone    exact               0.85    1e-4     +13.1     u high for a number: families share one
 phone    close               0.03    1e-4     +8.2
 phone    different           0.12    1.0      -3.1      people change numbers
+phone    shared              0.85    1e-2     +6.4      a phone the register shows on several
+                                                          persons: the household's
 address  exact               0.60    1e-3     +9.2      u: one household among ~1,000 nearby
 address  close               0.25    3e-3     +6.4
 address  different           0.15    1.0      -2.7      people move; addresses are typed loosely
 =======  ==================  ======  =======  ========  =========================================
 
-Thresholds: ``SAME_AT`` = 20 bits, ``MAYBE_AT`` = 10 bits.
+Thresholds: ``SAME_AT`` = 20 bits, ``MAYBE_AT`` = 10 bits; in a register over ``BASE_REGISTER``
+both rise by ``NameFrequency.size_bits`` (rule 6), so the review queue does not grow with the
+register faster than its size.
 
 Rules that overrule the score (look-alikes that are different people):
 
 1. Two *valid* ID numbers that differ are two people (a twin's number differs from its sibling's
    in the sequence digits): ``new``; only a one-digit slip between the 17-digit bodies with the
    name agreeing and the birth date not contradicting makes it ``maybe``.
-2. Names both present and different: never ``same``.
+2. Names both present and different: never ``same``; without an ID number in common, ``new``
+   (twins, siblings, a spouse share the birth date, the phone and the door).
 3. Birth dates both present and different (more than a typing slip, or a decade apart: a parent
    and child with the same name): never ``same``.
 4. Same name in the same household with birth dates that differ even by one digit: never
    ``same`` (a parent and child named alike).
 5. Evidence: ``same`` needs an ID number that agrees (the same number alone is enough, a
    nearly equal one needs the name), or a name agreeing in characters or pinyin together with
-   the birth date, or the phone, or a birth date one slip away and the address. Two 王伟 of
-   one community that share only the name, the gender and the address are not the same
-   person. Inside one household the phone is the family's: there name and phone alone are not
-   enough (a son entered without birth date or ID number who has his father's name). A fuzzy
-   (accent-folded) name match needs the ID number.
+   the birth date, or the phone, or a birth date one slip away (or a year) and the address. Two
+   王伟 of one community that share only the name, the gender and the address are not the
+   same person. Inside one household, and in a register over ``BASE_REGISTER`` for a record
+   with neither birth date nor number, name and phone alone are not enough (a son entered
+   without birth date or ID number who has his father's name and the household's phone). A
+   fuzzy (accent-folded) name, a dropped character or a nickname is what a twin's name can
+   look like: the first two need the ID number; a nickname the birth date, door and gender. A
+   transposed name or a near-homophone surname needs the birth date and the phone or door.
+   Under one number, a name typed another way also needs a birth date typed on one side (a
+   family member's number on a record without one cannot be told).
 6. Register size: unless the ID numbers are equal, ``same`` needs ``SAME_AT`` plus
    ``log2(N / 10,000)`` bits in a register of N > 10,000 persons (``NameFrequency.size_bits``):
    among a million people two 王伟 born on one day are to be expected, among a grid worker's
@@ -65,9 +83,15 @@ from rapidfuzz.distance import OSA
 
 from .address import compare_parsed
 from .dates import compare_dates
+from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
 SAME_AT, MAYBE_AT = 20.0, 10.0
+#: More bits a pair needs in a register over BASE_REGISTER when it has only a common name (see
+#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address on
+#: one side): two 李静 of a city born on one day are not rare.
+ALONE_BITS = 4.0
+COMMON_PER_10K = 2
 DEFAULT_NAME_U = 1e-3
 BASE_REGISTER = 10000
 
@@ -77,10 +101,14 @@ def _w(m, u):
 
 
 W_ID = {"exact": _w(0.93, 1e-7), "exact_unchecked": _w(0.03, 1e-8), "close": _w(0.05, 1e-6),
-        "different": _w(0.02, 1.0)}
+        "exact_foreign": _w(0.01, 1e-6), "different": _w(0.02, 1.0)}
 W_NAME_EXACT_M = 0.88
-W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "different": _w(0.03, 1.0)}
-W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "different": _w(0.02, 1.0)}
+W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "transposed": _w(0.015, 1e-4),
+          "dropped": _w(0.02, 1e-4), "surname_near": _w(0.015, 5e-4), "nickname": _w(0.01, 2e-3),
+          "different": _w(0.03, 1.0)}
+W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "year": _w(0.02, 0.015), "implied": 0.0,
+           "different": _w(0.02, 1.0)}
+W_PHONE_SHARED = _w(0.85, 1e-2)      # a household's phone: it says "same family", not "same person"
 W_GENDER = {"agree": _w(0.98, 0.5), "different": _w(0.02, 0.5)}
 W_PHONE = {"exact": _w(0.85, 1e-4), "close": _w(0.03, 1e-4), "different": _w(0.12, 1.0)}
 W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "different": _w(0.15, 1.0)}
@@ -90,9 +118,10 @@ class NameFrequency:
     """u of an exact name agreement: the name's share of the register, smoothed towards
     ``DEFAULT_NAME_U`` by ``prior`` pseudo-records so that a small register says little."""
 
-    def __init__(self, counts=None, total=0, prior=10000):
+    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset()):
         self.counts = counts if counts is not None else {}
         self.total, self.prior = total, prior
+        self.shared_phones = shared_phones     # phones a register shows on several persons' records
 
     def add(self, name, n=1):
         if name:
@@ -115,6 +144,11 @@ class NameFrequency:
         being the same person fall as 1/N."""
         return max(0.0, log2(self.total / BASE_REGISTER)) if self.total > BASE_REGISTER else 0.0
 
+    def common(self, name):
+        """A name held by at least ``COMMON_PER_10K`` in 10,000 records of a register over
+        ``BASE_REGISTER`` (李静, 王伟; not 欧阳娜娜)."""
+        return self.total > BASE_REGISTER and self.counts.get(name, 0) * BASE_REGISTER >= COMMON_PER_10K * self.total
+
     def u(self, name):
         count = self.counts.get(name, 0)
         return max((count + self.prior * DEFAULT_NAME_U) / (self.total + self.prior), 1e-6)
@@ -128,10 +162,15 @@ _DEFAULT_NAME_W = _w(W_NAME_EXACT_M, DEFAULT_NAME_U)
 
 def id_level(a, b):
     """ID agreement of two feature records: exact / exact_unchecked / close / different /
-    valid_near (two valid numbers one slip apart) / valid_different; None when either is missing."""
+    valid_near (two valid numbers one slip apart) / valid_different; None when either is missing
+    or when one is a family member's number (``id_foreign``: it says nothing about this person;
+    two records both carrying the same family member's number: ``exact_foreign``, evidence
+    only with the name agreeing, as siblings carry it too)."""
     x, y = a.id18, b.id18
-    if not x or not y:
+    if not x or not y or a.id_foreign != b.id_foreign:
         return None
+    if a.id_foreign:
+        return "exact_foreign" if x == y else None
     if x == y:
         return "exact" if a.id_valid or b.id_valid else "exact_unchecked"
     if x[:17] == y[:17]:
@@ -149,12 +188,25 @@ def name_level(a, b):
         return "exact"
     if a.py == b.py or (a.py2 and a.py2 in (b.py, b.py2)) or (b.py2 and b.py2 == a.py):
         return "homophone"
+    variant = name_variant(a.name, b.name)
     if a.fz == b.fz:
-        return "fuzzy"
-    return "different"
+        # an accent slip in the surname alone (刘 / 牛 with the same given name) is the
+        # near-homophone surname; elsewhere in the name it is weaker
+        return variant if variant == "surname_near" else "fuzzy"
+    return variant or "different"
 
 
-birth_level = compare_dates
+def birth_level(a, b):
+    """``compare_dates`` of two birth dates (``YYYY-MM-DD``); of two records' features: also a
+    year typed alone against the other's date or year (``year``, or ``different``)."""
+    if isinstance(a, str) or a is None:
+        return compare_dates(a, b)
+    if a.birth and b.birth:
+        return compare_dates(a.birth, b.birth)
+    ya, yb = a.byear or a.birth[:4], b.byear or b.birth[:4]
+    if not ya or not yb:
+        return None
+    return "year" if ya == yb else "different"
 
 
 def phone_level(x, y):
@@ -186,9 +238,13 @@ def compare(a, b, names=None):
             score += names.weight(a.name) if names is not None else _DEFAULT_NAME_W
         else:
             score += W_NAME[nl]
-    bl = birth_level(a.birth, b.birth)
+    bl = birth_level(a, b)
     if bl is not None and idl == "close" and (a.birth_from_id or b.birth_from_id) and bl != "exact":
         bl = None            # read from a number with a slip in it: the slip may be in the date
+    if bl == "exact" and idl in ("exact", "exact_unchecked", "exact_foreign") and a.birth_from_id and b.birth_from_id:
+        bl = "implied"       # both read from the one number: no evidence beyond the number's
+    elif bl in ("close", "different", "year") and idl in ("exact", "exact_unchecked"):
+        bl = "exact"         # both typed dates fit the one number (else it would be foreign): slips
     if bl is not None:
         levels["birth"] = bl
         score += W_BIRTH[bl]
@@ -197,15 +253,20 @@ def compare(a, b, names=None):
         levels["gender"] = gl
         score += W_GENDER[gl]
     pl = phone_level(a.phone, b.phone)
-    if pl is not None:
+    if pl == "exact" and names is not None and a.phone in names.shared_phones:
+        levels["phone"] = "shared"
+        score += W_PHONE_SHARED
+    elif pl is not None:
         levels["phone"] = pl
         score += W_PHONE[pl]
     if a.address is not None and b.address is not None:
         al = compare_parsed(a.address, b.address)
         levels["address"] = al
         score += W_ADDRESS[al]
-    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id,
-                         names.size_bits if names is not None else 0.0)
+    size_bits = names.size_bits if names is not None else 0.0
+    if size_bits and idl is None and pl is None and "address" not in levels and names.common(a.name or b.name):
+        size_bits += ALONE_BITS
+    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits)
     return kind, score, levels, rule
 
 
@@ -216,6 +277,8 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
     ``NameFrequency.size_bits``)."""
     idl, nl, bl = levels.get("id"), levels.get("name"), levels.get("birth")
     name_agrees = nl in ("exact", "homophone")
+    at_door = levels.get("address") in ("exact", "close")
+    own_phone = levels.get("phone") == "exact" and not same_household
     if idl in ("valid_near", "valid_different"):
         if idl == "valid_near" and nl in ("exact", "homophone", "fuzzy") and bl in ("exact", "close", None):
             return MAYBE, "valid-ids-differ-by-one-slip"
@@ -227,15 +290,31 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         rule = "birth-dates-differ"
     elif bl == "close" and same_household and nl == "exact":
         rule = "same-name-same-household-other-birth-date"
-    elif not (idl in ("exact", "exact_unchecked")
-              or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
-              or (name_agrees and (bl == "exact"
-                                   or (levels.get("phone") == "exact" and not same_household)
-                                   or (bl == "close" and levels.get("address") in ("exact", "close"))))):
+    elif not (
+            # the same number: enough with the name agreeing or missing; a name typed another
+            # way also needs a birth date typed on one record (a family member's number on a
+            # record without one cannot be told)
+            (idl in ("exact", "exact_unchecked") and (nl in (None, "exact", "homophone") or bl != "implied"))
+            or (idl == "exact_foreign" and nl in (None, "exact", "homophone"))
+            or (idl == "close" and nl in ("exact", "homophone", "fuzzy"))
+            # no number: the name, and the birth date (or a year, or a slip in it, with the
+            # person's own phone or the door); in a register over BASE_REGISTER a record with
+            # neither birth date nor number is never "same" (a father and his namesake son share
+            # the name, the phone and the door; a device's few thousand know the households)
+            or (name_agrees and (bl == "exact" or (own_phone and (bl is not None or not size_bits))
+                                 or (bl in ("close", "year") and at_door)))
+            # the given name in another order or a near-homophone surname: a twin's name is
+            # neither, but a dropped character, an accent slip or a nickname can be (李远雨 /
+            # 李玉): those need the number
+            or (nl in ("transposed", "surname_near") and bl == "exact" and (own_phone or at_door))
+            # a nickname (小明 for 李明) in an informal list: the birth date, the door and the gender
+            or (nl == "nickname" and bl == "exact" and at_door and levels.get("gender") == "agree")):
         rule = "not-enough-evidence"
     if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
-    if score >= MAYBE_AT:
+    if rule == "names-differ" and idl is None:
+        return NEW, rule     # twins, siblings, a spouse: the birth date, phone and door are the family's
+    if score >= MAYBE_AT + size_bits:      # a larger register asks about fewer weak pairs, as it links fewer
         return MAYBE, rule
     return NEW, rule
 

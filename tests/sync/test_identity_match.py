@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
@@ -180,6 +180,9 @@ def test_matching_is_symmetric(a, b):
 @settings(max_examples=300, deadline=None)
 @given(records(with_id=True))
 def test_a_record_with_an_id_number_matches_itself(record):
+    # a number whose gender contradicts the typed one may be a family member's (id_foreign):
+    # with nothing else typed that is "maybe", see test_identity_field_errors.py
+    assume(not person_features(record).id_foreign or record["name"])
     decision = match_person(record, [dict(record, id="self")])
     assert decision.kind == "same", decision
     assert decision.candidates[0][0] == "self"

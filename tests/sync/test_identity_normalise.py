@@ -2,7 +2,7 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sync.identity import normalize_id_number
@@ -235,6 +235,7 @@ _pieces = st.sampled_from(["幸福", "小区", "路", "12号", "5", "栋", "幢"
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_pieces, max_size=10))
+@example(pieces=["5", "-", "幸福", "5", "栋", "5", "单元", "12号"])      # a dash in the words before the door
 def test_fast_parse_is_the_general_parse(pieces):
     folded = fold_text("".join(pieces))
     if folded:
