@@ -137,7 +137,7 @@ export function cleanFields(entity, fields, { creating, checklists = null, now =
   }
   const out = {};
   for (const [name, value] of Object.entries(fields)) {
-    const f = spec.fields[name];
+    const f = Object.hasOwn(spec.fields, name) ? spec.fields[name] : null;
     if (!f) throw new Invalid(`${name} is not a field of ${entity}`, `fields.${name}`);
     out[name] = clean1(name, f, value);
   }
