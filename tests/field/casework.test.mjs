@@ -59,10 +59,10 @@ test("a case is not closed while a summoned department has not answered or been 
   const before = app.replica.outbox.size;
   const early = await refused(app.moveFlag(fid, "answer", { departmentId: D, note: "已处理" }));
   assert.equal(early.code, "summons_state");
-  assert.equal(errText(early), "该部门的报到状态不允许这个操作");
+  assert.equal(errText(early), "该部门的报到或反馈情况已有变化，请按当前情况办理");
   const close = await refused(app.moveFlag(fid, "close"));
   assert.equal(close.code, "summons_open");
-  assert.equal(errText(close), "还有被吹哨的部门没有反馈或撤回，不能办结");
+  assert.equal(errText(close), "还有被召集的部门尚未反馈或解除，暂不能办结");
   assert.equal(app.replica.outbox.size, before);
 
   await app.moveFlag(fid, "report_in", { departmentId: D });
