@@ -212,6 +212,15 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
     b.click("#new-person button[type=submit]")
     b.wait_for_selector("#matches .msg.warn")
     assert "王建国" in b.locator("#matches").inner_text()
+    # an ID number with a wrong check character is refused at entry, in Chinese, and nothing is queued
+    queued = b.evaluate("window.fieldApp.replica.outbox.size")
+    b.goto(f"{base}/field/#/household/{h1}/person")
+    b.fill("#f-name", "李四")
+    b.fill("#f-id_number", "110105194912310021")
+    b.click("#new-person button[type=submit]")
+    b.wait_for_selector("#matches .msg.error")
+    assert "身份证号不对" in b.locator("#matches").inner_text()
+    assert b.evaluate("window.fieldApp.replica.outbox.size") == queued
 
     # the same field edited on both tablets, offline: the later stamp wins, the other is a conflict
     ctx_a.set_offline(True)

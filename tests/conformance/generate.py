@@ -12,8 +12,8 @@ import json
 import os
 import sys
 
-from sync.casework import allowed_actions, may_act
-from sync.checklist import CHECK_KEYS, default_checklists, validate_checks
+from sync.casework import allowed_actions, may_act, may_raise, summons_refusal
+from sync.checklist import CHECK_KEYS, Checklists, default_checklists, validate_checks
 from sync.clock import HybridClock, parse_stamp
 from sync.errors import SyncError
 from sync.flags import ACTIONS, LEVELS, STATES, check_event, fold_flag
@@ -157,6 +157,23 @@ def flags():
         ("a transition from a state the later one did not lead from", "red", None, [
             _ev(1, 1, "confirm", from_state="reported"), _ev(2, 2, "start", from_state="confirmed"),
             _ev(3, 3, "reject", from_state="confirmed")]),
+        ("an assignment holds the case at its level; an escalation leaves the holder behind", "red", "community", [
+            _ev(1, 1, "assign", assignee_id="p1", at_level="community"), _ev(2, 2, "escalate", level="street")]),
+        ("the latest assignment at the level holds; one made at a level the flag left does not", "red", "community", [
+            _ev(1, 1, "assign", assignee_id="p1"), _ev(2, 2, "escalate", level="street"),
+            _ev(3, 3, "assign", assignee_id="p2", at_level="community"),
+            _ev(4, 4, "assign", assignee_id="p3", at_level="street")]),
+        ("a route to the same level keeps the holder", "red", "street", [
+            _ev(1, 1, "assign", assignee_id="p1"), _ev(2, 2, "route", level="street")]),
+        ("departments summoned, reporting in, answering, released, summoned again", "yellow", "street", [
+            _ev(1, 1, "summon", department_id="d1", note="n"), _ev(2, 2, "summon", department_id="d2", note="n"),
+            _ev(3, 3, "report_in", department_id="d1"), _ev(4, 4, "answer", department_id="d1", note="n"),
+            _ev(5, 5, "release", department_id="d2"), _ev(6, 6, "summon", department_id="d1", note="again"),
+            _ev(7, 7, "summon", department_id="d3", note="n")]),
+        ("department steps out of order change nothing; a step without a department is ignored", "red", "street", [
+            _ev(3, 3, "answer", department_id="d1", note="n"), _ev(1, 1, "report_in", department_id="d1"),
+            _ev(2, 2, "summon", department_id="d1", note="n"), _ev(4, 4, "summon", department_id="d1", note="twice"),
+            _ev(5, 5, "release"), _ev(6, 6, "hand_over", department_id="d1")]),
     ]
     fold = [{"about": about, "colour": colour, "level": level, "events": events,
              "expect": fold_flag(colour, level, events)} for about, colour, level, events in folds]
@@ -168,6 +185,11 @@ def flags():
         {"action": "reopen", "from_state": "in_progress"}, {"action": "escalate"}, {"action": "escalate", "level": "city"},
         {"action": "route", "level": "street"}, {"action": "recolour", "colour": "blue"},
         {"action": "recolour", "colour": "green"}, {"action": "note"}, {"action": "close", "from_state": "verified"},
+        {"action": "assign"}, {"action": "assign", "assignee_id": "p"}, {"action": "summon"},
+        {"action": "summon", "department_id": "d"}, {"action": "summon", "department_id": "d", "note": "请到场"},
+        {"action": "report_in", "department_id": "d"}, {"action": "report_in"}, {"action": "answer", "department_id": "d"},
+        {"action": "answer", "department_id": "d", "note": "已处理"}, {"action": "release", "department_id": "d"},
+        {"action": "release", "note": "x"},
     ]
     for fields in samples:
         try:
@@ -175,14 +197,23 @@ def flags():
             checks.append({"fields": fields, "ok": True})
         except SyncError as exc:
             checks.append({"fields": fields, "ok": False, "error": _error(exc)})
-    roles = ("grid_worker", "community", "street", "district", "bureau", "system")
+    roles = ("grid_worker", "community", "street", "district", "bureau", "department", "system", "nobody")
     allowed = [{"role": r, "state": s, "level": lv, "expect": allowed_actions(r, s, lv)}
                for r in roles for s in STATES for lv in LEVELS]
+    summonses = ({}, {"d1": "answered", "d2": "released"}, {"d1": "answered", "d2": "reported_in"}, {"d1": "summoned"})
+    allowed += [{"role": r, "state": "verified", "level": "street", "summons": sm,
+                 "expect": allowed_actions(r, "verified", "street", sm)} for r in ("street", "system") for sm in summonses]
     acts = [{"role": r, "action": a, "level": lv, "expect": may_act(r, a, lv)}
             for r in roles for a in ACTIONS for lv in LEVELS]
-    return {"about": "Flags (sync/flags.py, sync/casework.py): folding events into state, level, colour and "
-                     "concurrent events; the shape of one event; who may take which action at which level",
-            "fold": fold, "check_event": checks, "allowed_actions": allowed, "may_act": acts}
+    raise_ = [{"role": r, "level": lv, "expect": may_raise(r, lv)} for r in roles for lv in LEVELS]
+    refusals = [{"action": a, "department_id": d, "summons": sm, "expect": summons_refusal(a, d, sm)}
+                for a in ("close", "summon", "report_in", "answer", "release", "confirm", "note")
+                for d in ("d1", "d2", "d9") for sm in summonses]
+    return {"about": "Flags (sync/flags.py, sync/casework.py): folding events into state, level, colour, "
+                     "concurrent events, holder and summons; the shape of one event; who may take which action "
+                     "at which level, who may raise a flag where, and when a department step or a close is refused",
+            "fold": fold, "check_event": checks, "allowed_actions": allowed, "may_act": acts, "may_raise": raise_,
+            "summons_refusal": refusals}
 
 
 # --- rules --------------------------------------------------------------------------------------
@@ -373,9 +404,24 @@ def initials_table():
 
 
 # --- entities -----------------------------------------------------------------------------------
+#: the checking replica's clock for the entity vectors (2026-11-30T04:00:00Z), so that dates in
+#: the future and birth dates a life ago are judged the same on every run
+ENTITIES_NOW = 1796011200000
+#: a city's settings that add a flag category of its own
+ENTITIES_SETTINGS = {"minimum_living_line": 850, "flag_categories": {"left_behind_elderly": "留守老人"}}
+
+
+def entities_checklists(settings):
+    """The built-in checklist versions with ``settings`` (the entity vectors' city)."""
+    data = default_checklists().as_dict()
+    return Checklists({"settings": settings, "versions": [{"version": x["version"], "items": x["items"]}
+                                                          for x in data["versions"]]})
+
+
 def entities():
     from sync.entities import ENTITIES
     g = "af8596cb-71fc-4b67-9ce6-fd29c68d7f2c"
+    at = lambda when: {"household_id": g, "visited_at": when, "checklist_version": 1, "checks": _checks()}  # noqa: E731
     samples = [
         ("household", True, {"grid_id": g, "address": "  和平路 12号 ", "room": "401"}),
         ("household", True, {"grid_id": g.upper(), "address": "x"}),
@@ -383,7 +429,45 @@ def entities():
         ("household", True, {"grid_id": "urn:uuid:" + g.replace("-", ""), "address": "x"}),
         ("household", True, {"grid_id": "not-a-uuid", "address": "x"}),
         ("household", True, {"grid_id": 5, "address": "x"}),
+        ("household", True, {"grid_id": g.replace("-", ""), "address": "x"}),
+        ("household", True, {"grid_id": g.replace("-", "").upper(), "address": "x"}),
+        ("household", True, {"grid_id": "urn:uuid:" + g, "address": "x"}),
+        ("household", True, {"grid_id": "{" + g.replace("-", "") + "}", "address": "x"}),
+        ("household", True, {"grid_id": g[:8] + g[9:], "address": "x"}),
+        ("household", True, {"grid_id": g.replace("-", "")[:8] + "-" + g.replace("-", "")[8:], "address": "x"}),
+        ("household", True, {"grid_id": " " + g, "address": "x"}),
+        ("household", True, {"grid_id": g + "\n", "address": "x"}),
+        ("household", True, {"grid_id": "af8596cb-71fc-4b67-9ce6-fd29c68d7f2\uff43", "address": "x"}),
+        ("household", True, {"grid_id": "\uff10" * 32, "address": "x"}),
+        ("household", True, {"grid_id": "\u0660" * 32, "address": "x"}),
+        ("household", True, {"grid_id": g.replace("-", "") + "0", "address": "x"}),
         ("household", True, {"grid_id": g}),
+        ("household", False, {"phone": "13800138000"}),
+        ("household", False, {"phone": "+86 138-0013-8000"}),
+        ("household", False, {"phone": "0086 13800138000"}),
+        ("household", False, {"phone": "8613800138000"}),
+        ("household", False, {"phone": "\uff11\uff13\uff18\uff10\uff10\uff11\uff13\uff18\uff10\uff10\uff10"}),
+        ("household", False, {"phone": "(010) 6512-3456"}),
+        ("household", False, {"phone": "010-65123456"}),
+        ("household", False, {"phone": "（0755）2345678"}),
+        ("household", False, {"phone": "65123456"}),
+        ("household", False, {"phone": "400-800-1234"}),
+        ("household", False, {"phone": "010-65123456转123"}),
+        ("household", False, {"phone": "13800138000 ext. 5"}),
+        ("household", False, {"phone": "13800138000 EXT 5"}),
+        ("household", False, {"phone": "010-65123456 #12"}),
+        ("household", False, {"phone": "010-65123456转1234567"}),
+        ("household", False, {"phone": "12800138000"}),
+        ("household", False, {"phone": "1380013800"}),
+        ("household", False, {"phone": "138001380001"}),
+        ("household", False, {"phone": "01065123456"}),
+        ("household", False, {"phone": "010-15123456"}),
+        ("household", False, {"phone": "12345"}),
+        ("household", False, {"phone": "138.0013.8000"}),
+        ("household", False, {"phone": "\u0661\u0663\u0668\u0660\u0660\u0661\u0663\u0668\u0660\u0660\u0660"}),
+        ("household", False, {"phone": "abc"}),
+        ("household", False, {"phone": "   "}),
+        ("household", False, {"phone": "  13800138000  "}),
         ("household", True, {"grid_id": g, "address": "   "}),
         ("household", True, {"grid_id": g, "address": None}),
         ("household", False, {"note": None, "phone": "+86 138"}),
@@ -394,11 +478,28 @@ def entities():
         ("household", False, {"deleted": "yes"}),
         ("household", False, {"deleted": True}),
         ("household", False, {"age": 3}),
+        ("household", False, {"constructor": "x"}),
+        ("household", False, {"toString": "x"}),
+        ("flag", False, {"hasOwnProperty": "x"}),
         ("household", False, {}),
         ("person", True, {"household_id": g, "name": "王建国", "id_number": "11010519491231002x",
                           "birth_date": "1949-12-31", "gender": "M", "relation": "head"}),
         ("person", True, {"household_id": g, "name": "王", "id_number": "１１０１０５４９１２３１００２"}),
         ("person", True, {"household_id": g, "name": "王", "id_number": "not a number"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "110105194912310021"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "110105491231002"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "110105 1949 1231 002X"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "440524188001010014"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "11010519490231002X"}),
+        ("person", True, {"household_id": g, "name": "王", "id_number": "   "}),
+        ("person", False, {"id_number": "11010519491231002X", "phone": "13800138000"}),
+        ("person", False, {"phone": "1380013800"}),
+        ("person", False, {"birth_date": "2026-12-01"}),
+        ("person", False, {"birth_date": "2026-12-02"}),
+        ("person", False, {"birth_date": "2030-01-01"}),
+        ("person", False, {"birth_date": "1896-01-01"}),
+        ("person", False, {"birth_date": "1895-12-31"}),
+        ("person", False, {"birth_date": "2026-11-30"}),
         ("person", False, {"gender": "X"}),
         ("person", False, {"relation": "cousin"}),
         ("person", False, {"birth_date": "1949-02-30"}),
@@ -414,6 +515,12 @@ def entities():
         ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00", "checklist_version": 1,
                          "checks": _checks()}),
         ("visit", True, {"household_id": g, "visited_at": "yesterday", "checklist_version": 1, "checks": _checks()}),
+        ("visit", True, at("2026-11-30T05:00:00Z")),
+        ("visit", True, at("2026-11-30T05:00:00.000001Z")),
+        ("visit", True, at("2026-11-30T13:00:00+08:00")),
+        ("visit", True, at("2026-11-30T13:00:00.5+08:00")),
+        ("visit", True, at("2026-12-01T04:00:00Z")),
+        ("visit", True, at("2200-01-01T00:00:00Z")),
         ("visit", True, {"household_id": g, "visited_at": "1899-12-31T23:00:00Z", "checklist_version": 1,
                          "checks": _checks()}),
         ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": "1",
@@ -423,20 +530,41 @@ def entities():
         ("visit", True, {"household_id": g, "visited_at": "2026-11-23T16:05:00+08:00", "checklist_version": 1}),
         ("flag", True, {"household_id": g, "category": "elderly_alone", "colour": "green"}),
         ("flag", True, {"household_id": g, "category": "elderly_alone", "colour": "blue"}),
+        ("flag", True, {"household_id": g, "category": "独居老人", "colour": "red"}),
+        ("flag", True, {"household_id": g, "category": "left_behind_elderly", "colour": "red"}),
+        ("flag", True, {"household_id": g, "category": "留守老人", "colour": "red"}),
+        ("flag", True, {"household_id": g, "category": "dance", "colour": "red"}),
+        ("flag", True, {"household_id": g, "category": "  elderly_alone ", "colour": "red"}),
+        ("flag", True, {"household_id": g, "category": "it's \"odd\"\t" + "长" * 50, "colour": "red"}),
+        ("flag", False, {"category": "dance"}),
+        ("flag", False, {"category": "urgent_check"}),
+        ("flag_event", True, {"flag_id": g, "action": "assign", "assignee_id": g.upper()}),
+        ("flag_event", True, {"flag_id": g, "action": "assign"}),
+        ("flag_event", True, {"flag_id": g, "action": "summon", "department_id": g, "note": "请到场"}),
+        ("flag_event", True, {"flag_id": g, "action": "summon", "department_id": g}),
+        ("flag_event", True, {"flag_id": g, "action": "answer", "department_id": "{" + g + "}", "note": "x"}),
+        ("flag_event", True, {"flag_id": g, "action": "report_in", "department_id": g}),
+        ("flag_event", True, {"flag_id": g, "action": "release"}),
+        ("flag_event", True, {"flag_id": g, "action": "note", "reason": {"code": "overdue"}}),
+        ("flag_event", True, {"flag_id": g, "action": "note", "reason": "overdue"}),
         ("flag_event", True, {"flag_id": g, "action": "confirm", "from_state": "reported", "at_level": "community"}),
         ("flag_event", True, {"flag_id": g, "action": "confirm"}),
         ("flag_event", True, {"flag_id": g, "action": "escalate", "level": "street"}),
         ("flag_event", True, {"flag_id": g, "action": "dance"}),
     ]
     out = []
+    registry = entities_checklists(ENTITIES_SETTINGS)
     for entity, creating, fields in samples:
         try:
-            cleaned = ENTITIES[entity].clean(copy.deepcopy(fields), creating=creating)
+            cleaned = ENTITIES[entity].clean(copy.deepcopy(fields), creating=creating, checklists=registry,
+                                             now=ENTITIES_NOW)
             out.append({"entity": entity, "creating": creating, "fields": fields, "ok": True, "expect": cleaned})
         except SyncError as exc:
             out.append({"entity": entity, "creating": creating, "fields": fields, "ok": False, "error": _error(exc)})
     return {"about": "A change's fields checked and normalised as every replica stores them (sync/entities.py "
-                     "Entity.clean; a visit's checks and a flag event's shape included)", "cases": out}
+                     "Entity.clean; a visit's checks, a flag event's shape and the typed values of sync/inputs.py "
+                     "included), judged at the replica's clock `now` (ms) with the city's `settings`",
+            "now": ENTITIES_NOW, "settings": ENTITIES_SETTINGS, "cases": out}
 
 
 def build():

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from sync.casework import allowed_actions, may_act
+from sync.casework import allowed_actions, may_act, may_raise, summons_refusal
 from sync.checklist import Checklists, validate_checks
 from sync.clock import HybridClock, parse_stamp
 from sync.errors import SyncError
@@ -79,7 +79,11 @@ def test_python_side_passes_flags_rules_identity_and_checklists():
                 check_event(dict(c["fields"]))
             assert generate._error(err.value) == c["error"]
     assert all(may_act(c["role"], c["action"], c["level"]) == c["expect"] for c in v["may_act"])
-    assert all(allowed_actions(c["role"], c["state"], c["level"]) == c["expect"] for c in v["allowed_actions"])
+    assert all(allowed_actions(c["role"], c["state"], c["level"], c.get("summons")) == c["expect"]
+               for c in v["allowed_actions"])
+    assert all(may_raise(c["role"], c["level"]) == c["expect"] for c in v["may_raise"])
+    assert all(summons_refusal(c["action"], c["department_id"], c["summons"]) == c["expect"]
+               for c in v["summons_refusal"])
     for rule_set in _load("rules")["sets"]:
         rules = Rules({"rules": rule_set["rules"]})
         for c in rule_set["cases"]:
@@ -120,10 +124,13 @@ def test_the_field_app_passes_the_vectors_and_its_unit_tests_under_node():
 
 def test_python_side_passes_entities():
     from sync.entities import ENTITIES
-    for c in _load("entities")["cases"]:
+    v = _load("entities")
+    registry = generate.entities_checklists(v["settings"])
+    for c in v["cases"]:
+        kw = {"creating": c["creating"], "checklists": registry, "now": v["now"]}
         if c["ok"]:
-            assert ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), creating=c["creating"]) == c["expect"]
+            assert ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), **kw) == c["expect"]
         else:
             with pytest.raises(SyncError) as err:
-                ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), creating=c["creating"])
+                ENTITIES[c["entity"]].clean(copy.deepcopy(c["fields"]), **kw)
             assert generate._error(err.value) == c["error"], c

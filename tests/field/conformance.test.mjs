@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { indexChecklists, validateChecks } from "../../server/field/static/core/checklist.js";
-import { allowedActions, checkEvent, foldFlag, mayAct } from "../../server/field/static/core/flags.js";
+import { allowedActions, checkEvent, foldFlag, mayAct, mayRaise, summonsRefusal } from "../../server/field/static/core/flags.js";
 import { HybridClock, parseStamp } from "../../server/field/static/core/hlc.js";
 import { maskIdNumber, maskPhone, nameInitials, normalizeIdNumber, normalizeName, normalizePhone }
   from "../../server/field/static/core/identity.js";
@@ -73,7 +73,13 @@ test("flags: the shape of one event", () => {
 test("flags: who may act, and the actions offered", () => {
   const v = vectors("flags");
   for (const c of v.may_act) assert.equal(mayAct(c.role, c.action, c.level), c.expect, JSON.stringify(c));
-  for (const c of v.allowed_actions) assert.deepEqual(allowedActions(c.role, c.state, c.level), c.expect, JSON.stringify(c));
+  for (const c of v.allowed_actions) {
+    assert.deepEqual(allowedActions(c.role, c.state, c.level, c.summons ?? null), c.expect, JSON.stringify(c));
+  }
+  for (const c of v.may_raise) assert.equal(mayRaise(c.role, c.level), c.expect, JSON.stringify(c));
+  for (const c of v.summons_refusal) {
+    assert.equal(summonsRefusal(c.action, c.department_id, c.summons), c.expect, JSON.stringify(c));
+  }
 });
 
 test("rules: suggested flags, most urgent first", () => {
@@ -107,12 +113,13 @@ test("checklist: a visit's checks against its version", () => {
 
 test("entities: a change's fields checked and normalised before they are stored", async () => {
   const { cleanFields } = await import("../../server/field/static/core/entities.js");
-  const registry = indexChecklists(vectors("checklist").checklists);
-  for (const c of vectors("entities").cases) {
+  const v = vectors("entities");
+  const registry = indexChecklists({ ...vectors("checklist").checklists, settings: v.settings });
+  for (const c of v.cases) {
     const what = `${c.entity} ${JSON.stringify(c.fields).slice(0, 120)}`;
-    if (c.ok) assert.deepEqual(cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry }), c.expect, what);
+    if (c.ok) assert.deepEqual(cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry, now: v.now }), c.expect, what);
     else {
-      assert.throws(() => cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry }),
+      assert.throws(() => cleanFields(c.entity, structuredClone(c.fields), { creating: c.creating, checklists: registry, now: v.now }),
         (e) => { assert.deepEqual({ message: e.message, field: e.field, code: e.code }, c.error, what); return true; }, what);
     }
   }

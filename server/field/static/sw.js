@@ -20,6 +20,7 @@ const SHELL = [
   "/field/core/flags.js",
   "/field/core/hlc.js",
   "/field/core/identity.js",
+  "/field/core/inputs.js",
   "/field/core/merge.js",
   "/field/core/pinyin-initials.js",
   "/field/core/pyvalue.js",

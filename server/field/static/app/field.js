@@ -3,7 +3,7 @@
 // matching before a household or person is entered twice, and sync.
 import { indexChecklists } from "../core/checklist.js";
 import { Invalid, cleanFields, newId } from "../core/entities.js";
-import { mayAct } from "../core/flags.js";
+import { DEFAULT_LEVEL, SUMMONS_STEPS, TRANSITIONS, mayAct, mayRaise, summonsRefusal } from "../core/flags.js";
 import { HybridClock } from "../core/hlc.js";
 import { doorKey, nameInitials, normalizeIdNumber, normalizeName, normalizePhone } from "../core/identity.js";
 import { Rules } from "../core/rules.js";
@@ -153,7 +153,8 @@ export class FieldApp {
 
   // --- writes -----------------------------------------------------------------------------
   async commit(entity, entityId, fields, { creating, base = null }) {
-    const clean = cleanFields(entity, fields, { creating, checklists: entity === "visit" ? this.checklists() : null });
+    // the city's checklists: a visit's checks, and its settings' own flag categories
+    const clean = cleanFields(entity, fields, { creating, checklists: this.checklists() });
     const change = { change_id: newId(), entity, entity_id: entityId, stamp: this.clock.now(), fields: clean };
     if (base) change.base = Object.fromEntries(Object.keys(clean).map((k) => [k, base[k] ?? null]));
     this.replica.write(change);
@@ -203,22 +204,34 @@ export class FieldApp {
 
   async raiseFlag(householdId, { category, colour, personId = null, note = null }) {
     this.requireLive("household", householdId);
+    const role = this.worker?.role;
+    if (!mayRaise(role, DEFAULT_LEVEL)) {
+      throw new Invalid(`the ${role} role may not raise a flag at ${DEFAULT_LEVEL} level`, "level", "not_allowed");
+    }
     const id = newId();
     await this.commit("flag", id, given({ household_id: householdId, person_id: personId, category, colour, note,
-      level: "community" }), { creating: true });
+      level: DEFAULT_LEVEL }), { creating: true });
     return id;
   }
 
-  async moveFlag(flagId, action, { note = null, visitId = null } = {}) {
+  async moveFlag(flagId, action, { note = null, visitId = null, departmentId = null, assigneeId = null } = {}) {
     const flag = this.replica.flag(flagId);
     if (!flag) throw new Invalid(`no flag ${flagId} on this device`, "flag_id", "not_found");
     const role = this.worker?.role;
     if (!mayAct(role, action, flag.level)) {
       throw new Invalid(`the ${role} role may not ${action} a flag at ${flag.level} level`, "action", "not_allowed");
     }
+    if (action === "close" || Object.hasOwn(SUMMONS_STEPS, action)) {
+      // 部门报到: a case closes once every summoned department has answered or been released
+      const why = summonsRefusal(action, departmentId, flag.summons || {});
+      if (why) {
+        throw action === "close" ? new Invalid(why, "action", "summons_open")
+          : new Invalid(why, "department_id", "summons_state");
+      }
+    }
     const fields = given({ flag_id: flagId, action, from_state: flag.state, at_level: flag.level, note,
-      visit_id: visitId });
-    if (!["confirm", "start", "resolve", "verify", "close", "reject", "reopen"].includes(action)) delete fields.from_state;
+      visit_id: visitId, department_id: departmentId, assignee_id: assigneeId });
+    if (!Object.hasOwn(TRANSITIONS, action)) delete fields.from_state;
     const id = newId();
     await this.commit("flag_event", id, fields, { creating: true });
     return id;

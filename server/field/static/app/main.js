@@ -4,6 +4,7 @@
 // screen. Hash routes (#/household/<id>), so every screen works offline from the cached shell.
 import { CHECK_KEYS } from "../core/checklist.js";
 import { allowedActions, COLOURS } from "../core/flags.js";
+import { categories } from "../core/inputs.js";
 import { RELATIONS, GENDERS } from "../core/entities.js";
 import { maskIdNumber } from "../core/identity.js";
 import { label, t } from "../i18n/zh-CN.js";
@@ -245,15 +246,15 @@ function newPersonView(hid) {
   show(form);
 }
 
-const CATEGORIES = ["de_facto_unsupported_child", "children_in_difficulty", "unregistered_disability",
-  "illness_poverty", "elderly_alone", "low_income", "dangerous_housing", "food_shortage"];
-
 function newFlagView(hid) {
   const members = app.replica.persons(hid);
-  const cats = [...new Set([...CATEGORIES, ...(app.rules()?.compiled || []).map((c) => c.suggestion.category)])];
+  // the city's categories (sync/inputs.py: the common ones and its settings' own), and its rules' if it names them
+  const known = categories(app.checklists()?.settings);
+  const cats = [...new Set([...Object.keys(known), ...(app.rules()?.compiled || []).map((c) => c.suggestion.category)])]
+    .filter((c) => Object.hasOwn(known, c) || Object.values(known).includes(c));
   const form = h("form", { id: "new-flag", class: "card" },
     h("h1", {}, t("raise_flag")),
-    field("category", t("category"), select("category", cats.map((c) => [c, label("category", c)]), { blank: false })),
+    field("category", t("category"), select("category", cats.map((c) => [c, label("category", c) === c && Object.hasOwn(known, c) ? known[c] : label("category", c)]), { blank: false })),
     h("div", { class: "statuses", role: "radiogroup" }, COLOURS.map((c) => h("label", { class: `status ${c}` },
       h("input", { type: "radio", name: "colour", value: c, checked: c === "yellow" }), label("colour", c)))),
     field("person_id", t("person"), select("person_id", members.map((m) => [m.id, m.name]), { blank: true })),
@@ -277,7 +278,8 @@ function flagView(fid) {
   const f = app.replica.flag(fid);
   if (!f) return show(message(t("no_flags"), "error"));
   const role = app.worker?.role;
-  const actions = [...allowedActions(role, f.state, f.level), "note"];
+  const actions = [...allowedActions(role, f.state, f.level, f.summons), "note"];
+  const summons = Object.entries(f.summons || {});
   const visits = app.replica.visitsOf(f.home);
   const box = h("div", { id: "flag-msg" });
   const act = async (action) => {
@@ -294,6 +296,7 @@ function flagView(fid) {
     h("h1", {}, flagBadge(f)),
     h("p", {}, t("flag_at", { level: label("level", f.level), state: label("state", f.state) })),
     f.concurrent.length ? message(t("concurrent"), "warn") : null,
+    summons.length ? h("p", { id: "summons" }, t("summons"), "：", summons.map(([d, st]) => `${d.slice(0, 8)} ${label("summons", st)}`).join("，")) : null,
     h("p", {}, h("a", { href: `#/household/${f.home}` }, t("household"))),
     f.note ? h("p", {}, f.note) : null,
     h("ol", { class: "events" }, f.events.map((e) => h("li", {}, label("action", e.action), " ", when(new Date(Number(e.stamp.slice(0, 13))).toISOString()), e.note ? ` · ${e.note}` : ""))),

@@ -33,8 +33,9 @@ export const when = (iso) => {
   return `${d.getMonth() + 1}月${d.getDate()}日 ${p(d.getHours())}:${p(d.getMinutes())}`;
 };
 export const errText = (err) => {
-  const known = `err.${err.code}`;
-  const text = t(known);
+  // a refusal's words by its code, or by its code and the field it names when they differ by field
+  const known = `err.${err.code}`, byField = `${known}.${err.field}`;
+  const text = t(byField) !== byField ? t(byField, err.params) : t(known, err.params);
   return text === known ? `${t("err.error")}：${err.message || err.code}` : text;
 };
 export const door = (hh) => [hh.address, hh.building, hh.unit, hh.room].filter(Boolean).join(" ");

@@ -3,7 +3,7 @@
 // 18-character form. A change the device would refuse never reaches the outbox.
 import { validateChecks } from "./checklist.js";
 import { ACTIONS, COLOURS, LEVELS, STATES, checkEvent } from "./flags.js";
-import { normalizeIdNumber } from "./identity.js";
+import { checkInputs } from "./inputs.js";
 
 export const RELATIONS = ["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"];
 export const GENDERS = ["M", "F", "U"];
@@ -30,7 +30,8 @@ export const ENTITIES = {
     flag_id: { kind: "uuid", required: true }, action: { kind: "choice", required: true, choices: ACTIONS },
     from_state: { kind: "choice", choices: STATES }, at_level: { kind: "choice", choices: LEVELS },
     level: { kind: "choice", choices: LEVELS }, colour: { kind: "choice", choices: COLOURS },
-    visit_id: { kind: "uuid" }, note: t(2000) } },
+    visit_id: { kind: "uuid" }, note: t(2000), reason: { kind: "object" }, assignee_id: { kind: "uuid" },
+    department_id: { kind: "uuid" } } },
 };
 
 export class Invalid extends Error {
@@ -50,7 +51,7 @@ function clean1(name, spec, value) {
     case "text": {
       if (typeof value !== "string") throw new Invalid(`${name} must be a string`, name);
       if (value.includes("\0")) throw new Invalid(`${name} contains a NUL character`, name);
-      const v = value.trim();
+      const v = pyStrip(value);
       if (spec.max && Array.from(v).length > spec.max) throw new Invalid(`${name} is longer than ${spec.max} characters`, name);
       if (spec.required && !v) throw new Invalid(`${name} may not be empty`, name);
       return v;
@@ -88,12 +89,18 @@ const realDate = (y, m, d) => {
   return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
 };
 
-/** The lowercase hyphenated form of any spelling Python's uuid.UUID reads. */
-function canonicalUuid(value, name) {
+// Python's str.strip(): the characters str.isspace() names
+const PY_SPACE = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const pyStrip = (text) => text.replace(PY_SPACE, "");
+
+// 32 ASCII hex digits, hyphenated 8-4-4-4-12 or not at all, in any case: no braces, no "urn:uuid:"
+const ASCII_UUID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;
+
+/** The lowercase hyphenated form of an id (sync/entities.py canonical_uuid). */
+export function canonicalUuid(value, name) {
   if (typeof value !== "string") throw new Invalid(`${name} must be a UUID`, name);
-  const hex = value.replace("urn:", "").replace("uuid:", "").replace(/^\{+|\}+$/g, "").replaceAll("-", "");
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Invalid(`${name} is not a valid UUID`, name);
-  const x = hex.toLowerCase();
+  if (!ASCII_UUID.test(value)) throw new Invalid(`${name} is not a valid UUID`, name);
+  const x = value.replaceAll("-", "").toLowerCase();
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
@@ -123,18 +130,19 @@ function utcDatetime(value, name) {
 /** Check and normalise a change's fields; throws Invalid naming the field. A visit's checks are
  * checked against its checklist version (`checklists`: indexChecklists of the city's), a flag
  * event's shape as sync/flags.py does. */
-export function cleanFields(entity, fields, { creating, checklists = null }) {
+export function cleanFields(entity, fields, { creating, checklists = null, now = Date.now() }) {
   const spec = ENTITIES[entity];
   if (!fields || typeof fields !== "object" || !Object.keys(fields).length) {
     throw new Invalid("fields must be a non-empty object", "fields");
   }
   const out = {};
   for (const [name, value] of Object.entries(fields)) {
-    const f = spec.fields[name];
+    const f = Object.hasOwn(spec.fields, name) ? spec.fields[name] : null;
     if (!f) throw new Invalid(`${name} is not a field of ${entity}`, `fields.${name}`);
     out[name] = clean1(name, f, value);
   }
-  if (out.id_number) out.id_number = normalizeIdNumber(out.id_number) || out.id_number;
+  // ID numbers in one spelling, phones, dates and categories by the rules of sync/inputs.py
+  checkInputs(entity, out, { settings: checklists ? checklists.settings : null, now });
   if (creating || spec.kind === "event") {
     const missing = Object.entries(spec.fields).filter(([n, f]) => f.required && (out[n] ?? null) === null).map(([n]) => n);
     if (missing.length) throw new Invalid(`a new ${entity} needs ${missing.join(", ")}`, missing[0]);
