@@ -102,7 +102,10 @@ def deliver(now, session=None):
                 SIGNATURE_HEADER: signature(secret, body)})
             error = None if 200 <= resp.status_code < 300 else f"HTTP {resp.status_code}"
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            outcome[event_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                break       # the receiver is down or not answering: the rest wait for a later round
+            continue
         outcome[event_id] = error
     for event_id, error in outcome.items():
         row = db.session.get(WebhookOutbox, event_id)
