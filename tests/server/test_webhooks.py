@@ -182,3 +182,17 @@ def test_a_person_escalating_is_an_escalated_event(app, client, auth, city, rece
     (body,), = receiver.taken.values()
     event = json.loads(body)
     assert (event["kind"], event["case_id"], event["level"]) == ("escalated", fid, "street")
+
+
+def test_the_scheduler_sends_the_outbox_only_when_a_webhook_is_configured(sqlite_app):
+    from server.jobs import start_scheduler
+    for url, expected in ((None, False), ("http://127.0.0.1:9/gridsync", True)):
+        sqlite_app.config.update(WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_INTERVAL_S=3600)
+        scheduler = start_scheduler(sqlite_app)
+        try:
+            job = scheduler.get_job("send_webhooks")
+            assert (job is not None) == expected
+            if job:
+                assert job.trigger.interval.total_seconds() == 3600
+        finally:
+            scheduler.shutdown(wait=False)
