@@ -134,6 +134,21 @@ def test_every_event_is_delivered_once_by_id_after_the_receiver_fails(app, clien
     assert "3 delivered, 0 waiting" in result.output
 
 
+def test_admins_see_the_undelivered_events_over_the_api(app, client, auth, city, depts):
+    _hook(app, _dead_url())
+    _street_case_summoned(app, client, auth, city, depts)
+    send_webhooks(app)
+    for who in ("street1", "bureau", "w1"):
+        resp = client.get("/api/v1/webhook/outbox", headers=auth.headers(who))
+        assert resp.status_code == 403 and resp.json["code"] == "forbidden"
+    resp = client.get("/api/v1/webhook/outbox", headers=auth.headers("admin"))
+    assert resp.status_code == 200
+    assert (resp.json["configured"], resp.json["delivered"], len(resp.json["waiting"])) == (True, 0, 3)
+    first = resp.json["waiting"][0]
+    assert first["attempts"] == 1 and first["last_error"].startswith("ConnectionError")
+    assert sorted(w["kind"] for w in resp.json["waiting"]) == ["overdue", "summoned", "summoned"]
+
+
 def _dead_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
