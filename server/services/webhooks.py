@@ -80,7 +80,7 @@ def backoff(attempts):
     return min(FIRST_BACKOFF_S * 2 ** (attempts - 1), MAX_BACKOFF_S)
 
 
-def deliver(now, session=None):
+def deliver(now):
     """Send the events due at ``now``, oldest first; returns (sent, failed). Runs in the
     scheduler only; the caller holds the round's lock and commits."""
     import requests
