@@ -226,6 +226,24 @@ def run_scheduler_cmd():
     start_scheduler(current_app._get_current_object(), blocking=True)
 
 
+@click.command("webhook-status")
+@click.option("--limit", default=100, show_default=True, help="how many undelivered events to list")
+@with_appcontext
+def webhook_status_cmd(limit):
+    """List the city's webhook events not yet delivered, oldest first, with attempts and last error."""
+    from .models import WebhookOutbox
+    from .services.webhooks import status
+    url = current_app.config.get("WEBHOOK_URL")
+    sent = db.session.execute(select(func.count()).select_from(WebhookOutbox)
+                              .where(WebhookOutbox.sent_at.is_not(None))).scalar()
+    pending = status(limit)
+    click.echo(f"webhook: {url or 'not configured'}; {sent} delivered, {len(pending)} waiting")
+    for row in pending:
+        next_at = row.next_at.isoformat(timespec="seconds") if row.next_at else "-"
+        click.echo(f"{row.id}  {row.kind:<9}  queued {row.created_at.isoformat(timespec='seconds')}  "
+                   f"attempts {row.attempts}  next {next_at}  last error: {row.last_error or '-'}")
+
+
 @click.command("refresh-review")
 @click.option("--full", is_flag=True, help="recount visits per day from the visits too")
 @with_appcontext
@@ -294,7 +312,7 @@ def _register_records():
 def register_commands(app):
     for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
                 revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
-                link_register_cmd):
+                link_register_cmd, webhook_status_cmd):
         app.cli.add_command(cmd)
 
 

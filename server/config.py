@@ -114,6 +114,18 @@ def _base64_key(raw):
     return raw
 
 
+def _webhook_url(raw):
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", raw.strip(), re.ASCII):
+        raise ValueError("an http:// or https:// URL")
+    return raw.strip()
+
+
+def _webhook_secret(raw):
+    if len(raw) < 16:
+        raise ValueError("a shared secret of at least 16 characters")
+    return raw
+
+
 _TABLE_WHAT = {
     "hours": "a JSON object mapping red, yellow, green to hours above 0, or to {level: hours} by "
              "community, street, district, bureau",
@@ -198,6 +210,12 @@ class Config:
     REVIEW_REFRESH_INTERVAL_S = _setting("GRIDSYNC_REVIEW_REFRESH_INTERVAL_S", _int(1, unit=" of seconds"), 300)
     # Hours between full rebuilds of the visits per day (the rounds between add new visits only).
     REVIEW_FULL_EVERY_H = _setting("GRIDSYNC_REVIEW_FULL_EVERY_H", _int(1, unit=" of hours"), 24)
+    # The city's webhook (its SMS gateway or 12345 platform): cases summoned, escalated, overdue,
+    # each a JSON event signed with HMAC-SHA256 of the body under the secret; None: nothing sent.
+    WEBHOOK_URL = _setting("GRIDSYNC_WEBHOOK_URL", _webhook_url, None)
+    WEBHOOK_SECRET = _setting("GRIDSYNC_WEBHOOK_SECRET", _webhook_secret, None, secret=True)
+    # How often the outbox is sent (seconds); a failed delivery waits twice as long each time.
+    WEBHOOK_INTERVAL_S = _setting("GRIDSYNC_WEBHOOK_INTERVAL_S", _int(1, unit=" of seconds"), 30)
     # The reviewers' web pages: a signed session cookie, sent only over HTTPS unless switched off
     # for a first run on http://localhost (``gridsync demo`` does).
     SESSION_COOKIE_NAME = "gridsync_session"
@@ -237,7 +255,10 @@ def check_config(config):
             check_colour_table(config.get(key), per_level, unit)
         except ValueError as exc:
             raise ConfigError(f"{key}: expected {exc}") from None
-    for key in ("ESCALATION_INTERVAL_S", "LINK_INTERVAL_S", "REVIEW_REFRESH_INTERVAL_S"):
+    if config.get("WEBHOOK_URL") and not config.get("WEBHOOK_SECRET"):
+        raise ConfigError("GRIDSYNC_WEBHOOK_SECRET: expected a shared secret of at least 16 characters "
+                          "when GRIDSYNC_WEBHOOK_URL is set")
+    for key in ("ESCALATION_INTERVAL_S", "LINK_INTERVAL_S", "REVIEW_REFRESH_INTERVAL_S", "WEBHOOK_INTERVAL_S"):
         value = config.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(f"{key}: expected a number of seconds above 0; got {value!r}")

@@ -106,10 +106,35 @@ def refresh_review(app):
         return took
 
 
+_WEBHOOK_LOCK_KEY = 0x686f6f6b  # "hook": one process sends the outbox at a time
+
+
+def send_webhooks(app, now=None):
+    """Send the city's webhook events that are due (server/services/webhooks.py); returns
+    (sent, failed). Only here, never in a request: a receiver that is down slows no one."""
+    from .services.webhooks import deliver
+    with app.app_context():
+        if not app.config.get("WEBHOOK_URL"):
+            return 0, 0
+        now = now or app.extensions["wall_clock"]()
+        if db.engine.dialect.name == "postgresql":
+            # held through the sends, so two processes never send the same event at once
+            got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _WEBHOOK_LOCK_KEY}).scalar()
+            if not got:
+                db.session.rollback()
+                return 0, 0
+        sent, failed = deliver(now)
+        db.session.commit()
+        if sent or failed:
+            log.info("webhook: %d event(s) sent, %d failed (will be retried)", sent, failed)
+        return sent, failed
+
+
 def start_scheduler(app, blocking=False):
     """Start APScheduler with the escalation job (every ESCALATION_INTERVAL_S seconds), the
-    duplicate linker (every LINK_INTERVAL_S seconds) and the review roll-ups (every
-    REVIEW_REFRESH_INTERVAL_S seconds)."""
+    duplicate linker (every LINK_INTERVAL_S seconds), the review roll-ups (every
+    REVIEW_REFRESH_INTERVAL_S seconds) and, when a webhook is configured, its outbox (every
+    WEBHOOK_INTERVAL_S seconds)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
@@ -119,5 +144,8 @@ def start_scheduler(app, blocking=False):
                       id="link_duplicates", max_instances=1, coalesce=True)
     scheduler.add_job(refresh_review, "interval", args=[app], seconds=app.config["REVIEW_REFRESH_INTERVAL_S"],
                       id="refresh_review", max_instances=1, coalesce=True)
+    if app.config.get("WEBHOOK_URL"):
+        scheduler.add_job(send_webhooks, "interval", args=[app], seconds=app.config["WEBHOOK_INTERVAL_S"],
+                          id="send_webhooks", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

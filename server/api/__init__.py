@@ -10,8 +10,9 @@ from .persons.resources import blp as persons
 from .review.resources import blp as review
 from .sync.resources import blp as sync
 from .visits.resources import blp as visits
+from .webhook.resources import blp as webhook
 
-BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config, matches, review]
+BLUEPRINTS = [auth, sync, households, persons, visits, flags, conflicts, areas, config, matches, review, webhook]
 
 
 def register_blueprints(api):

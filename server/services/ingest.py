@@ -28,7 +28,7 @@ from sync.replica import RECORDS, Trail, View, accept, wanted
 from ..extensions import db
 from ..jsonfast import dumps
 from ..models import ChangeLog, Conflict, Department, Flag, FlagEvent, MergeRecord, Summons, SyncState, Visit
-from . import changelog
+from . import changelog, webhooks
 from .bulk import insert_rows
 from .records import MODELS, columns, row_values, vault
 
@@ -234,7 +234,7 @@ def write(out, view, *, worker_id, device_id, now):
         "note": lg.fields.get("note"), "amends_id": _u(lg.fields["amends_id"]) if lg.fields.get("amends_id") else None,
         "stamp": lg.change["stamp"], "created_at": now, "suggestions": out.suggestions.get(lg.change["entity_id"]),
     } for lg in out.visits])
-    insert_rows(FlagEvent.__table__, [{
+    events = [{
         "id": _u(lg.change["entity_id"]), "flag_id": _u(lg.fields["flag_id"]), "action": lg.fields["action"],
         "from_state": lg.fields.get("from_state"), "at_level": lg.fields.get("at_level"),
         "level": lg.fields.get("level"), "colour": lg.fields.get("colour"),
@@ -243,7 +243,10 @@ def write(out, view, *, worker_id, device_id, now):
         "assignee_id": _u(lg.fields["assignee_id"]) if lg.fields.get("assignee_id") else None,
         "department_id": _u(lg.fields["department_id"]) if lg.fields.get("department_id") else None,
         "stamp": lg.change["stamp"], "worker_id": worker_id, "device_id": device_id, "created_at": now,
-    } for lg in out.events])
+    } for lg in out.events]
+    insert_rows(FlagEvent.__table__, events)
+    # the city's webhook events, committed with the events that cause them
+    webhooks.enqueue(events, now)
     if out.refold:
         _refold(out.refold, view)
     insert_log([_log_row(lg, worker_id, device_id, now, v) for lg in out.log])

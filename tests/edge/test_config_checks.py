@@ -42,6 +42,10 @@ BAD = [
     ("GRIDSYNC_ENV", "prod", "production or development"),
     ("GRIDSYNC_PII_KEY", "c2hvcnQ=", "base64 of 32 random bytes"),
     ("GRIDSYNC_BLIND_INDEX_KEY", "not base64!", "base64 of 32 random bytes"),
+    ("GRIDSYNC_WEBHOOK_URL", "ftp://city.example/hook", "an http:// or https:// URL"),
+    ("GRIDSYNC_WEBHOOK_URL", "city.example/hook", "an http:// or https:// URL"),
+    ("GRIDSYNC_WEBHOOK_SECRET", "short-secret", "at least 16 characters"),
+    ("GRIDSYNC_WEBHOOK_INTERVAL_S", "0", "at least 1"),
 ]
 
 
@@ -76,7 +80,7 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(fresh_config, nam
     assert message.startswith(name), message
     assert expected in message, message
     assert "\n" not in message
-    if "KEY" in name:
+    if "KEY" in name or "SECRET" in name:
         assert value not in message                 # a secret is never echoed
 
 
@@ -91,7 +95,20 @@ GOOD = [
     ("GRIDSYNC_SESSION_HOURS", "2", "PERMANENT_SESSION_LIFETIME", 7200),
     ("GRIDSYNC_ENV", "production", "PRODUCTION", True),
     ("GRIDSYNC_LOGIN_RATE_LIMIT", "500/minute", "LOGIN_RATE_LIMIT", "500/minute"),
+    ("GRIDSYNC_WEBHOOK_INTERVAL_S", "5", "WEBHOOK_INTERVAL_S", 5),
 ]
+
+
+def test_a_webhook_url_needs_its_secret(fresh_config):
+    module = fresh_config({"GRIDSYNC_WEBHOOK_URL": "https://sms.city.example/gridsync"})
+    with pytest.raises(module.ConfigError, match=r"^GRIDSYNC_WEBHOOK_SECRET: expected .*16 characters"):
+        module.check_config(_settings(module))
+    module = fresh_config({"GRIDSYNC_WEBHOOK_URL": "https://sms.city.example/gridsync",
+                           "GRIDSYNC_WEBHOOK_SECRET": "a-long-shared-secret"})
+    settings = _settings(module)
+    module.check_config(settings)
+    assert (settings["WEBHOOK_URL"], settings["WEBHOOK_SECRET"]) == ("https://sms.city.example/gridsync",
+                                                                     "a-long-shared-secret")
 
 
 @pytest.mark.parametrize("name,value,key,parsed", GOOD, ids=[g[0] for g in GOOD])
