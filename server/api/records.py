@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from sync.entities import ENTITIES, SERVER_ONLY
 
+from .common import Uuid
 from ..errors import ApiError
 from ..extensions import db
 from ..services import writes
@@ -18,7 +19,7 @@ _MODELS = dict(MODELS, visit=Visit)
 
 _KINDS = {
     "text": lambda spec: fields.Str(allow_none=not spec.required),
-    "uuid": lambda spec: fields.UUID(allow_none=not spec.required),
+    "uuid": lambda spec: Uuid(allow_none=not spec.required),
     "choice": lambda spec: fields.Str(allow_none=not spec.required),
     "bool": lambda spec: fields.Bool(allow_none=True),
     "int": lambda spec: fields.Int(strict=True),
@@ -36,7 +37,7 @@ def input_schema(entity, *, creating, exclude=()):
     declared = {name: _KINDS[f.kind](f) for name, f in spec.fields.items()
                 if name not in exclude and name not in SERVER_ONLY}
     if creating:
-        declared["id"] = fields.UUID(load_default=None)
+        declared["id"] = Uuid(load_default=None)
         for name in spec.required:
             if name in declared:
                 declared[name].required = True

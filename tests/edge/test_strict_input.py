@@ -128,3 +128,14 @@ def test_a_body_of_invalid_utf8_is_a_4xx_json_answer(client, auth, city, body, p
     assert 400 <= resp.status_code < 500, resp.data
     assert resp.json["status"] == resp.status_code
     assert isinstance(resp.json["code"], str) and isinstance(resp.json["message"], str)
+
+
+@pytest.mark.parametrize("shape", ["braces", "urn", "arabic_digit"])
+def test_a_rest_create_takes_its_id_in_ascii_hex_only(client, auth, city, shape):
+    """The id a client chooses for a new record is read like every other id."""
+    good = str(uuid.uuid4())
+    sent = {"braces": "{%s}" % good, "urn": "urn:uuid:" + good,
+            "arabic_digit": good[:-1] + "\u0661"}[shape]
+    resp = client.post("/api/v1/households", headers=auth.headers("w1"),
+                       json={"id": sent, "grid_id": city["G1"], "address": "和平路1号"})
+    assert resp.status_code == 422 and "id" in resp.json.get("errors", {}), resp.json
