@@ -484,6 +484,7 @@ def main(argv=None, out=None):
     out = out or sys.stdout
     argv = sys.argv[1:] if argv is None else list(argv)
     i18n.use(_lang_in(argv))
+    i18n.teach_argparse()
     _LIST_NAMES.update(households=_("households"), persons=_("persons"), visits=_("visits"), flags=_("flags"),
                        grids=_("grids"), categories=_("categories"), questions=_("questions"),
                        rejected=_("refused changes"))

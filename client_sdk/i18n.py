@@ -5,6 +5,7 @@ import gettext as _gettext
 import os
 
 from sync import messages
+from sync.messages import N_
 
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 DOMAIN = "fieldsync"
@@ -64,3 +65,19 @@ def describe(exc):
 
 def name(table, code):
     return messages.name(table, code, _)
+
+
+#: argparse's own words (usage, errors), which it looks up through its module's ``_``: listed so
+#: the catalogue holds them, and handed to argparse by ``teach_argparse``
+ARGPARSE_WORDS = (N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+                  N_("the following arguments are required: %s"),
+                  N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("%(prog)s: error: %(message)s\n"),
+                  N_("unrecognized arguments: %s"), N_("expected one argument"),
+                  N_("argument %(argument_name)s: %(message)s"), N_("invalid %(type)s value: %(value)r"))
+
+
+def teach_argparse():
+    """Make argparse say its words in this language too (it reads them from ``argparse._``)."""
+    import argparse
+    argparse._ = _
+    argparse.ngettext = ngettext

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from sync.errors import (Conflicting, Forbidden, InvalidChange, InvalidInput, NotFound, OutOfScope, ResyncRequired,
                          SyncError, UnsupportedSchema)
 
-from .i18n import api_message
+from .i18n import api_message, field_messages
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def handle_http(exc):
         for location, msgs in messages.items():
             flat.update(_flatten(msgs))
         names = ", ".join(sorted(flat))
-        return envelope(exc.code, "invalid_input", f"invalid input: {names}", flat, field=names)
+        return envelope(exc.code, "invalid_input", f"invalid input: {names}",
+                        {k: field_messages(v) for k, v in flat.items()}, field=names)
     code = (exc.name or "error").lower().replace(" ", "_")
     message = exc.description or exc.name
     if exc.code == 413:
