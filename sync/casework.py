@@ -45,7 +45,7 @@ def may_act(role, action, level):
         return False
     if action in ("summon", "release") and level not in SUMMON_LEVELS:
         return False
-    if LEVEL_ROLE.get(level) == role and action != "verify":
+    if role is not None and LEVEL_ROLE.get(level) == role and action != "verify":
         return True
     return action in _FIELD_ACTIONS.get(role, ())
 

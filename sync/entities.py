@@ -7,6 +7,8 @@ import uuid as _uuid
 from . import checklist, flags, inputs
 from .errors import InvalidChange
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other")
 GENDERS = ("M", "F", "U")
 
@@ -53,7 +55,8 @@ class Field:
 
     def _date(self, name, value):
         try:
-            parsed = _dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
+            # only YYYY-MM-DD: fromisoformat also takes week dates and other ISO forms
+            parsed = _dt.date.fromisoformat(value) if isinstance(value, str) and _DATE.match(value) \
                 else _bad(name, "a date YYYY-MM-DD")
             if not 1850 <= parsed.year <= 2200:
                 raise InvalidChange(f"{name} is out of range (years 1850 to 2200)", field=name)

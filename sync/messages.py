@@ -47,6 +47,8 @@ MESSAGES = {
     "server_only": N_("%(field)s is set only by the server"),
     "stale_state": N_("the flag has moved on since you looked: look again and act on it as it is"),
     "wrong_device": N_("this record belongs to another device"),
+    "summons_open": N_("a summoned department has not answered or been released yet: the case cannot close"),
+    "summons_state": N_("the department's place in this case has changed: act on it as it is now"),
     # requests and sessions (server/errors.py, server/auth.py, client_sdk/errors.py)
     "not_found": N_("not found, or not yours to see"),
     "forbidden": N_("you may not do this"),

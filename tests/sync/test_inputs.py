@@ -109,3 +109,17 @@ def test_a_category_named_in_chinese_reads_in_the_readers_language():
     from sync import messages
     assert messages.name(messages.CATEGORIES, "困境儿童", lambda s: s) == "child in difficulty"
     assert messages.name(messages.CATEGORIES, "城市自定义", lambda s: s) == "城市自定义"
+
+
+@pytest.mark.parametrize("junk", ["19491231ab", "2020-W01-1", "20200101", "2020-1-01", "２０２０-01-01"])
+def test_a_birth_date_is_taken_only_as_yyyy_mm_dd(junk):
+    from sync.entities import ENTITIES
+    from sync.errors import InvalidChange
+    with pytest.raises(InvalidChange) as err:
+        ENTITIES["person"].clean({"household_id": HID, "name": "王伟", "birth_date": junk}, creating=True)
+    assert err.value.field == "birth_date"
+
+
+def test_no_role_may_act_on_a_level_no_one_holds():
+    from sync.casework import may_act
+    assert not may_act(None, "confirm", "nowhere") and not may_act(None, "close", None)
