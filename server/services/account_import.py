@@ -43,11 +43,20 @@ def one_time_password():
 def read_rows(stream):
     """The CSV's rows as ``(line, row)``, or ImportRefused naming the missing columns."""
     reader = csv.DictReader(stream)
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
-    if missing:
-        raise ImportRefused([f"line 1: the CSV lacks columns: {', '.join(missing)}"])
-    return [(line, {k: (v or "").strip() for k, v in row.items() if k is not None})
-            for line, row in enumerate(reader, start=2)]
+    try:
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ImportRefused([f"line 1: the CSV lacks columns: {', '.join(missing)}"])
+        rows = [(reader.line_num, {k: (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()
+                                   if k is not None}) for row in reader]
+    except UnicodeDecodeError:
+        # decoded in blocks, so the line is not known
+        raise ImportRefused(["the file is not UTF-8 text; save it as CSV UTF-8"]) from None
+    except csv.Error as exc:
+        raise ImportRefused([f"line {reader.line_num}: not readable as CSV ({exc})"]) from None
+    if not rows:
+        raise ImportRefused(["the CSV has no accounts under its header"])
+    return rows
 
 
 def validate(rows):

@@ -144,3 +144,18 @@ def test_hashing_in_a_pool_gives_hashes_that_check():
     assert len(hashes) == 250
     assert all(check_password_hash(h, p) for h, p in zip(hashes[::50], passwords[::50]))
     assert not check_password_hash(hashes[0], passwords[1])
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (HEADER.encode() + "zhang,grid_worker,张三,C1,G1,,\n".encode("gbk"), "the file is not UTF-8 text"),
+    (HEADER.encode(), "the CSV has no accounts"),
+    (b"", "line 1: the CSV lacks columns: username, role, area, grids"),
+])
+def test_an_unreadable_or_empty_file_is_a_clean_error(app, cli, tmp_path, content, fragment):
+    before = workers(app)
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(content)
+    result = cli("import-accounts", path, "--passwords-out", tmp_path / "p.csv")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert fragment in result.output
+    assert workers(app) == before and not (tmp_path / "p.csv").exists()
