@@ -159,3 +159,19 @@ def test_an_unreadable_or_empty_file_is_a_clean_error(app, cli, tmp_path, conten
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert fragment in result.output
     assert workers(app) == before and not (tmp_path / "p.csv").exists()
+
+
+def test_a_cheap_hash_still_costs_a_full_check_at_log_in(app, cli, tmp_path, monkeypatch):
+    """With scrypt configured, logging in with an imported password also runs the dummy scrypt check."""
+    import server.auth as auth
+    out = tmp_path / "passwords.csv"
+    assert cli("import-accounts", write(tmp_path, GOOD), "--passwords-out", out).exit_code == 0
+    with out.open(encoding="utf-8") as f:
+        password = next(r["password"] for r in csv.DictReader(f) if r["username"] == "zhang")
+    checked = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: checked.append(h.split("$")[0]) or real(h, p))
+    with app.app_context():
+        app.config["PASSWORD_HASH_METHOD"] = "scrypt"
+        assert auth.authenticate("zhang", password).username == "zhang"
+    assert checked == ["pbkdf2:sha256:1000", "scrypt:32768:8:1"]
