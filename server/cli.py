@@ -1,6 +1,6 @@
 """Command line: ``gridsync <command>`` (or ``flask --app server <command>``).
 
-create-admin, import-areas, create-worker, seed-demo, and ``demo``, which migrates, seeds and
+create-admin, import-areas, create-worker, import-accounts, seed-demo, and ``demo``, which migrates, seeds and
 serves a demo city in one go.
 """
 import csv
@@ -16,7 +16,7 @@ from sync.errors import InvalidInput
 
 from .extensions import db
 from .models import DEPARTMENT_LEVELS, ROLES, Area, Department, Worker
-from .services import accounts
+from .services import account_import, accounts
 
 
 def create_area(*args, **kwargs):
@@ -129,6 +129,26 @@ def import_areas_cmd(csv_file):
         count += 1
     db.session.commit()
     click.echo(f"{count} areas imported")
+
+
+@click.command("import-accounts")
+@click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
+@click.option("--passwords-out", type=click.Path(dir_okay=False), required=True,
+              help="new file (mode 0600) for each account's one-time password; never printed")
+@with_appcontext
+def import_accounts_cmd(csv_file, passwords_out):
+    """Import accounts from a CSV with columns username,role,area,grids and optionally
+    display_name,department,work_phone. The whole file is checked first: any bad row, or a
+    username that exists already, and nothing is written."""
+    try:
+        count = account_import.import_accounts(csv_file, passwords_out)
+    except account_import.ImportRefused as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in {csv_file.name}; nothing was imported") from None
+    except FileExistsError:
+        raise click.ClickException(f"{passwords_out} exists already; name a new file") from None
+    click.echo(f"{count} accounts imported; one-time passwords in {passwords_out}")
 
 
 @click.command("seed-demo")
@@ -310,7 +330,7 @@ def _register_records():
 
 
 def register_commands(app):
-    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd, seed_demo_cmd, demo_cmd,
+    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd, import_accounts_cmd, seed_demo_cmd, demo_cmd,
                 revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
                 link_register_cmd, webhook_status_cmd):
         app.cli.add_command(cmd)

@@ -183,6 +183,9 @@ class Config:
                           False)
 
     PASSWORD_HASH_METHOD = "scrypt"
+    # For the random one-time passwords of imported accounts (server/services/account_import.py):
+    # 99 random bits need no stretching, and 7,049 scrypt hashes would take an hour.
+    IMPORT_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     TOKEN_TTL_HOURS = _setting("GRIDSYNC_TOKEN_TTL_HOURS", _int(1, 24 * 366, " of hours"), 14 * 24)
     # Compressed request bodies are limited here, and again after decompression.
     MAX_CONTENT_LENGTH = _setting("GRIDSYNC_MAX_BODY", _int(1024, unit=" of bytes"), 8 * 1024 * 1024)

@@ -25,6 +25,7 @@ def _postgres_or_skip():
     (["bench/sync_throughput.py", "--batches", "2", "--repeat", "1"], ("push_per_s", "pull_per_s")),
     (["bench/device_sync.py", "--households", "20", "--runs", "1"], ("bootstrap_s", "incremental_s")),
     (["bench/field_app.py"], ("shell_gzip_kb", "budget_ratio")),
+    (["bench/accounts_import.py", "--accounts", "50", "--baseline", "1"], ("accounts", "seconds", "per_s")),
     (["bench/linkage/run.py", "--skip-batch", "--accuracy-persons", "500", "--device-persons", "1000",
       "--lookups", "50"], ("precision", "recall", "lookalikes_merged", "review_per_10k", "lookup_p95_ms")),
     # a scratch database on the test server, created and dropped by the bench
