@@ -67,6 +67,9 @@ def test_with_english_asked_for_only_the_data_is_chinese(app, client, auth, city
     resp = client.post(f"/work/case/{fid}?lang=en", data=dict(form_of(case, "release"), department_id=""))
     assert resp.status_code == 422
     pages["no department"] = resp.get_data(as_text=True)
+    resp = client.post(f"/work/case/{fid}?lang=en", data=dict(form_of(case, "assign"), assignee_id="nobody"))
+    assert resp.status_code == 422
+    pages["bad assignee"] = resp.get_data(as_text=True)
     resp = client.post(f"/work/case/{fid}?lang=en", data=dict(form_of(case, "note"), note="x", at_level="community"))
     assert resp.status_code == 409
     pages["stale"] = resp.get_data(as_text=True)
@@ -77,6 +80,7 @@ def test_with_english_asked_for_only_the_data_is_chinese(app, client, auth, city
     assert "Summoned departments" in case and "Report-in overdue by 6 hours" in case
     assert "Write the note" in pages["refused"] and "has changed since you opened" in pages["stale"]
     assert "Choose a department" in pages["no department"]
+    assert "Cannot do this: person to handle the case: this value cannot be saved" in pages["bad assignee"]
     assert "Hours to report in" in pages["departments"]
     assert REQUEST in case and "区卫健局" in case      # the data stays as it was typed
 
