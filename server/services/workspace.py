@@ -5,11 +5,13 @@ policy, exactly like a REST flag event, so devices pull it at their next sync.""
 import uuid
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import case, or_, select
 
 from sync.casework import LEVEL_ROLE, OPEN_STATES, allowed_actions, may_act
 from sync.errors import InvalidChange
 from sync.flags import COLOURS, LEVELS, OPEN_SUMMONS
+from sync.messages import N_
 from sync.identity import mask_name
 
 from ..extensions import db
@@ -22,8 +24,8 @@ from .server_changes import apply_as_server, server_change
 WORK_ROLES = frozenset(LEVEL_ROLE.values()) | {"department"}
 #: the states a level's staff still have something to do in (a verified case waits to be closed)
 QUEUE_STATES = OPEN_STATES + ("resolved", "verified")
-#: the note that asks the grid's worker for the verifying visit
-VISIT_REQUEST = "请网格员尽快回访核实（回访后即可关闭）"
+#: the note that asks the grid's worker for the verifying visit, written in the sender's language
+VISIT_REQUEST = N_("Grid worker: please visit again soon to check (the case can be closed after the visit)")
 #: ids of the events a form makes: the same form sent twice is the same change, applied once
 _FORM = uuid.UUID("6a1d4c1e-5b0f-4d3e-9a57-2f1c0e8b7d42")
 
@@ -204,8 +206,14 @@ def departments_for(flag, every=False):
 
 # --- acting ------------------------------------------------------------------------------------
 #: what each form may carry besides the state and level it was made on
-_NEEDS_NOTE = {"reject": "请写明不予受理的理由", "resolve": "请写明办理结果", "answer": "请写明本部门的办理情况",
-               "summon": "请写明需要部门协助的事项"}
+_NEEDS_NOTE = {"reject": N_("Write why the case is not accepted"), "resolve": N_("Write what was done"),
+               "answer": N_("Write what your department has done"),
+               "summon": N_("Write what the departments are asked to help with")}
+_NOTE_EMPTY = N_("Write the note")
+_NO_DEPARTMENT = N_("Choose a department")
+_NO_ACTION = N_("There is no such action")
+#: the refusals this module words itself (message ids; the page translates them)
+PROMPTS = frozenset(_NEEDS_NOTE.values()) | {_NOTE_EMPTY, _NO_DEPARTMENT, _NO_ACTION}
 
 
 def act(scope, flag, form):
@@ -224,10 +232,10 @@ def act(scope, flag, form):
     if action in ("confirm", "start", "resolve", "close", "reject", "reopen"):
         events.append(dict(base, action=action, from_state=form.get("from_state") or None, note=note))
     elif action == "request_visit":
-        events.append(dict(base, action="note", note=VISIT_REQUEST + (f"：{note}" if note else "")))
+        events.append(dict(base, action="note", note=_visit_request(note)))
     elif action == "note":
         if not note:
-            raise InvalidChange("请填写备注内容", field="note")
+            raise InvalidChange(_NOTE_EMPTY, field="note")
         events.append(dict(base, action="note", note=note))
     elif action == "assign":
         events.append(dict(base, action="assign", assignee_id=_uuid(form.get("assignee_id"), "assignee_id"),
@@ -242,13 +250,13 @@ def act(scope, flag, form):
     elif action in ("summon", "release"):
         depts = form.getlist("department_id") if hasattr(form, "getlist") else [form.get("department_id")]
         if not depts or not all(depts):
-            raise InvalidChange("请选择部门", field="department_id")
+            raise InvalidChange(_NO_DEPARTMENT, field="department_id")
         for d in dict.fromkeys(depts):
             events.append(dict(base, action=action, department_id=_uuid(d, "department_id"), note=note))
     elif action in ("report_in", "answer"):
         events.append(dict(base, action=action, department_id=str(scope.worker.department_id), note=note))
     else:
-        raise InvalidChange("没有这个操作", field="action")
+        raise InvalidChange(_NO_ACTION, field="action")
     form_id = _uuid(form.get("form_id"), "form_id")
     changes = []
     for i, fields in enumerate(events):
@@ -265,16 +273,21 @@ def act(scope, flag, form):
     return out
 
 
+def _visit_request(note):
+    request = gettext(VISIT_REQUEST)
+    return gettext("%(request)s: %(note)s", request=request, note=note) if note else request
+
+
 def _uuid(raw, name):
     try:
         return str(uuid.UUID(raw or ""))
     except ValueError:
-        raise InvalidChange(f"{name} 无效", field=name) from None
+        raise InvalidChange(f"{name} is not valid", field=name) from None
 
 
 def _choice(raw, choices, name):
     if raw not in choices:
-        raise InvalidChange(f"{name} 无效", field=name)
+        raise InvalidChange(f"{name} is not valid", field=name)
     return raw
 
 

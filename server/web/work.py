@@ -1,10 +1,13 @@
 """The casework workspace (/work): a queue per person, one case with the actions this person
 may take now, each a form (no script needed). Same log-in, session, CSRF and strict headers as
-the review pages; the words are Chinese, in the templates."""
+the review pages; the words come from the gettext catalogue, Chinese unless English is asked for."""
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
+from sync import messages
 from sync.errors import Conflicting, Forbidden, InvalidChange, NotFound, OutOfScope
+from sync.messages import N_
 
 from ..scope import scope_for
 from ..services import workspace
@@ -14,13 +17,29 @@ work_bp = Blueprint("work_web", __name__, url_prefix="/work", template_folder="t
 
 #: what a refusal's code means to the person who pressed the button
 _REFUSALS = {
-    "summons_open": "还有被召集的部门尚未反馈或解除，暂不能关闭。",
-    "summons_state": "该部门的报到或反馈情况已有变化，请按当前情况办理。",
-    "not_allowed": "您在此级别无权执行这个操作。",
-    "not_a_colleague": "承办人须是本级在岗工作人员。",
-    "unknown_reference": "所选部门不存在或已停用。",
-    "level_not_moved": "请选择另一个级别。",
+    "summons_open": N_("A summoned department has not yet answered or been released: the case cannot be "
+                       "closed yet."),
+    "summons_state": N_("The department's reporting in or answer has changed: act on it as it is now."),
+    "not_allowed": N_("You may not take this action at this level."),
+    "not_a_colleague": N_("The person handling the case must be a serving member of staff at this level."),
+    "unknown_reference": N_("The chosen department does not exist or is no longer active."),
+    "level_not_moved": N_("Choose another level."),
 }
+
+
+def _refusal(exc):
+    """What a refused form says to the person: the words for its code, the workspace's own prompt,
+    or the catalogue's message for the code."""
+    if exc.code in _REFUSALS:
+        return gettext(_REFUSALS[exc.code])
+    if exc.message in workspace.PROMPTS:
+        return gettext(exc.message)
+    said = messages.message(exc.code, exc.field, exc.params, gettext) or exc.message
+    return gettext("Cannot do this: %(reason)s", reason=said)
+
+
+def _not_here():
+    abort(404, description=gettext("There is no such case within your work"))
 
 
 @work_bp.before_request
@@ -30,7 +49,8 @@ def _load_staff():
     if worker is None:
         return redirect(url_for("review_web.login", next=request.full_path if request.args else request.path))
     if worker.role not in workspace.WORK_ROLES:
-        abort(403, description="工作台供社区、街道、区、民政局和职能部门的工作人员使用")
+        abort(403, description=gettext("The workspace is for the staff of communities, streets, districts, "
+                                       "the civil affairs bureau and the departments"))
     g.worker, g.scope = worker, scope_for(worker)
     return None
 
@@ -56,24 +76,26 @@ def queue():
 def case(flag_id):
     flag, _ = workspace.load_case(g.scope, flag_id)
     if flag is None:
-        abort(404, description="您的工作范围内没有这个案件")
+        _not_here()
     message, status = None, 200
     if request.method == "POST":
         try:
             workspace.act(g.scope, flag, request.form)
         except Conflicting:
             # the case moved on while the form was open: show it as it is now
-            message, status = "案件在您打开页面后已有变化，下面是它现在的情况，请重新确认后再办理。", 409
+            message, status = gettext("The case has changed since you opened the page. Here it is as it is "
+                                      "now: check it again before acting."), 409
         except InvalidChange as exc:
-            message, status = _REFUSALS.get(exc.code) or f"无法办理：{exc.message}", 422
+            message, status = _refusal(exc), 422
         except (OutOfScope, NotFound):
-            abort(404, description="您的工作范围内没有这个案件")
+            _not_here()
         except Forbidden as exc:
-            abort(403, description=f"无权办理：{exc.message}")
+            said = messages.message(exc.code, exc.field, exc.params, gettext) or exc.message
+            abort(403, description=gettext("You may not do this: %(reason)s", reason=said))
         else:
             return redirect(url_for("work_web.case", flag_id=flag_id, done=request.form.get("action")))
         flag, _ = workspace.load_case(g.scope, flag_id)
         if flag is None:
-            abort(404, description="您的工作范围内没有这个案件")
+            _not_here()
     c = workspace.case_page(g.scope, flag)
     return render_template("work_case.html", c=c, message=message, done=request.args.get("done")), status
