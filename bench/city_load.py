@@ -173,6 +173,25 @@ def _exchange(conn, token, device, changes, cursor, have):
     return json.loads(data), took, len(body)
 
 
+def _each_tablet(port, tablets, inflight, lock, step):
+    """``step(connection, device, token)`` for every tablet, ``inflight`` at a time, each thread
+    on its own kept-open connection."""
+    queue = list(tablets)
+
+    def run():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                device, token, _ = queue.pop()
+            step(conn, device, token)
+
+    threads = [threading.Thread(target=run) for _ in range(inflight)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+
+
 def client_process(port, tablets, n_changes, inflight, seed, ready, go, out):
     """One client process: prepares its tablets' days, syncs each once (untimed), waits for the
     start, then syncs every day with ``inflight`` tablets at a time."""
@@ -186,65 +205,47 @@ def client_process(port, tablets, n_changes, inflight, seed, ready, go, out):
         days[device] = changes[:n_changes]
     state = {}
     lock = threading.Lock()
-    queue = list(tablets)
 
-    def prime():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while True:
-            with lock:
-                if not queue:
-                    return
-                device, token, _ = queue.pop()
-            page, _, _ = _exchange(conn, token, device, [], None, {})
+    def prime(conn, device, token):
+        page, _, _ = _exchange(conn, token, device, [], None, {})
+        cursor = page["cursor"]
+        while page["more"]:
+            page, _, _ = _exchange(conn, token, device, [], cursor, page["versions"])
             cursor = page["cursor"]
-            while page["more"]:
-                page, _, _ = _exchange(conn, token, device, [], cursor, page["versions"])
-                cursor = page["cursor"]
-            state[device] = (cursor, page["versions"])
+        state[device] = (cursor, page["versions"])
 
-    threads = [threading.Thread(target=prime) for _ in range(inflight)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    _each_tablet(port, tablets, inflight, lock, prime)
     ready.set()
     go.wait()
 
-    queue = list(tablets)
     push_ms, pull_ms, acked, retried, bad = [], [], [], [0, 0], []
     sent_bytes = [0]
     started = time.perf_counter()
 
-    def work():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while True:
+    def work(conn, device, token):
+        cursor, have = state[device]
+        changes = days[device]
+        page, took, size = _exchange(conn, token, device, changes, cursor, have)
+        statuses = [r["status"] for r in page["results"]]
+        with lock:
+            push_ms.append(took)
+            sent_bytes[0] += size
+            acked.extend(c["change_id"] for c, s in zip(changes, statuses)
+                         if s in ("applied", "merged_with_conflict"))
+            bad.extend(s for s in statuses if s not in ("applied", "merged_with_conflict"))
+        if int(device.split("-")[1]) % 20 == 0:          # the answer was lost: the same batch again
+            again, _, _ = _exchange(conn, token, device, changes, cursor, have)
             with lock:
-                if not queue:
-                    return
-                device, token, _ = queue.pop()
-            cursor, have = state[device]
-            changes = days[device]
-            page, took, size = _exchange(conn, token, device, changes, cursor, have)
-            statuses = [r["status"] for r in page["results"]]
-            with lock:
-                push_ms.append(took)
-                sent_bytes[0] += size
-                acked.extend(c["change_id"] for c, s in zip(changes, statuses)
-                             if s in ("applied", "merged_with_conflict"))
-                bad.extend(s for s in statuses if s not in ("applied", "merged_with_conflict"))
-            if int(device.split("-")[1]) % 20 == 0:          # the answer was lost: the same batch again
-                again, _, _ = _exchange(conn, token, device, changes, cursor, have)
-                with lock:
-                    retried[0] += 1
-                    retried[1] += all(r["status"] == "already_applied" for r in again["results"])
+                retried[0] += 1
+                retried[1] += all(r["status"] == "already_applied" for r in again["results"])
+        cursor = page["cursor"]
+        while page["more"]:
+            page, took, _ = _exchange(conn, token, device, [], cursor, have)
             cursor = page["cursor"]
-            while page["more"]:
-                page, took, _ = _exchange(conn, token, device, [], cursor, have)
-                cursor = page["cursor"]
-                with lock:
-                    pull_ms.append(took)
+            with lock:
+                pull_ms.append(took)
 
-    threads = [threading.Thread(target=work) for _ in range(inflight)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    _each_tablet(port, tablets, inflight, lock, work)
     out.put({"push_ms": push_ms, "pull_ms": pull_ms, "acked": acked, "retried": retried, "bad": bad[:5],
              "n_bad": len(bad), "seconds": time.perf_counter() - started, "bytes": sent_bytes[0]})
 
