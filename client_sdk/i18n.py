@@ -50,7 +50,7 @@ def ngettext(one, many, n):
 
 def accept_language():
     """What the transport tells the server, so its messages come in the same language."""
-    return "en" if language() == "en" else "zh-CN,zh;q=0.9"
+    return "en" if language() == "en" else "zh-CN"
 
 
 def describe(exc):

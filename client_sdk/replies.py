@@ -61,8 +61,15 @@ def page(body):
     return body
 
 
-def exchange(body, sent):
-    """One exchange's answer: the push results, a page, the versions, and what changed."""
+def exchange(body, sent, have):
+    """One exchange's answer: the push results, a page, the versions, and what changed. What
+    the server leaves out is what is empty or unchanged (docs/protocol.md §6.7): no results when
+    nothing was sent, no changes on an empty page, no versions when they are ``have``."""
+    body = _dict(body, "the exchange answer")
+    body.setdefault("changes", [])
+    if not sent:
+        body.setdefault("results", [])
+    body.setdefault("versions", dict(have))
     body = push(page(body), sent)
     versions = body.get("versions")
     _need(isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values()),

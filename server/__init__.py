@@ -5,6 +5,7 @@ import sqlite3
 import traceback
 import uuid
 
+import brotli
 from flask import Flask, jsonify, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -124,16 +125,42 @@ def create_app(config=None):
 
 
 def _gzip_response(resp):
-    if (resp.direct_passthrough or resp.status_code < 200 or "Content-Encoding" in resp.headers
-            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+    """Compress a response for a client that accepts it: brotli when it says so (about a fifth
+    fewer bytes than gzip on sync JSON; a browser asks for it over HTTPS), else gzip."""
+    if resp.direct_passthrough or resp.status_code < 200 or "Content-Encoding" in resp.headers:
+        return resp
+    accepted = _codings(request.headers.get("Accept-Encoding", ""))
+    if not accepted & {"br", "gzip"}:
         return resp
     data = resp.get_data()
     if len(data) < _GZIP_MIN:
         return resp
-    resp.set_data(gzip.compress(data, compresslevel=5))
-    resp.headers["Content-Encoding"] = "gzip"
+    if "br" in accepted:
+        # quality 5: most of brotli's gain at gzip's speed (11 costs 100× the time for 10 % more)
+        resp.set_data(brotli.compress(data, quality=5))
+        resp.headers["Content-Encoding"] = "br"
+    else:
+        resp.set_data(gzip.compress(data, compresslevel=5))
+        resp.headers["Content-Encoding"] = "gzip"
     resp.headers["Vary"] = "Accept-Encoding"
     return resp
+
+
+def _codings(header):
+    """The content codings an Accept-Encoding header allows (``q=0`` means refused)."""
+    out = set()
+    for part in header.lower().split(","):
+        name, _, params = part.partition(";")
+        q = params.strip()
+        if q.startswith("q="):
+            try:
+                if float(q[2:]) <= 0:
+                    continue
+            except ValueError:
+                continue
+        if name.strip():
+            out.add(name.strip())
+    return out
 
 
 def _dev_secret(instance_path):

@@ -1,11 +1,14 @@
-"""WSGI middleware: accept gzip request bodies, bounded before and after decompression.
+"""WSGI middleware: accept gzip or brotli request bodies, bounded before and after decompression.
 
-Devices on slow links send pushes gzipped. The compressed size is checked against the body
-limit, and the inflated size against its own limit, so a small "zip bomb" cannot fill memory.
+Devices on slow links send pushes compressed (brotli when they have it: about a fifth fewer bytes
+than gzip for sync JSON). The compressed size is checked against the body limit, and the
+inflated size against its own limit, so a small "zip bomb" cannot fill memory.
 """
 import io
 import json
 import zlib
+
+import brotli
 
 
 #: set in the WSGI environ of a request whose body this middleware inflated
@@ -69,9 +72,9 @@ class GzipRequestMiddleware:
                 environ["CONTENT_LENGTH"] = str(len(raw))
                 environ["wsgi.input"] = io.BytesIO(raw)
             return self.app(environ, start_response)
-        if encoding != "gzip":
+        if encoding not in ("gzip", "br"):
             return _error(start_response, "415 Unsupported Media Type", "unsupported_encoding",
-                          f"Content-Encoding {encoding!r} is not supported; send gzip or nothing")
+                          f"Content-Encoding {encoding!r} is not supported; send gzip, br or nothing")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -84,20 +87,44 @@ class GzipRequestMiddleware:
         if len(raw) > self.max_compressed:
             return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                           "request body too large")
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            body = inflater.decompress(raw, self.max_inflated + 1)
-        except zlib.error:
-            return _error(start_response, "400 Bad Request", "bad_gzip", "the request body is not valid gzip")
-        if len(body) > self.max_inflated or inflater.unconsumed_tail:
+        inflate = _gunzip if encoding == "gzip" else _unbrotli
+        body, problem = inflate(raw, self.max_inflated)
+        if problem == "too_large":
             return _error(start_response, "413 Request Entity Too Large", "request_entity_too_large",
                           "request body too large once decompressed")
-        if not inflater.eof:
+        if problem:
             # A cut-off stream (a dropped connection) must not be applied as a shorter batch.
-            return _error(start_response, "400 Bad Request", "bad_gzip", "the gzip request body is incomplete")
+            name = "gzip" if encoding == "gzip" else "brotli"
+            return _error(start_response, "400 Bad Request", f"bad_{encoding}",
+                          f"the request body is not valid {name}" if problem == "invalid"
+                          else f"the {name} request body is incomplete")
         environ = dict(environ)
         environ[INFLATED] = True
         environ.pop("HTTP_CONTENT_ENCODING", None)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
         return self.app(environ, start_response)
+
+
+def _gunzip(raw, limit):
+    """``(body, problem)``: problem is None, "invalid", "incomplete" or "too_large"."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        body = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        return None, "invalid"
+    if len(body) > limit or inflater.unconsumed_tail:
+        return None, "too_large"
+    return body, (None if inflater.eof else "incomplete")
+
+
+def _unbrotli(raw, limit):
+    """As ``_gunzip``, for Content-Encoding br: the output never grows past ``limit`` + 1."""
+    inflater = brotli.Decompressor()
+    try:
+        body = inflater.process(raw, output_buffer_limit=limit + 1)
+        if len(body) > limit or not inflater.can_accept_more_data():
+            return None, "too_large"
+    except brotli.error:
+        return None, "invalid"
+    return body, (None if inflater.is_finished() else "incomplete")

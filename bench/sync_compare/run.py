@@ -44,6 +44,7 @@ for p in (REPO, BENCH):
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "pw-compare"
+STORE_KEY = bytes(range(32))
 # A worker's day (the figures): what one tablet records between two syncs.
 DAY = {"visit": 30, "household": 5, "person": 10, "flag": 3}
 TARGETS = {"push_ratio": 5.0, "conc_ratio": 5.0, "noop_slow_s": 0.4, "day_slow_s": 3.0, "day_bytes_ratio": 0.25}
@@ -296,7 +297,8 @@ def start_pouchdb_server(workdir):
 
 def field_client(path, url, username):
     from client_sdk import FieldClient
-    client = FieldClient(path, url)
+    # an encrypted store, as the app keeps it (the key comes from the tablet's keystore)
+    client = FieldClient(path, url, key=STORE_KEY)
     client.login(username, PASSWORD)
     return client
 

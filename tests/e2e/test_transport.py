@@ -1,7 +1,8 @@
-"""The transport on its own: timeouts always, gzip bodies, retries on 5xx and network errors
+"""The transport on its own: timeouts always, compressed bodies, retries on 5xx and network errors
 with growing jittered back-off, never on 4xx, and one error tree."""
-import gzip
 import json
+
+import brotli
 
 import pytest
 import requests
@@ -71,16 +72,25 @@ def test_4xx_is_never_retried_and_maps_to_the_tree(status, code, cls):
         assert err.value.field == "fields.name" and err.value.errors == {"fields.name": ["bad"]}
 
 
-def test_bodies_are_gzipped_and_the_token_sent():
-    script = Script(_response(200, {}))
+def test_bodies_are_compressed_and_the_token_sent():
+    script = Script(_response(200, {}), _response(200, {}))
     t, _ = _transport(script)
     body = {"changes": [{"note": "走访" * 400}]}
     t.request("POST", "/sync/push", json_body=body, token="tok")
     _, url, kw = script.calls[0]
     assert url == "http://tablet.test/api/v1/sync/push"
-    assert kw["headers"]["Content-Encoding"] == "gzip" and kw["headers"]["Authorization"] == "Bearer tok"
-    assert json.loads(gzip.decompress(kw["data"])) == body
-    assert t.session.headers["Accept-Encoding"] == "gzip"
+    assert kw["headers"]["Content-Encoding"] == "br" and kw["headers"]["Authorization"] == "Bearer tok"
+    assert json.loads(brotli.decompress(kw["data"])) == body
+    assert t.session.headers["Accept-Encoding"] == "br, gzip"
+    # a small body goes as it is: compressing it would not make it smaller
+    t.request("POST", "/sync/exchange", json_body={"schema_version": 1}, token="tok")
+    assert "Content-Encoding" not in script.calls[1][2]["headers"]
+
+
+def test_only_headers_the_server_reads_are_sent():
+    """On a 64 kbit/s link a no-op sync is mostly headers."""
+    t, _ = _transport(Script(_response(200, {})))
+    assert sorted(t.session.headers) == ["Accept-Encoding", "Accept-Language", "User-Agent"]
 
 
 def test_non_json_error_page_still_maps():

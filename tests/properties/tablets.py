@@ -8,8 +8,9 @@ the answer reached the tablet). Faults are queued per sync request (push and pul
 (the server handled it, the answer never arrived), ``dup`` (delivered twice, the tablet reads
 the second answer), ``before`` (cut before reaching the server).
 """
-import gzip
 import json
+
+import brotli
 from urllib.parse import urlsplit
 
 import requests
@@ -65,8 +66,8 @@ class Link:
         got = self.client.open(path, method=method, headers=dict(headers or {}), data=data, query_string=params)
         resp = requests.Response()
         if path.endswith(("/sync/exchange", "/sync/push")) and got.status_code == 200:
-            body = gzip.decompress(data) if (headers or {}).get("Content-Encoding") == "gzip" else data
-            sent = json.loads(body)["changes"]
+            body = brotli.decompress(data) if (headers or {}).get("Content-Encoding") == "br" else data
+            sent = json.loads(body).get("changes", [])
             if sent:
                 self.pushes.append({"changes": sent, "results": got.get_json()["results"], "delivered": True,
                                     "request": resp})

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 
+import brotli
 import pytest
 from sqlalchemy import func, select
 
@@ -162,7 +163,7 @@ def test_gzip_bodies(small_app):
         assert len(noise) > 4096
         resp = client.post("/api/v1/sync/push", headers=gz, data=noise, content_type="application/json")
         assert_envelope(resp, 413, "request_entity_too_large")
-        resp = client.post("/api/v1/sync/push", headers={**h, "Content-Encoding": "br"}, data=b"x",
+        resp = client.post("/api/v1/sync/push", headers={**h, "Content-Encoding": "compress"}, data=b"x",
                            content_type="application/json")
         assert_envelope(resp, 415, "unsupported_encoding")
     # A well-formed gzip push under both limits is applied.
@@ -170,6 +171,24 @@ def test_gzip_bodies(small_app):
     resp = client.post("/api/v1/sync/push", headers=gz, data=ok, content_type="application/json")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.json["results"][0]["status"] == "applied"
+
+
+def test_brotli_bodies(small_app):
+    app, client, h, city = small_app
+    br = {**h, "Content-Encoding": "br"}
+    with unchanged(app):
+        resp = client.post("/api/v1/sync/push", headers=br, data=b"this is not brotli", content_type="application/json")
+        assert_envelope(resp, 400, "bad_br")
+        whole = brotli.compress(json.dumps(_push_body(city)).encode())
+        resp = client.post("/api/v1/sync/push", headers=br, data=whole[:len(whole) // 2], content_type="application/json")
+        assert resp.status_code == 400 and resp.json["code"] in ("bad_br", "invalid_input")
+        # a bomb: a few bytes on the wire, far beyond the limit once inflated; never inflated whole
+        bomb = brotli.compress(b'{"device_id":"' + b"0" * 50_000_000 + b'"}', quality=11)
+        assert len(bomb) < 4096
+        resp = client.post("/api/v1/sync/push", headers=br, data=bomb, content_type="application/json")
+        assert_envelope(resp, 413, "request_entity_too_large")
+    resp = client.post("/api/v1/sync/push", headers=br, data=whole, content_type="application/json")
+    assert resp.status_code == 200 and resp.json["results"][0]["status"] == "applied"
 
 
 def test_push_envelope_errors(app, client, auth, city):

@@ -5,6 +5,8 @@ import json
 import time
 import uuid
 
+import brotli
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -237,3 +239,48 @@ def test_a_pull_does_not_echo_what_the_device_pushed_since_its_replica_began(cli
     assert pull_all(client, a, head)[0] == []
     everything, _ = pull_all(client, a)                                # from the start again
     assert {c["entity_id"] for c in everything} >= {c["entity_id"] for c in pushed} | {mine, theirs}
+
+
+def test_a_no_op_exchange_says_only_what_the_device_lacks(client, auth, city):
+    """A no-op on a cheap link is a few bytes: no results without changes, no empty page, no
+    versions the device already holds; the token names the device."""
+    h = auth.headers("w1")
+    first = client.post("/api/v1/sync/exchange", headers=h, json={"schema_version": 1})
+    assert first.status_code == 200, first.json
+    assert {"versions", "worker", "config", "cursor", "more", "server_stamp"} <= set(first.json)
+    assert "results" not in first.json
+    have, cursor = first.json["versions"], first.json["cursor"]
+    again = client.post("/api/v1/sync/exchange", headers=h,
+                        json={"schema_version": 1, "cursor": cursor, "have": have})
+    assert sorted(again.json) == ["cursor", "more", "server_stamp"]
+    assert again.json["cursor"] == cursor and again.json["more"] is False
+    # a change pushed by another tablet comes as a page; results only for what was sent
+    hid = str(uuid.uuid4())
+    other = client.post("/api/v1/sync/exchange", headers=auth.headers("w1", "dev-w1b"), json={
+        "schema_version": 1, "changes": [change("household", hid, {"grid_id": city["G1"], "address": "路1号"},
+                                                stamp(NOW - 1000, "dev-w1b"))]})
+    assert [r["status"] for r in other.json["results"]] == ["applied"]
+    news = client.post("/api/v1/sync/exchange", headers=h, json={"schema_version": 1, "cursor": cursor, "have": have})
+    assert [c["entity_id"] for c in news.json["changes"]] == [hid] and "versions" not in news.json
+    # a stale version held: the current ones come back
+    stale = client.post("/api/v1/sync/exchange", headers=h,
+                        json={"schema_version": 1, "cursor": cursor, "have": dict(have, config="0")})
+    assert stale.json["versions"] == have and "config" in stale.json and "worker" not in stale.json
+
+
+def test_an_exchange_naming_another_device_is_refused(client, auth, city):
+    resp = client.post("/api/v1/sync/exchange", headers=auth.headers("w1"),
+                       json={"schema_version": 1, "device_id": "someone-else"})
+    assert resp.status_code == 403 and resp.json["code"] == "wrong_device"
+
+
+@pytest.mark.parametrize("accept, coding", [("br, gzip", "br"), ("gzip", "gzip"), ("gzip, br;q=0", "gzip"),
+                                            ("identity", None)])
+def test_answers_are_compressed_as_the_client_accepts(client, auth, city, accept, coding):
+    h = auth.headers("w1")
+    push(client, h, "dev-w1", [change("household", str(uuid.uuid4()), {"grid_id": city["G1"], "address": f"路{i}号"},
+                                      stamp(NOW - 1000, counter=i)) for i in range(30)])
+    resp = client.get("/api/v1/sync/pull?limit=30", headers={**h, "Accept-Encoding": accept})
+    assert resp.headers.get("Content-Encoding") == coding
+    raw = {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda b: b}[coding](resp.data)
+    assert len(json.loads(raw)["changes"]) == 30

@@ -92,19 +92,28 @@ class ExchangeView(MethodView):
         regrid = req["have"].get("grids") != versions["grids"]
         cursor = None if regrid else req["cursor"]
         after = pull.check_cursor(cursor, g.scope.grid_ids, device)
-        results = []
+        head = {}
         if req["changes"]:
-            results = ingest.push(req, worker=g.worker, device_id=device.id,
-                                  policy=ScopePolicy(g.scope, device_id=device.id))
+            req.setdefault("device_id", device.id)
+            head["results"] = ingest.push(req, worker=g.worker, device_id=device.id,
+                                          policy=ScopePolicy(g.scope, device_id=device.id))
             db.session.commit()
+        elif req.get("device_id") not in (None, device.id):
+            raise ApiError(403, "wrong_device", "device_id does not match the device this token was issued for")
         parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after)
         db.session.commit()
-        head = {"results": results, "server_stamp": current_app.extensions["hlc"].now(), "cursor": cursor,
-                "more": more, "versions": versions}
+        # On a cheap link every byte of a no-op costs time: what is empty or what the device
+        # already holds is left out (docs/protocol.md §6.7): no results without changes, no
+        # versions the device named in ``have``, no empty page.
+        head.update(server_stamp=current_app.extensions["hlc"].now(), cursor=cursor, more=more)
+        if req["have"] != versions:
+            head["versions"] = versions
         if regrid:
             head["worker"] = worker
         if req["have"].get("config") != versions["config"]:
             head["config"] = config
+        if not parts:
+            return Response(dumps(head), mimetype="application/json")
         # the page's changes are stored JSON: joined, not decoded and encoded again
         body = dumps(head)[:-1] + ',"changes":[' + ",".join(parts) + "]}"
         return Response(body, mimetype="application/json")

@@ -85,7 +85,8 @@ class ExchangeRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    device_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    device_id = fields.Str(validate=validate.Length(min=1, max=64),
+                           metadata={"description": "optional: the token's device; if given, it must be that one"})
     schema_version = fields.Int(required=True, strict=True)
     changes = fields.List(fields.Raw(), load_default=list,
                           validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
@@ -96,12 +97,14 @@ class ExchangeRequestSchema(Schema):
 
 
 class ExchangeResponseSchema(Schema):
-    results = fields.List(fields.Nested(ChangeResultSchema), required=True)
+    results = fields.List(fields.Nested(ChangeResultSchema),
+                          metadata={"description": "one per change sent; absent when none were sent"})
     server_stamp = fields.Str(required=True)
-    changes = fields.List(fields.Nested(PulledChangeSchema), required=True)
+    changes = fields.List(fields.Nested(PulledChangeSchema), metadata={"description": "absent when the page is empty"})
     cursor = fields.Str(required=True)
     more = fields.Bool(required=True)
-    versions = fields.Dict(required=True, metadata={"description": "{config, grids}: send back as `have`"})
+    versions = fields.Dict(metadata={"description": "{config, grids}: send back as `have`; absent when they are the "
+                                                    "ones the device named in `have`"})
     worker = fields.Dict(metadata={"description": "who the token is and the grids held: only when they changed; "
                                                   "the page then starts from the beginning"})
     config = fields.Dict(metadata={"description": "the city's configuration (GET /config): only when it changed"})

@@ -10,6 +10,8 @@ export const SCHEMA_VERSION = 1;
 export const PUSH_BATCH = 500;
 /** changes per page: the most the server gives (MAX_PAGE) */
 export const PULL_PAGE = 5000;
+/** the page size the server gives when the request names none (DEFAULT_PAGE) */
+export const DEFAULT_PAGE = 1000;
 
 export class SyncError extends Error {
   constructor(message, { status = 0, code = "error", field = null } = {}) {
@@ -24,9 +26,14 @@ function need(ok, what) {
   if (!ok) throw new SyncError(`the server's answer is not usable: ${what}`, { code: "bad_response" });
 }
 
-/** The shapes relied on in an exchange's answer (client_sdk/replies.py). */
-export function checkExchange(body, sent) {
+/** The shapes relied on in an exchange's answer (client_sdk/replies.py). What the server
+ * leaves out is empty or unchanged (docs/protocol.md §6.7): no results when nothing was sent,
+ * no changes on an empty page, no versions when they are the ones named in `have`. */
+export function checkExchange(body, sent, have = {}) {
   need(body && typeof body === "object" && !Array.isArray(body), "not a JSON object");
+  if (!("changes" in body)) body.changes = [];
+  if (!sent && !("results" in body)) body.results = [];
+  if (!("versions" in body)) body.versions = { ...have };
   need(Array.isArray(body.changes), "the page has no list of changes");
   need(typeof body.cursor === "string" && typeof body.more === "boolean", "the page has no cursor");
   for (const c of body.changes) {
@@ -55,10 +62,16 @@ export class Syncer {
     for (;;) {
       const batch = [...r.outbox.values()].slice(0, PUSH_BATCH);
       const cursor = r.meta.cursor ?? null;
+      const have = r.meta.versions || {};
+      // defaults left out (the token names the device): a no-op is a few bytes on a cheap link
+      const body = { schema_version: SCHEMA_VERSION };
+      if (batch.length) body.changes = batch;
+      if (cursor !== null) body.cursor = cursor;
+      if (this.pageSize !== DEFAULT_PAGE) body.limit = this.pageSize;
+      if (Object.keys(have).length) body.have = have;
       let resp;
       try {
-        resp = checkExchange(await this.exchange({ device_id: this.deviceId, schema_version: SCHEMA_VERSION,
-          changes: batch, cursor, limit: this.pageSize, have: r.meta.versions || {} }), batch.length);
+        resp = checkExchange(await this.exchange(body), batch.length, have);
       } catch (err) {
         // the designed start-over signal: drop the cursor and pull everything again (the outbox
         // is untouched: nothing of that request was applied)
