@@ -12,8 +12,12 @@ from ..models import Area
 from ..scope import DEVICE_ROLES
 
 
+def _device_grids(worker, scope):
+    return sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []
+
+
 def worker_view(worker, scope):
-    grid_ids = sorted(scope.grid_ids, key=str) if worker.role in DEVICE_ROLES else []
+    grid_ids = _device_grids(worker, scope)
     return {"id": worker.id, "username": worker.username, "display_name": worker.display_name,
             "role": worker.role, "area_id": worker.area_id,
             # the grids a device of this worker holds (what a pull returns)
@@ -35,6 +39,15 @@ def city_config():
             "rules": current_app.extensions["rules"].rules,
             "deadline_hours": current_app.config["DEADLINE_HOURS"],
             "revisit_days": current_app.config["REVISIT_DAYS"]}
+
+
+def versions(worker, scope):
+    """``{grids, config}``: the versions a device compares with what it holds, without building
+    what they fingerprint (the configuration's is kept: it only changes with the process)."""
+    config = current_app.extensions.get("config_version")
+    if config is None:
+        config = current_app.extensions["config_version"] = version(city_config())
+    return {"grids": version(_device_grids(worker, scope)), "config": config}
 
 
 def version(value):

@@ -45,21 +45,21 @@ def parse_cursor(cursor, epoch, grid_ids=()):
     return positions
 
 
-def check_cursor(cursor, grid_ids, device=None):
+def check_cursor(cursor, grid_ids, device=None, epoch=None):
     """The positions a pull continues after; raises ResyncRequired (410) for a cursor that
     cannot be trusted, before anything else of a request is done."""
     if device is not None and device.resync_required:
         if cursor:
             raise ResyncRequired("this device must start over: pull again without a cursor")
         device.resync_required = False
-    after = parse_cursor(cursor, current_epoch(), grid_ids)
+    after = parse_cursor(cursor, current_epoch() if epoch is None else epoch, grid_ids)
     if device is not None and not cursor:
         # a replica (re)built from the start: what the device pushed until now may not be in it
         device.replica_since = db.session.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
     return after
 
 
-def page(grid_ids, cursor, limit, device=None, after=None):
+def page(grid_ids, cursor, limit, device=None, after=None, epoch=None):
     """``(changes, cursor, more)``: the changes as JSON texts, built from stored payloads without
     re-encoding them.
 
@@ -68,7 +68,8 @@ def page(grid_ids, cursor, limit, device=None, after=None):
     cursor still moves past them. Anything the server did in consequence (a carry-over to a merge
     survivor is the server's change) or that was made online (stamped by the server's clock) is
     sent, and so is what the device pushed before its replica was last built from the start."""
-    epoch = current_epoch()
+    if epoch is None:
+        epoch = current_epoch()
     if after is None:           # not checked already by the caller (check_cursor)
         after = check_cursor(cursor, grid_ids, device)
     rows = []

@@ -6,7 +6,7 @@ from flask import Response, current_app, g, jsonify
 from flask.views import MethodView
 
 from ...jsonfast import dumps
-from ...services.devices import city_config, version, worker_view
+from ...services.devices import city_config, versions as versions_of, worker_view
 from .schemas import (ExchangeRequestSchema, ExchangeResponseSchema, PullArgsSchema, PullResponseSchema,
                       PushRequestSchema, PushResponseSchema)
 
@@ -86,12 +86,11 @@ class ExchangeView(MethodView):
         beginning (their history is behind the cursor). A cursor the server cannot trust is a
         410 before anything is applied."""
         device = _device()
-        worker = worker_view(g.worker, g.scope)
-        config = city_config()
-        versions = {"grids": version(worker["grid_ids"]), "config": version(config)}
+        versions = versions_of(g.worker, g.scope)
         regrid = req["have"].get("grids") != versions["grids"]
         cursor = None if regrid else req["cursor"]
-        after = pull.check_cursor(cursor, g.scope.grid_ids, device)
+        epoch = pull.current_epoch()
+        after = pull.check_cursor(cursor, g.scope.grid_ids, device, epoch=epoch)
         head = {}
         if req["changes"]:
             req.setdefault("device_id", device.id)
@@ -100,7 +99,7 @@ class ExchangeView(MethodView):
             db.session.commit()
         elif req.get("device_id") not in (None, device.id):
             raise ApiError(403, "wrong_device", "device_id does not match the device this token was issued for")
-        parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after)
+        parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after, epoch=epoch)
         db.session.commit()
         # On a cheap link every byte of a no-op costs time: what is empty or what the device
         # already holds is left out (docs/protocol.md §6.7): no results without changes, no
@@ -109,9 +108,9 @@ class ExchangeView(MethodView):
         if req["have"] != versions:
             head["versions"] = versions
         if regrid:
-            head["worker"] = worker
+            head["worker"] = worker_view(g.worker, g.scope)
         if req["have"].get("config") != versions["config"]:
-            head["config"] = config
+            head["config"] = city_config()
         if not parts:
             return Response(dumps(head), mimetype="application/json")
         # the page's changes are stored JSON: joined, not decoded and encoded again
