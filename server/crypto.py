@@ -5,7 +5,6 @@ the ciphertext and an HMAC of the normalised value, so "find this ID number" is 
 without decrypting anything.
 """
 import base64
-import hashlib
 import hmac
 import json
 import os
@@ -45,15 +44,15 @@ class PiiVault:
 
     def blind_key(self, text):
         """HMAC of an already-normalised key (the matcher's blocking keys)."""
-        return hmac.new(self._index_key, f"match:{text}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        # hmac.digest: OpenSSL's one-shot HMAC, several times faster than building an hmac object
+        return hmac.digest(self._index_key, f"match:{text}".encode("utf-8"), "sha256").hex()[:32]
 
     def blind_index(self, kind, value):
         """HMAC of the normalised value; None when the value normalises to nothing."""
         norm = NORMALIZERS[kind](value) if value else None
         if not norm:
             return None
-        mac = hmac.new(self._index_key, f"{kind}:{norm}".encode("utf-8"), hashlib.sha256)
-        return mac.hexdigest()[:32]
+        return hmac.digest(self._index_key, f"{kind}:{norm}".encode("utf-8"), "sha256").hex()[:32]
 
 
 def _decode_key(value, name):
