@@ -61,12 +61,16 @@ def page(body):
     return body
 
 
-def exchange(body, sent, have):
+def exchange(body, sent, have, cursor):
     """One exchange's answer: the push results, a page, the versions, and what changed. What
     the server leaves out is what is empty or unchanged (docs/protocol.md §6.7): no results when
-    nothing was sent, no changes on an empty page, no versions when they are ``have``."""
+    nothing was sent, no changes on an empty page, no cursor when it is the one sent, no
+    ``more`` when false, no versions when they are ``have``."""
     body = _dict(body, "the exchange answer")
     body.setdefault("changes", [])
+    body.setdefault("more", False)
+    if cursor is not None:
+        body.setdefault("cursor", cursor)
     if not sent:
         body.setdefault("results", [])
     body.setdefault("versions", dict(have))

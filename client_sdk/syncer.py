@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from sync import SCHEMA_VERSION
-from sync.protocol import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE
+from sync.protocol import MAX_BATCH, MAX_PAGE
 
 from . import replies
 from .apply import apply_pulled
@@ -63,7 +63,7 @@ class Syncer:
             have = self.store.get_meta("versions") or {}
             try:
                 resp = replies.exchange(self._call("POST", "/sync/exchange", json_body=self._exchange_body(
-                    batch, cursor, have)), len(batch), have)
+                    batch, cursor, have)), len(batch), have, cursor)
             except ResyncRequired:
                 # The designed start-over signal: drop the cursor and pull everything again (the
                 # outbox is untouched; nothing of this request was applied).
@@ -102,7 +102,7 @@ class Syncer:
             body["changes"] = batch
         if cursor is not None:
             body["cursor"] = cursor
-        if self.page_size != DEFAULT_PAGE:
+        if self.page_size != MAX_PAGE:
             body["limit"] = self.page_size
         if have:
             body["have"] = have

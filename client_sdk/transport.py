@@ -61,10 +61,12 @@ class Transport:
         self.session = session or requests.Session()
         # Every header is sent with every request, and on a 64 kbit/s link a no-op sync is
         # mostly headers: only what the server reads. (HTTP/1.1 keeps the connection open
-        # without "Connection: keep-alive"; the API answers JSON whatever "Accept" says.)
+        # without "Connection: keep-alive"; the API answers JSON whatever "Accept" says, and in
+        # Chinese unless asked for English.)
         self.session.headers.clear()
-        self.session.headers.update({"Accept-Encoding": "br, gzip", "Accept-Language": i18n.accept_language(),
-                                     "User-Agent": "fieldsync/0.1"})
+        self.session.headers["Accept-Encoding"] = "br, gzip"
+        if i18n.accept_language() == "en":
+            self.session.headers["Accept-Language"] = "en"
         self.stats = {"requests": 0, "retries": 0, "network_s": 0.0, "decode_s": 0.0,
                       "bytes_sent": 0, "bytes_received": 0}
 

@@ -87,10 +87,22 @@ def test_bodies_are_compressed_and_the_token_sent():
     assert "Content-Encoding" not in script.calls[1][2]["headers"]
 
 
-def test_only_headers_the_server_reads_are_sent():
+@pytest.fixture
+def language():
+    from client_sdk import i18n
+    before = i18n.language()
+    yield i18n.use
+    i18n.use(before)
+
+
+def test_only_headers_the_server_reads_are_sent(language):
     """On a 64 kbit/s link a no-op sync is mostly headers."""
+    language("zh_CN")
     t, _ = _transport(Script(_response(200, {})))
-    assert sorted(t.session.headers) == ["Accept-Encoding", "Accept-Language", "User-Agent"]
+    assert sorted(t.session.headers) == ["Accept-Encoding"]       # Chinese: the server's default
+    language("en")
+    t, _ = _transport(Script(_response(200, {})))
+    assert dict(t.session.headers) == {"Accept-Encoding": "br, gzip", "Accept-Language": "en"}
 
 
 def test_non_json_error_page_still_maps():

@@ -95,7 +95,10 @@ function fakeServer({ goneOnce = false } = {}) {
       const page = log.slice(after, after + 2).filter((c) => c.device_id !== device);
       const cursor = `e.${Math.min(log.length, after + 2)}`;
       // as the server answers: what is empty or what the device holds already is left out
-      const resp = { server_stamp: "0000000000100-0000-server-1", cursor, more: after + 2 < log.length };
+      const resp = {};
+      if (results.length || page.length) resp.server_stamp = "0000000000100-0000-server-1";
+      if (cursor !== body.cursor) resp.cursor = cursor;
+      if (after + 2 < log.length) resp.more = true;
       if (results.length) resp.results = results;
       if (page.length) resp.changes = page;
       if ((body.have || {}).grids !== "g1" || (body.have || {}).config !== "c1") resp.versions = { grids: "g1", config: "c1" };

@@ -103,8 +103,14 @@ class ExchangeView(MethodView):
         db.session.commit()
         # On a cheap link every byte of a no-op costs time: what is empty or what the device
         # already holds is left out (docs/protocol.md §6.7): no results without changes, no
-        # versions the device named in ``have``, no empty page.
-        head.update(server_stamp=current_app.extensions["hlc"].now(), cursor=cursor, more=more)
+        # empty page, no cursor the device sent, no ``more`` when false, no versions the device
+        # named in ``have``, and no server stamp when nothing was exchanged to order after.
+        if head or parts:
+            head["server_stamp"] = current_app.extensions["hlc"].now()
+        if cursor != req["cursor"] or regrid:
+            head["cursor"] = cursor
+        if more:
+            head["more"] = True
         if req["have"] != versions:
             head["versions"] = versions
         if regrid:

@@ -92,17 +92,18 @@ class ExchangeRequestSchema(Schema):
                           validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
                           metadata={"description": "as in a push (may be empty)"})
     cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=8192))
-    limit = Int(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    # a tablet's exchange wants the fewest round trips: the largest page unless it asks less
+    limit = Int(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     have = fields.Nested(HaveSchema, load_default=dict)
 
 
 class ExchangeResponseSchema(Schema):
     results = fields.List(fields.Nested(ChangeResultSchema),
                           metadata={"description": "one per change sent; absent when none were sent"})
-    server_stamp = fields.Str(required=True)
+    server_stamp = fields.Str(metadata={"description": "absent when nothing was sent or pulled"})
     changes = fields.List(fields.Nested(PulledChangeSchema), metadata={"description": "absent when the page is empty"})
-    cursor = fields.Str(required=True)
-    more = fields.Bool(required=True)
+    cursor = fields.Str(metadata={"description": "absent when it is the cursor the request sent"})
+    more = fields.Bool(metadata={"description": "absent when false"})
     versions = fields.Dict(metadata={"description": "{config, grids}: send back as `have`; absent when they are the "
                                                     "ones the device named in `have`"})
     worker = fields.Dict(metadata={"description": "who the token is and the grids held: only when they changed; "

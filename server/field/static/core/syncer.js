@@ -10,8 +10,6 @@ export const SCHEMA_VERSION = 1;
 export const PUSH_BATCH = 500;
 /** changes per page: the most the server gives (MAX_PAGE) */
 export const PULL_PAGE = 5000;
-/** the page size the server gives when the request names none (DEFAULT_PAGE) */
-export const DEFAULT_PAGE = 1000;
 
 export class SyncError extends Error {
   constructor(message, { status = 0, code = "error", field = null } = {}) {
@@ -29,9 +27,11 @@ function need(ok, what) {
 /** The shapes relied on in an exchange's answer (client_sdk/replies.py). What the server
  * leaves out is empty or unchanged (docs/protocol.md §6.7): no results when nothing was sent,
  * no changes on an empty page, no versions when they are the ones named in `have`. */
-export function checkExchange(body, sent, have = {}) {
+export function checkExchange(body, sent, have = {}, cursor = null) {
   need(body && typeof body === "object" && !Array.isArray(body), "not a JSON object");
   if (!("changes" in body)) body.changes = [];
+  if (!("more" in body)) body.more = false;
+  if (!("cursor" in body) && cursor !== null) body.cursor = cursor;
   if (!sent && !("results" in body)) body.results = [];
   if (!("versions" in body)) body.versions = { ...have };
   need(Array.isArray(body.changes), "the page has no list of changes");
@@ -67,11 +67,11 @@ export class Syncer {
       const body = { schema_version: SCHEMA_VERSION };
       if (batch.length) body.changes = batch;
       if (cursor !== null) body.cursor = cursor;
-      if (this.pageSize !== DEFAULT_PAGE) body.limit = this.pageSize;
+      if (this.pageSize !== PULL_PAGE) body.limit = this.pageSize;
       if (Object.keys(have).length) body.have = have;
       let resp;
       try {
-        resp = checkExchange(await this.exchange(body), batch.length, have);
+        resp = checkExchange(await this.exchange(body), batch.length, have, cursor);
       } catch (err) {
         // the designed start-over signal: drop the cursor and pull everything again (the outbox
         // is untouched: nothing of that request was applied)
