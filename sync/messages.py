@@ -24,6 +24,8 @@ MESSAGES = {
     "invalid_phone": N_("%(field)s is not a phone number: a mobile of 11 digits (1xxxxxxxxxx) or a landline "
                         "such as 010-12345678"),
     "date_in_future": N_("%(field)s is in the future: check the date and the device's clock"),
+    "before_household": N_("%(field)s is before the household was registered: check the date and the device's "
+                           "clock"),
     "birth_date_too_old": N_("%(field)s is more than %(years)s years ago"),
     "unknown_category": N_("%(field)s is not a flag category of this city"),
     "invalid_server_url": N_("the server address is not an http:// or https:// address, e.g. "

@@ -43,6 +43,7 @@ export const STRINGS = {
   "err.date_in_future.birth_date": "出生日期晚于今天",
   "err.date_in_future.visited_at": "走访时间晚于当前时间：请检查设备时钟",
   "err.birth_date_too_old": "出生日期早于{years}年前",
+  "err.before_household": "走访时间早于这户登记的时间：请检查日期和设备时钟",
   "err.unknown_category": "不是本市的预警类别",
   // casework (sync/casework.py)
   "err.not_allowed.level": "预警只能在社区一级上报，需要更高层级处理时请上转",
