@@ -185,5 +185,5 @@ class EntryAPI:
     @staticmethod
     def _nonempty(fields):
         if not fields:
-            raise InvalidInput("nothing to change: name at least one field", field="fields")
+            raise InvalidInput("nothing to change: name at least one field", field="fields", code="nothing_to_change")
         return fields
