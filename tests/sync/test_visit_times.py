@@ -9,7 +9,9 @@ import pytest
 from sync import inputs
 from sync.checklist import CHECK_KEYS
 from sync.errors import InvalidChange
-from sync.replica import SYSTEM, View, accept
+from sync.replica import SYSTEM, Policy, View, accept
+
+DEVICE = Policy()
 
 GRID = "11111111-1111-4111-8111-111111111111"
 BORN = int(dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc).timestamp() * 1000)
@@ -45,7 +47,7 @@ def _held(stamps):
                                            (30 * 86_400_000, False)])
 def test_a_visit_dated_before_its_household_is_refused_beyond_the_clock_allowance(before_ms, ok):
     view, hid = _held({"grid_id": _stamp(BORN), "address": _stamp(BORN)})
-    out = accept([_visit(hid, BORN - before_ms, NOW)], view, SYSTEM, now=NOW)
+    out = accept([_visit(hid, BORN - before_ms, NOW)], view, DEVICE, now=NOW)
     if ok:
         assert out.results[0]["status"] == "applied"
     else:
@@ -57,7 +59,7 @@ def test_a_visit_dated_before_its_household_is_refused_beyond_the_clock_allowanc
 def test_an_edit_of_the_household_does_not_move_when_it_came_into_being():
     # its address corrected a week later: the visit of the first day stands
     view, hid = _held({"grid_id": _stamp(BORN), "address": _stamp(BORN + 7 * 86_400_000), "note": _stamp(NOW)})
-    assert accept([_visit(hid, BORN + 60_000, NOW)], view, SYSTEM, now=NOW).results[0]["status"] == "applied"
+    assert accept([_visit(hid, BORN + 60_000, NOW)], view, DEVICE, now=NOW).results[0]["status"] == "applied"
 
 
 def test_a_household_and_its_visit_made_in_one_batch_are_judged_together():
@@ -66,7 +68,7 @@ def test_a_household_and_its_visit_made_in_one_batch_are_judged_together():
     late = _visit(hid, BORN - 2 * HOUR, BORN + 1)
     view = View()
     view.looked("household", [hid])
-    out = accept([made, _visit(hid, BORN + 1000, BORN + 2), late], view, SYSTEM, now=NOW)
+    out = accept([made, _visit(hid, BORN + 1000, BORN + 2), late], view, DEVICE, now=NOW)
     assert [r["status"] for r in out.results] == ["applied", "applied", "rejected"]
 
 
@@ -74,7 +76,12 @@ def test_a_household_stamped_by_a_clock_running_ahead_is_visited_by_one_that_is_
     # another tablet's clock ran 50 minutes ahead when it registered the household; this one,
     # right, visits it as soon as it has it: good faith, within the skew a clock is allowed
     view, hid = _held({"grid_id": _stamp(BORN + 50 * 60_000, "tab-2"), "address": _stamp(BORN + 50 * 60_000, "tab-2")})
-    assert accept([_visit(hid, BORN, BORN)], view, SYSTEM, now=NOW).results[0]["status"] == "applied"
+    assert accept([_visit(hid, BORN, BORN)], view, DEVICE, now=NOW).results[0]["status"] == "applied"
+
+
+def test_the_servers_own_import_may_date_a_visit_before_the_household_came_here():
+    view, hid = _held({"grid_id": _stamp(BORN), "address": _stamp(BORN)})
+    assert accept([_visit(hid, BORN - 30 * 86_400_000, NOW)], view, SYSTEM, now=NOW).results[0]["status"] == "applied"
 
 
 def test_a_household_with_no_stamps_refuses_no_date():
