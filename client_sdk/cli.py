@@ -27,7 +27,7 @@ from sync.flags import ACTIONS, COLOURS, LEVELS
 from . import i18n
 from .client import FieldClient
 from .errors import AuthRequired, InvalidInput, ServerUnavailable, StoreLocked, SyncClientError
-from .i18n import _, ngettext
+from .i18n import N_, _, ngettext
 
 EXIT_ERROR, EXIT_AUTH, EXIT_NETWORK = 1, 3, 4
 
@@ -304,7 +304,7 @@ def cmd_list(client, args, out):
         rows = client.visits(_household(client, args.household) if args.household else None)
         for v in rows:
             bad = [_check(k, c.get("status")) for k, c in v["checks"].items() if c.get("status") != "ok"]
-            print(f"{_short(v['id'])}  {v['visited_at']}  " + _("household %(id)s") % {"id": _short(v["household_id"])}
+            print(f"{_short(v['id'])}  {_local(v['visited_at'])}  " + _("household %(id)s") % {"id": _short(v["household_id"])}
                   + f"  {', '.join(bad) or _('all ok')}", file=out)
     elif what == "flags":
         rows = client.flags(state=args.state)
@@ -324,7 +324,8 @@ def cmd_list(client, args, out):
             for q, spec in item["questions"].items():
                 rows.append(q)
                 options = f" [{', '.join(map(str, spec['options']))}]" if spec.get("options") else ""
-                print(f"    {key}.{q}  {spec['type']}{options}  {spec.get('label', '')}".rstrip(), file=out)
+                kind = i18n.name(messages.QUESTION_TYPES, spec["type"])
+                print(f"    {key}.{q}  {kind}{options}  {spec.get('label', '')}".rstrip(), file=out)
     elif what == "categories":
         rows = list(inputs.categories(client.checklists().settings).items())
         for code, zh in rows:
@@ -335,19 +336,62 @@ def cmd_list(client, args, out):
             c = r["change"]
             reason = i18n.describe(SyncClientError(r["reason"].get("message", ""), code=r["reason"].get("code"),
                                                    field=r["reason"].get("field")))
-            print(f"{c['entity']} {_short(c['entity_id'])}  " + _("refused: %(reason)s") % {"reason": reason},
+            print(f"{_entity(c['entity'])} {_short(c['entity_id'])}  " + _("refused: %(reason)s") % {"reason": reason},
                   file=out)
     print(f"({len(rows)} {_LIST_NAMES.get(what, what)})", file=out)
+
+
+def _entity(code, width=0):
+    return _pad(i18n.name(messages.ENTITIES, code), width)
+
+
+def _fields(names):
+    return ("、" if i18n.language() != "en" else ", ").join(messages.field_name(n, _) for n in sorted(names))
+
+
+def _local(iso):
+    """A stored UTC time in this machine's zone, to the minute."""
+    try:
+        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (AttributeError, ValueError):
+        return str(iso)
+
+
+def _when(stamp):
+    """A stamp's wall time in this machine's zone, to the minute."""
+    return dt.datetime.fromtimestamp(stamp_wall_ms(stamp) / 1000).strftime("%Y-%m-%d %H:%M")
 
 
 def cmd_pending(client, args, out):
     pending = client.pending_changes()
     for c in pending:
-        made = dt.datetime.fromtimestamp(stamp_wall_ms(c["stamp"]) / 1000).strftime("%Y-%m-%d %H:%M")
-        print(f"{made}  {c['entity']:<10} {_short(c['entity_id'])}  {', '.join(sorted(c['fields']))}",
+        print(f"{_when(c['stamp'])}  {_entity(c['entity'], 10)} {_short(c['entity_id'])}  {_fields(c['fields'])}",
               file=out)
     print(ngettext("%(n)d change waiting to be sent", "%(n)d changes waiting to be sent", len(pending))
           % {"n": len(pending)}, file=out)
+
+
+def _value(value):
+    if value is None or value == "":
+        return _("(empty)")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def cmd_conflicts(client, args, out):
+    """Each collision the server kept: the value kept and the value that lost, side by side."""
+    rows = client.conflicts()
+    for c in rows:
+        print(_("%(entity)s %(id)s, %(field)s:") % {
+            "entity": _entity(c["entity"]), "id": _short(c["entity_id"]), "field": messages.field_name(c["field"], _)},
+            file=out)
+        print("    " + _("kept:  %(value)s (written %(when)s)") % {
+            "value": _value(c.get("kept_value")), "when": _when(c["kept_stamp"])}, file=out)
+        print("    " + _("lost:  %(value)s (written %(when)s)") % {
+            "value": _value(c.get("lost_value")), "when": _when(c["lost_stamp"])}, file=out)
+    print("(" + ngettext("%(n)d conflict to review", "%(n)d conflicts to review", len(rows)) % {"n": len(rows)} + ")",
+          file=out)
 
 
 def cmd_sync(client, args, out):
@@ -380,7 +424,7 @@ def build_parser():
     p.add_argument("--server", default=os.environ.get("FIELDSYNC_SERVER"), help=_("server URL (remembered)"))
     p.add_argument("--lang", choices=("zh_CN", "zh", "en"),
                    help=_("language of what fieldsync says (default: from LANG, else zh_CN)"))
-    p.add_argument("--passphrase-env", default="FIELDSYNC_PASSPHRASE", metavar="VAR",
+    p.add_argument("--passphrase-env", default="FIELDSYNC_PASSPHRASE", metavar=_("VAR"),
                    help=_("environment variable holding the passphrase that encrypts the store"))
     p.add_argument("--plaintext", action="store_true",
                    help=_("keep the store unencrypted (names, ID numbers and the token readable in the file)"))
@@ -463,11 +507,32 @@ def build_parser():
     sub.add_parser("due", help=_("flagged households due a visit")).set_defaults(func=cmd_due)
     sub.add_parser("queue", help=_("flags waiting on you, with what you may do")).set_defaults(func=cmd_queue)
     sub.add_parser("sync", help=_("send and receive changes")).set_defaults(func=cmd_sync)
+    sub.add_parser("conflicts", help=_("edits that collided, with the value kept and the value lost (online)")) \
+        .set_defaults(func=cmd_conflicts)
     s = sub.add_parser("logout", help=_("log out (and wipe the store on a shared tablet)"))
     s.add_argument("--wipe", action="store_true", help=_("delete the local store"))
     s.add_argument("--force", action="store_true", help=_("wipe even with unsent changes"))
     s.set_defaults(func=cmd_logout)
+    _name_metavars(p)
     return p
+
+
+#: what an option's value is called in the help, where it is not a field's own name (sync/messages.py)
+METAVARS = {"username": N_("user name"), "password": N_("password"), "device_name": N_("device name"),
+            "at": N_("time"), "amends": N_("visit"), "store": N_("file"), "server": N_("address"),
+            "state": N_("state"), "answers": N_("answers")}
+
+
+def _name_metavars(parser):
+    """Each value in the help by its name in the reader's language (argparse would show the
+    option's English name in capitals); choices stay the codes one types."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _name_metavars(sub)
+        elif action.metavar is None and action.choices is None and action.nargs != 0:
+            said = _(METAVARS[action.dest]) if action.dest in METAVARS else messages.field_name(action.dest, _)
+            action.metavar = said.upper().replace(" ", "_") if i18n.language() == "en" else said
 
 
 def _lang_in(argv):

@@ -43,7 +43,8 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
     def _open(self, device_id, server_url, transport, page_size, wall):
         stored = self._store.get_meta("device_id")
         if stored and device_id and device_id != stored:
-            raise InvalidInput(f"this store belongs to device {stored}, not {device_id}", field="device_id")
+            raise InvalidInput(f"this store belongs to device {stored}, not {device_id}", field="device_id",
+                               code="wrong_store")
         self.device_id = stored or device_id or str(uuid.uuid4())
         # ``wall``: the wall clock in ms (tests give tablets clocks that disagree)
         self._clock = HybridClock(self.device_id, last=self._store.get_meta("hlc"),
@@ -88,7 +89,8 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
 
     def _net(self):
         if self.transport is None:
-            raise InvalidInput("no server URL: give server_url when opening the client", field="server_url")
+            raise InvalidInput("no server URL: give server_url when opening the client", field="server_url",
+                               code="no_server")
         return self.transport
 
     def login(self, username, password, device_name=""):
@@ -133,6 +135,15 @@ class FieldClient(EntryAPI, QueryAPI, CaseworkAPI, MatchAPI):
             return
         with self._store.transaction():
             self._store.set_secret("token", None)
+
+    def conflicts(self, status="open"):
+        """The collisions the server kept in this worker's grids: each field's kept and lost
+        value, with their stamps (GET /conflicts; online only)."""
+        token = self._store.get_secret("token")
+        if token is None:
+            raise AuthRequired("log in first", code="auth_required")
+        rows = self._net().request("GET", "/conflicts", params={"status": status}, token=token)
+        return rows if isinstance(rows, list) else []
 
     # --- sync -----------------------------------------------------------------------------
     def sync(self, progress=None):

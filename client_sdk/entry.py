@@ -111,7 +111,8 @@ class EntryAPI:
         """Record a visit against the six checks, filled against the newest checklist version
         the city has (from the last sync). A correction is a new visit with ``amends_id``: a
         visit is never edited. ``suggestions(checks)`` gives the warnings to show."""
-        when = visited_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        # now as the device best knows it: never before a household it has seen stamped
+        when = visited_at or dt.datetime.fromtimestamp(self._clock.present_ms() // 1000, dt.timezone.utc).isoformat()
         household_id = _id("household", household_id)
         with self._store.transaction():
             self._require("household", household_id)
@@ -162,7 +163,7 @@ class EntryAPI:
         with self._store.transaction():
             view = apply.load(self._store, [change])
             rebase.keep_server_copy(self._store, entity, entity_id, view.record(entity, entity_id))
-            out = accept([change], view, self._policy(), checklists=self.checklists())
+            out = accept([change], view, self._policy(), checklists=self.checklists(), now=self._clock.present_ms())
             if out.errors:
                 raise _refusal(out.errors[0])
             apply.write(self._store, view, out)
@@ -184,5 +185,5 @@ class EntryAPI:
     @staticmethod
     def _nonempty(fields):
         if not fields:
-            raise InvalidInput("nothing to change: name at least one field", field="fields")
+            raise InvalidInput("nothing to change: name at least one field", field="fields", code="nothing_to_change")
         return fields

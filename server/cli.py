@@ -12,11 +12,42 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
+from sync import messages
 from sync.errors import InvalidInput
+from sync.messages import N_
 
+from . import cli_i18n
+from .cli_i18n import _, ngettext
 from .extensions import db
 from .models import DEPARTMENT_LEVELS, ROLES, Area, Department, Worker
 from .services import account_import, accounts
+
+
+#: the refusals of the account services (server/services/accounts.py), by code
+REFUSALS = {
+    "bad_area_level": N_("the level must be one of %(levels)s"),
+    "area_needs_parent": N_("area %(code)s: only a city has no parent"),
+    "area_under": N_("area %(code)s: a %(level)s cannot sit under a %(parent)s"),
+    "bad_role": N_("the role must be one of %(roles)s"),
+    "department_staff": N_("a department's staff (role department) and only they name their department"),
+    "worker_exists": N_("a worker named %(user)r exists already"),
+    "not_a_grid": N_("%(code)s is a %(level)s, not a grid"),
+    "bad_department_level": N_("a department's level must be one of %(levels)s"),
+    "department_area": N_("department %(code)s: a %(level)s department serves a %(level)s, not a %(is)s"),
+    "bad_hours": N_("%(field)s must be whole hours from 1 to %(max)s"),
+    "department_exists": N_("a department with code %(code)r exists already"),
+}
+_NAMED = {"level": messages.LEVELS, "parent": messages.LEVELS, "is": messages.LEVELS}
+
+
+def refusal(exc):
+    """A service's refusal as a command-line error, in the reader's language: the words for its
+    code (levels by their names, the field by its), else the service's own detail."""
+    if exc.code in REFUSALS:
+        values = {k: messages.name(_NAMED[k], v, _) if k in _NAMED else v for k, v in (exc.params or {}).items()}
+        values["field"] = messages.field_name(exc.field, _)
+        return click.ClickException(_(REFUSALS[exc.code]) % values)
+    return click.ClickException(messages.message(exc.code, exc.field, exc.params, _) or exc.message)
 
 
 def create_area(*args, **kwargs):
@@ -24,156 +55,163 @@ def create_area(*args, **kwargs):
     try:
         return accounts.create_area(*args, **kwargs)
     except InvalidInput as exc:
-        raise click.ClickException(exc.message) from None
+        raise refusal(exc) from None
 
 
 def create_worker(*args, **kwargs):
     try:
         return accounts.create_worker(*args, **kwargs)
     except InvalidInput as exc:
-        raise click.ClickException(exc.message) from None
+        raise refusal(exc) from None
 
 
 
 def _area_by_code(code):
     area = db.session.execute(select(Area).where(Area.code == code)).scalar_one_or_none()
     if area is None:
-        raise click.ClickException(f"no area with code {code!r}")
+        raise click.ClickException(_("no area with code %(code)r") % {"code": code})
     return area
 
 
 def _password(value):
-    return value or click.prompt("password", hide_input=True, confirmation_prompt=True)
+    return value or click.prompt(_("password"), hide_input=True, confirmation_prompt=True)
 
 
-@click.command("create-admin")
+@click.command("create-admin", help=N_("Create an administrator account."))
 @click.argument("username")
-@click.option("--password", envvar="GRIDSYNC_ADMIN_PASSWORD", help="asked for when not given")
+@click.option("--password", envvar="GRIDSYNC_ADMIN_PASSWORD", help=N_("asked for when not given"))
 @with_appcontext
 def create_admin_cmd(username, password):
-    """Create an administrator account."""
     create_worker(username, _password(password), "admin")
     db.session.commit()
-    click.echo(f"admin {username} created")
+    click.echo(_("administrator %(user)s created") % {"user": username})
 
 
-@click.command("create-worker")
+@click.command("create-worker", help=N_("Create a worker with a role, an area and (for grid workers) grids, "
+                                        "or (for a department's staff) a department."))
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--name", "display_name")
-@click.option("--area", "area_code", help="code of the area a staff member answers for")
-@click.option("--grids", default="", help="comma-separated grid codes (grid workers)")
-@click.option("--department", "department_code", help="code of the department (role department)")
-@click.option("--phone", "work_phone", help="work phone, shown on the cases this person holds")
-@click.option("--password", envvar="GRIDSYNC_WORKER_PASSWORD", help="asked for when not given")
+@click.option("--role", type=click.Choice(ROLES), required=True, help=N_("the worker's role"))
+@click.option("--name", "display_name", help=N_("the name shown to others"))
+@click.option("--area", "area_code", help=N_("code of the area a staff member answers for"))
+@click.option("--grids", default="", help=N_("comma-separated grid codes (grid workers)"))
+@click.option("--department", "department_code", help=N_("code of the department (role department)"))
+@click.option("--phone", "work_phone", help=N_("work phone, shown on the cases this person holds"))
+@click.option("--password", envvar="GRIDSYNC_WORKER_PASSWORD", help=N_("asked for when not given"))
 @with_appcontext
 def create_worker_cmd(username, role, display_name, area_code, grids, department_code, work_phone, password):
-    """Create a worker with a role, an area and (for grid workers) grids, or (for a department's
-    staff) a department."""
     area = _area_by_code(area_code) if area_code else None
     grid_rows = [_area_by_code(c.strip()) for c in grids.split(",") if c.strip()]
     department = None
     if department_code:
         department = db.session.execute(select(Department).where(Department.code == department_code)).scalar_one_or_none()
         if department is None:
-            raise click.ClickException(f"no department with code {department_code!r}")
+            raise click.ClickException(_("no department with code %(code)r") % {"code": department_code})
     create_worker(username, _password(password), role, display_name, area, grid_rows, department=department,
                   work_phone=work_phone)
     db.session.commit()
-    click.echo(f"{role} {username} created")
+    click.echo(_("%(role)s %(user)s created") % {"role": messages.name(messages.ROLES, role, _), "user": username})
 
 
-@click.command("create-department")
+@click.command("create-department", help=N_("Add a department that a case may summon."))
 @click.argument("code")
 @click.argument("name")
-@click.option("--level", type=click.Choice(DEPARTMENT_LEVELS), required=True)
-@click.option("--area", "area_code", help="code of the district or street it serves (default: the whole city)")
-@click.option("--report-hours", type=int, default=24, show_default=True, help="hours to report in once summoned")
-@click.option("--answer-hours", type=int, default=72, show_default=True, help="hours from the summons to answer")
+@click.option("--level", type=click.Choice(DEPARTMENT_LEVELS), required=True, help=N_("the level it serves"))
+@click.option("--area", "area_code", help=N_("code of the district or street it serves (default: the whole city)"))
+@click.option("--report-hours", type=int, default=24, show_default=True, help=N_("hours to report in once summoned"))
+@click.option("--answer-hours", type=int, default=72, show_default=True, help=N_("hours from the summons to answer"))
 @with_appcontext
 def create_department_cmd(code, name, level, area_code, report_hours, answer_hours):
-    """Add a department that a case may summon (街乡吹哨、部门报到)."""
     area = _area_by_code(area_code) if area_code else None
     try:
         accounts.create_department(code, name, level, area, report_hours, answer_hours)
     except InvalidInput as exc:
-        raise click.ClickException(exc.message) from None
+        raise refusal(exc) from None
     db.session.commit()
-    click.echo(f"department {code} {name} created")
+    click.echo(_("department %(code)s %(name)s created") % {"code": code, "name": name})
 
 
-@click.command("import-areas")
+@click.command("import-areas", help=N_("Import areas from a CSV with columns code,name,level,parent_code "
+                                       "(parents first)."))
 @click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
 @with_appcontext
 def import_areas_cmd(csv_file):
-    """Import areas from a CSV with columns code,name,level,parent_code (parents first)."""
     reader = csv.DictReader(csv_file)
     missing = {"code", "name", "level", "parent_code"} - set(reader.fieldnames or ())
     if missing:
-        raise click.ClickException(f"the CSV lacks columns: {', '.join(sorted(missing))}")
+        raise click.ClickException(_("the CSV lacks columns: %(columns)s") % {"columns": ", ".join(sorted(missing))})
     by_code = {}
     count = 0
     for line, row in enumerate(reader, start=2):
         code = row["code"].strip()
         if not code:
-            raise click.ClickException(f"line {line}: empty code")
+            raise click.ClickException(_("line %(line)d: empty code") % {"line": line})
         if code in by_code or db.session.execute(select(Area.id).where(Area.code == code)).first():
-            raise click.ClickException(f"line {line}: area code {code!r} exists already")
+            raise click.ClickException(_("line %(line)d: area code %(code)r exists already") % {"line": line, "code": code})
         parent = None
         if row["parent_code"].strip():
             parent = by_code.get(row["parent_code"].strip()) or _area_by_code(row["parent_code"].strip())
         try:
             by_code[code] = create_area(code, row["name"].strip(), row["level"].strip(), parent)
         except click.ClickException as exc:
-            raise click.ClickException(f"line {line}: {exc.message}") from None
+            raise click.ClickException(_("line %(line)d: %(problem)s") % {"line": line, "problem": exc.message}) from None
         count += 1
     db.session.commit()
-    click.echo(f"{count} areas imported")
+    click.echo(ngettext("%(n)d area imported", "%(n)d areas imported", count) % {"n": count})
 
 
-@click.command("import-accounts")
+@click.command("import-accounts", help=N_(
+    "Import accounts from a CSV with columns username,role,area,grids and optionally "
+    "display_name,department,work_phone. The whole file is checked first: any bad row, or a username that "
+    "exists already, and nothing is written."))
 @click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
 @click.option("--passwords-out", type=click.Path(dir_okay=False), required=True,
-              help="new file (mode 0600) for each account's one-time password; never printed")
+              help=N_("new file (mode 0600) for each account's one-time password; never printed"))
 @with_appcontext
 def import_accounts_cmd(csv_file, passwords_out):
-    """Import accounts from a CSV with columns username,role,area,grids and optionally
-    display_name,department,work_phone. The whole file is checked first: any bad row, or a
-    username that exists already, and nothing is written."""
     try:
         count = account_import.import_accounts(csv_file, passwords_out)
     except account_import.ImportRefused as exc:
         for problem in exc.problems:
-            click.echo(problem, err=True)
-        raise click.ClickException(f"{len(exc.problems)} problem(s) in {csv_file.name}; nothing was imported") from None
+            click.echo(account_import.problem_text(problem, _), err=True)
+        raise click.ClickException(ngettext("%(n)d problem in %(file)s; nothing was imported",
+                                            "%(n)d problems in %(file)s; nothing was imported", len(exc.problems))
+                                   % {"n": len(exc.problems), "file": csv_file.name}) from None
     except FileExistsError:
-        raise click.ClickException(f"{passwords_out} exists already; name a new file") from None
-    click.echo(f"{count} accounts imported; one-time passwords in {passwords_out}")
+        raise click.ClickException(_("%(file)s exists already; name a new file") % {"file": passwords_out}) from None
+    click.echo(ngettext("%(n)d account imported; one-time passwords in %(file)s",
+                        "%(n)d accounts imported; one-time passwords in %(file)s", count)
+               % {"n": count, "file": passwords_out})
 
 
-@click.command("seed-demo")
-@click.option("--households", default=2000, show_default=True)
-@click.option("--seed", default=7, show_default=True)
+#: what the demo seeding counts, as a person calls it
+DEMO_COUNTS = {"grids": N_("grids"), "households": N_("households"), "persons": N_("persons"),
+               "visits": N_("visits"), "flags": N_("flags"), "flag events": N_("flag steps"),
+               "escalated": N_("escalated"), "summons": N_("departments summoned")}
+
+
+@click.command("seed-demo", help=N_("Fill an empty database with a demo city and print its logins."))
+@click.option("--households", default=2000, show_default=True, help=N_("how many households"))
+@click.option("--seed", default=7, show_default=True, help=N_("the random seed (the same seed, the same city)"))
 @with_appcontext
 def seed_demo_cmd(households, seed):
-    """Fill an empty database with a demo city and print its logins."""
-    from .demo import DEMO_LOGINS, seed_demo
+    from .demo import DEMO_LOGIN_PARAMS, DEMO_LOGINS, seed_demo
     if db.session.execute(select(func.count()).select_from(Area)).scalar_one():
-        raise click.ClickException("the database already has areas; seed-demo only fills an empty one")
+        raise click.ClickException(_("the database already has areas; seed-demo only fills an empty one"))
     stats = seed_demo(households=households, seed=seed)
-    click.echo("demo city: " + ", ".join(f"{v} {k}" for k, v in stats.items()))
-    click.echo("demo logins (username / password / role):")
+    click.echo(_("demo city: %(counts)s") % {"counts": ", ".join(
+        f"{v} {_(DEMO_COUNTS[k]) if k in DEMO_COUNTS else k}" for k, v in stats.items())})
+    click.echo(_("demo logins (username / password / role):"))
     for username, password, role, what in DEMO_LOGINS:
-        click.echo(f"  {username:12} {password:16} {role:12} {what}")
+        click.echo(f"  {username:12} {password:16} {messages.name(messages.ROLES, role, _):12} "
+                   f"{_(what) % DEMO_LOGIN_PARAMS.get(username, {})}")
 
 
-@click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
+@click.command("demo", help=N_("Migrate the database, seed the demo city if it is empty, and serve it."))
+@click.option("--host", default="127.0.0.1", show_default=True, help=N_("the address to serve on"))
+@click.option("--port", default=5000, show_default=True, help=N_("the port to serve on (make demo PORT=5001)"))
 @click.pass_context
 @with_appcontext
 def demo_cmd(ctx, host, port):
-    """Migrate the database, seed the demo city if it is empty, and serve it."""
     from flask_migrate import upgrade
     app = current_app._get_current_object()
     upgrade()
@@ -185,8 +223,8 @@ def demo_cmd(ctx, host, port):
     if "GRIDSYNC_COOKIE_SECURE" not in os.environ:
         # the demo is served over plain http: a Secure cookie would never come back
         app.config["SESSION_COOKIE_SECURE"] = False
-    click.echo(f"serving on http://{host}:{port}  (review pages: /review, API: /api/v1, "
-               "OpenAPI: /api/v1/openapi.json)")
+    click.echo(_("serving on http://%(host)s:%(port)s  (review pages: /review, API: /api/v1, "
+                 "OpenAPI: /api/v1/openapi.json)") % {"host": host, "port": port})
     from .jobs import start_scheduler
     start_scheduler(app)
     # Flask refuses app.run() inside its own CLI; the demo serves with werkzeug directly.
@@ -194,97 +232,104 @@ def demo_cmd(ctx, host, port):
     run_simple(host, port, app, threaded=True)
 
 
-@click.command("revoke-device")
+@click.command("revoke-device", help=N_("Revoke a lost or stolen device: its tokens stop working and it cannot "
+                                        "log in again."))
 @click.argument("device_id")
 @with_appcontext
 def revoke_device_cmd(device_id):
-    """Revoke a lost or stolen device: its tokens stop working and it cannot log in again."""
     from .models import Device, Token
     from .models.types import utcnow
     device = db.session.get(Device, device_id)
     if device is None:
-        raise click.ClickException(f"no device {device_id!r}")
+        raise click.ClickException(_("no device %(id)r") % {"id": device_id})
     device.revoked_at = utcnow()
     for token in db.session.execute(select(Token).where(Token.device_id == device_id)).scalars():
         token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
-    click.echo(f"device {device_id} revoked")
+    click.echo(_("device %(id)s revoked") % {"id": device_id})
 
 
-@click.command("disable-worker")
+@click.command("disable-worker", help=N_("Disable an account: its tokens stop working at once."))
 @click.argument("username")
 @with_appcontext
 def disable_worker_cmd(username):
-    """Disable an account: its tokens stop working at once."""
     worker = db.session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
     if worker is None:
-        raise click.ClickException(f"no worker {username!r}")
+        raise click.ClickException(_("no worker %(user)r") % {"user": username})
     worker.active = False
     db.session.commit()
-    click.echo(f"worker {username} disabled")
+    click.echo(_("worker %(user)s disabled") % {"user": username})
 
 
-@click.command("reset-sync-epoch")
+@click.command("reset-sync-epoch", help=N_(
+    "After restoring the database from a backup: every device's cursor is then refused and devices pull from "
+    "the start (keeping their unsent changes), so none trusts a lost future."))
 @with_appcontext
 def reset_sync_epoch_cmd():
-    """After restoring the database from a backup: every device's cursor is then refused and
-    devices pull from the start (keeping their unsent changes), so none trusts a lost future."""
     from .models import SyncState
     state = db.session.get(SyncState, 1)
     state.epoch = uuid.uuid4().hex[:12]
     db.session.commit()
-    click.echo(f"sync epoch is now {state.epoch}")
+    click.echo(_("sync epoch is now %(epoch)s") % {"epoch": state.epoch})
 
 
-@click.command("run-scheduler")
+@click.command("run-scheduler", help=N_(
+    "Run the scheduled jobs (escalation of overdue flags) in the foreground. Safe to run in several processes "
+    "at once: only one acts in each round."))
 @with_appcontext
 def run_scheduler_cmd():
-    """Run the scheduled jobs (escalation of overdue flags) in the foreground. Safe to run in
-    several processes at once: only one acts in each round."""
     from .jobs import start_scheduler
-    click.echo(f"escalation job every {current_app.config['ESCALATION_INTERVAL_S']} s; Ctrl-C stops")
+    click.echo(_("escalation job every %(s)s s; Ctrl-C stops") % {"s": current_app.config["ESCALATION_INTERVAL_S"]})
     start_scheduler(current_app._get_current_object(), blocking=True)
 
 
-@click.command("webhook-status")
-@click.option("--limit", default=100, show_default=True, help="how many undelivered events to list")
+#: the events a city's webhook receives (server/services/webhooks.py)
+WEBHOOK_KINDS = {"summoned": N_("summoned"), "escalated": N_("escalated"), "overdue": N_("overdue")}
+
+
+@click.command("webhook-status", help=N_("List the city's webhook events not yet delivered, oldest first, with "
+                                         "attempts and last error."))
+@click.option("--limit", default=100, show_default=True, help=N_("how many undelivered events to list"))
 @with_appcontext
 def webhook_status_cmd(limit):
-    """List the city's webhook events not yet delivered, oldest first, with attempts and last error."""
     from .models import WebhookOutbox
     from .services.webhooks import status
     url = current_app.config.get("WEBHOOK_URL")
     sent = db.session.execute(select(func.count()).select_from(WebhookOutbox)
                               .where(WebhookOutbox.sent_at.is_not(None))).scalar()
     pending = status(limit)
-    click.echo(f"webhook: {url or 'not configured'}; {sent} delivered, {len(pending)} waiting")
+    click.echo(_("webhook: %(url)s; %(sent)d delivered, %(waiting)d waiting") % {
+        "url": url or _("not configured"), "sent": sent, "waiting": len(pending)})
     for row in pending:
         next_at = row.next_at.isoformat(timespec="seconds") if row.next_at else "-"
-        click.echo(f"{row.id}  {row.kind:<9}  queued {row.created_at.isoformat(timespec='seconds')}  "
-                   f"attempts {row.attempts}  next {next_at}  last error: {row.last_error or '-'}")
+        kind = _(WEBHOOK_KINDS[row.kind]) if row.kind in WEBHOOK_KINDS else row.kind
+        click.echo(f"{row.id}  {kind}  " + _("queued %(at)s  attempts %(n)d  next %(next)s  last error: %(error)s") % {
+            "at": row.created_at.isoformat(timespec="seconds"), "n": row.attempts, "next": next_at,
+            "error": row.last_error or "-"})
 
 
-@click.command("refresh-review")
-@click.option("--full", is_flag=True, help="recount visits per day from the visits too")
+@click.command("refresh-review", help=N_("Bring the review roll-ups up to date now (the scheduler does it every "
+                                         "few minutes)."))
+@click.option("--full", is_flag=True, help=N_("recount visits per day from the visits too"))
 @with_appcontext
 def refresh_review_cmd(full):
-    """Bring the review roll-ups up to date now (the scheduler does it every few minutes)."""
     from .services.review import refresh
     took = refresh(wait=True, full=full or None)
-    click.echo(f"review roll-ups {'rebuilt' if full else 'brought up to date'} in {took:.1f} s")
+    said = _("review roll-ups rebuilt in %(s).1f s") if full else _("review roll-ups brought up to date in %(s).1f s")
+    click.echo(said % {"s": took})
 
 
-@click.command("link-register")
+@click.command("link-register", help=N_(
+    "Link a register CSV (record_id,name,id_number,gender,birth_date,phone,address): write record_id,cluster_id, "
+    "rows of one person sharing a cluster. With --against-register an imported civil-affairs list is linked "
+    "against the server's own persons as well."))
 @click.argument("input_csv")
 @click.argument("output_csv")
 @click.option("--against-register", is_flag=True,
-              help="also link against the persons the server holds; adds a register_person_id column")
-@click.option("--workers", type=int, default=None, help="processes (default: all CPUs)")
+              help=N_("also link against the persons the server holds; adds a register_person_id column"))
+@click.option("--workers", type=int, default=None, help=N_("processes (default: all CPUs)"))
 @with_appcontext
 def link_register_cmd(input_csv, output_csv, against_register, workers):
-    """Link a register CSV (record_id,name,id_number,gender,birth_date,phone,address): write
-    record_id,cluster_id, rows of one person sharing a cluster. With --against-register an
-    imported civil-affairs list is linked against the server's own persons as well."""
     from sync.identity import linkcsv
     if not against_register:
         code = linkcsv.main([input_csv, output_csv] + (["--workers", str(workers)] if workers else []))
@@ -297,10 +342,11 @@ def link_register_cmd(input_csv, output_csv, against_register, workers):
             reader = csv.DictReader(fh)
             missing = set(linkcsv.COLUMNS) - set(reader.fieldnames or ())
             if missing:
-                raise click.ClickException(f"{input_csv}: missing columns {', '.join(sorted(missing))}")
+                raise click.ClickException(_("%(file)s: missing columns %(columns)s") % {
+                    "file": input_csv, "columns": ", ".join(sorted(missing))})
             rows = [{k: (row.get(k) or "").strip() for k in linkcsv.COLUMNS} for row in reader]
     except OSError as exc:
-        raise click.ClickException(f"cannot read {input_csv}: {exc.strerror}") from None
+        raise click.ClickException(_("cannot read %(file)s: %(why)s") % {"file": input_csv, "why": exc.strerror}) from None
     register = _register_records()
     clusters = link_records(rows + register, workers=workers)
     members = {}
@@ -313,7 +359,8 @@ def link_register_cmd(input_csv, output_csv, against_register, workers):
             cluster = clusters[row["record_id"]]
             writer.writerow([row["record_id"], cluster, members.get(cluster, "")])
     linked = sum(1 for row in rows if clusters[row["record_id"]] in members)
-    click.echo(f"{len(rows)} records linked; {linked} match a person the server holds", err=True)
+    click.echo(_("%(n)d records linked; %(linked)d match a person the server holds") % {"n": len(rows), "linked": linked},
+               err=True)
 
 
 def _register_records():
@@ -329,11 +376,34 @@ def _register_records():
             for p, address in db.session.execute(query).all()]
 
 
+COMMANDS = (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd,
+            import_accounts_cmd, seed_demo_cmd, demo_cmd, revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd,
+            run_scheduler_cmd, link_register_cmd, webhook_status_cmd)
+
+
 def register_commands(app):
-    for cmd in (refresh_review_cmd, create_admin_cmd, create_worker_cmd, create_department_cmd, import_areas_cmd, import_accounts_cmd, seed_demo_cmd, demo_cmd,
-                revoke_device_cmd, disable_worker_cmd, reset_sync_epoch_cmd, run_scheduler_cmd,
-                link_register_cmd, webhook_status_cmd):
-        app.cli.add_command(cmd)
+    for cmd in COMMANDS:
+        app.cli.add_command(cli_i18n.speak(cmd))
+
+
+class Gridsync(FlaskGroup):
+    """Flask's command group, saying its help and the commands it brings in the reader's language."""
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None and cmd not in COMMANDS:
+            cli_i18n.speak(cmd, theirs=True, name=name)
+        return cmd
+
+
+def make_group():
+    """The ``gridsync`` command group, in the environment's language (Chinese by default)."""
+    from . import create_app
+    os.environ.setdefault("FLASK_APP", "server")
+    cli_i18n.use()
+    cli_i18n.teach_click()
+    group = Gridsync(create_app=create_app, add_default_commands=True, help=cli_i18n.GROUP_HELP)
+    return cli_i18n.speak(group)
 
 
 def main():
@@ -341,12 +411,11 @@ def main():
 
     from sync.checklist import ChecklistConfigError
 
-    from . import create_app
     from .config import ConfigError
-    os.environ.setdefault("FLASK_APP", "server")
+    group = make_group()
     try:
-        FlaskGroup(create_app=create_app, add_default_commands=True)(prog_name="gridsync")
+        group(prog_name="gridsync")
     except (ConfigError, ChecklistConfigError) as exc:
         # a setting the server cannot use: one line naming it, no traceback
-        click.echo(f"gridsync: configuration: {exc}", err=True)
+        click.echo(_("gridsync: configuration: %(problem)s") % {"problem": exc}, err=True)
         sys.exit(2)

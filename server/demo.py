@@ -8,6 +8,7 @@ from flask import current_app
 from stdnum.cn import ric
 
 from sync.checklist import CHECK_KEYS
+from sync.messages import N_
 
 from .services.accounts import create_area, create_department, create_worker
 from .extensions import db
@@ -15,16 +16,18 @@ from .models import Worker, WorkerGrid
 from .services.server_changes import apply_as_server, server_change
 
 DEMO_LOGINS = [
-    ("admin", "admin-demo", "admin", "accounts and areas"),
-    ("worker1", "worker-demo", "grid_worker", "grids G-1-1-1-1 … G-1-1-1-4"),
-    ("worker2", "worker-demo", "grid_worker", "grids G-1-1-2-1 … G-1-1-2-4"),
-    ("community1", "community-demo", "community", "community C-1-1-1"),
-    ("street1", "street-demo", "street", "street S-1-1"),
-    ("district1", "district-demo", "district", "district D-1"),
-    ("bureau", "bureau-demo", "bureau", "city-wide aggregates"),
-    ("weijian1", "dept-demo", "department", "东城区卫健局: cases it is summoned to"),
-    ("minzheng1", "dept-demo", "department", "东城第1街道民政办: cases it is summoned to"),
+    ("admin", "admin-demo", "admin", N_("accounts and areas")),
+    ("worker1", "worker-demo", "grid_worker", N_("grids G-1-1-1-1 … G-1-1-1-4")),
+    ("worker2", "worker-demo", "grid_worker", N_("grids G-1-1-2-1 … G-1-1-2-4")),
+    ("community1", "community-demo", "community", N_("community C-1-1-1")),
+    ("street1", "street-demo", "street", N_("street S-1-1")),
+    ("district1", "district-demo", "district", N_("district D-1")),
+    ("bureau", "bureau-demo", "bureau", N_("city-wide aggregates")),
+    ("weijian1", "dept-demo", "department", N_("%(department)s: cases it is summoned to")),
+    ("minzheng1", "dept-demo", "department", N_("%(department)s: cases it is summoned to")),
 ]
+#: the facts the lines above name
+DEMO_LOGIN_PARAMS = {"weijian1": {"department": "东城区卫健局"}, "minzheng1": {"department": "东城第1街道民政办"}}
 #: a district's departments (区级部门) and a street's (街道站所): name, hours to report in, to answer
 DISTRICT_DEPARTMENTS = [("WJ", "卫健局", 4, 48), ("JY", "教育局", 24, 72), ("CL", "残联", 24, 72),
                         ("YB", "医保局", 24, 72), ("RS", "人社局", 24, 72), ("ZJ", "住建局", 24, 120)]

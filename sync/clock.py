@@ -75,6 +75,12 @@ class HybridClock:
             else:
                 self._tick()
 
+    def present_ms(self):
+        """Now as this node best knows it: its wall clock, or the latest stamp it issued or saw
+        if that is later (a clock that runs behind another's still dates after what it saw)."""
+        with self._lock:
+            return max(self._wall(), self._ms)
+
     def peek(self):
         """The last stamp issued or observed (for persisting the clock)."""
         return format_stamp(self._ms, self._counter, self.node)

@@ -88,6 +88,26 @@ def not_in_future(field, iso, now_ms, *, allow_s=MAX_FUTURE_S):
                             code="date_in_future")
 
 
+def household_born_ms(stamps):
+    """When a household came into being as a replica knows it: the wall time of its earliest
+    field stamp (the change that created it stamped every field it set; a later edit re-stamps
+    only what it changed). None for a household with no stamps."""
+    walls = [int(s[:13]) for s in (stamps or {}).values() if isinstance(s, str) and s[:13].isdigit()]
+    return min(walls) if walls else None
+
+
+def not_before_household(field, iso, born_ms, *, allow_s=MAX_FUTURE_S):
+    """``iso`` (a UTC date-time, already checked) may not be before the household existed,
+    less ``allow_s``: the household may have been stamped by another device whose clock ran
+    ahead by up to the allowed skew, and a worker may enter a visit a little after the door."""
+    if born_ms is None:
+        return
+    when = _dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if when.timestamp() * 1000 < born_ms - allow_s * 1000:
+        raise InvalidChange(f"{field} is before the household was registered; check the date (and the device's "
+                            "clock)", field=field, code="before_household")
+
+
 def birth_date(field, iso, now_ms):
     """A birth date (already checked as a date) within a human life: not after today, not more
     than MAX_AGE_YEARS ago. Today is the checking replica's UTC day, plus a day for time zones."""

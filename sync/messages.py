@@ -24,6 +24,8 @@ MESSAGES = {
     "invalid_phone": N_("%(field)s is not a phone number: a mobile of 11 digits (1xxxxxxxxxx) or a landline "
                         "such as 010-12345678"),
     "date_in_future": N_("%(field)s is in the future: check the date and the device's clock"),
+    "before_household": N_("%(field)s is before the household was registered: check the date and the device's "
+                           "clock"),
     "birth_date_too_old": N_("%(field)s is more than %(years)s years ago"),
     "unknown_category": N_("%(field)s is not a flag category of this city"),
     "invalid_server_url": N_("the server address is not an http:// or https:// address, e.g. "
@@ -86,6 +88,9 @@ MESSAGES = {
     "empty_passphrase": N_("an empty passphrase does not protect anything"),
     "unsent_changes": N_("there are changes not yet sent: sync first, or wipe with --force"),
     "other_workers_data": N_("this tablet holds another worker's records: log out with --wipe first"),
+    "no_server": N_("no server address: give it once with --server, e.g. --server http://127.0.0.1:5000"),
+    "nothing_to_change": N_("nothing to change: give at least one field"),
+    "wrong_store": N_("this local store belongs to another device"),
 }
 
 #: the fields a message may name, as a person calls them
@@ -98,6 +103,14 @@ FIELDS = {
     "colour": N_("colour"),
     "level": N_("level"),
     "address": N_("address"),
+    "building": N_("building"),
+    "unit": N_("unit"),
+    "room": N_("room"),
+    "deleted": N_("deleted"),
+    "merged_into": N_("merged into"),
+    "reason": N_("reason"),
+    "device_id": N_("device"),
+    "server_url": N_("server address"),
     "name": N_("name"),
     "head_name": N_("head of household"),
     "gender": N_("gender"),
@@ -182,6 +195,12 @@ ACTIONS = {"confirm": N_("confirm"), "start": N_("start handling"), "resolve": N
 #: a summoned department's place in a case (docs/casework.md)
 SUMMONS = {"summoned": N_("to report in"), "reported_in": N_("reported in, to answer"), "answered": N_("answered"),
            "released": N_("released")}
+#: the kinds of record, as a person calls them
+ENTITIES = {"household": N_("household"), "person": N_("person"), "visit": N_("visit"), "flag": N_("flag"),
+            "flag_event": N_("flag step")}
+#: what a checklist question takes (sync/checklist.py QUESTION_TYPES)
+QUESTION_TYPES = {"number": N_("number"), "integer": N_("whole number"), "boolean": N_("yes or no"),
+                  "text": N_("text"), "choice": N_("one of"), "rows": N_("rows")}
 CHECKS = {"income": N_("income"), "food": N_("food"), "clothing": N_("clothing"), "children": N_("children"),
           "health": N_("health"), "housing": N_("housing")}
 CHECK_STATUSES = {"ok": N_("ok"), "concern": N_("concern"), "urgent": N_("urgent")}

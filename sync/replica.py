@@ -18,6 +18,7 @@ Nothing here reads a database or a clock it was not handed.
 import uuid
 from dataclasses import dataclass, field
 
+from . import inputs
 from .casework import may_act, may_raise, summons_refusal
 from .changes import make_change
 from .entities import ENTITIES, IMMUTABLE, SERVER_ONLY
@@ -253,10 +254,11 @@ class Outcome:
 
 
 # --- accept: a device's or a person's changes, every rule --------------------------------------
-def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, outcome=None):
+def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, outcome=None, now=None):
     """Apply ``changes`` (``{change_id, entity, entity_id, stamp, fields, base}``, envelopes
     already checked) in order; returns the ``Outcome`` with one result per change. ``clock``:
-    the applier's hybrid clock, which observes every accepted stamp and stamps carry-overs."""
+    the applier's hybrid clock, which observes every accepted stamp and stamps carry-overs;
+    ``now``: the applier's present in ms, for dates in the future (default: its wall clock)."""
     out = outcome or Outcome()
     followups = []
     for change in changes:
@@ -270,7 +272,7 @@ def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, ou
                 # The stamp's node breaks ties and tells "my own earlier write" apart.
                 raise InvalidChange("stamp was not made by this device's clock (its node must be the device id)",
                                     field="stamp", code="stamp_node_mismatch")
-            conflicts = _accept_one(change, view, policy, out, checklists, rules, followups)
+            conflicts = _accept_one(change, view, policy, out, checklists, rules, followups, now)
         except SyncError as exc:
             result.update(status="rejected", reason=exc.as_dict())
             out.errors[len(out.results) - 1] = exc
@@ -286,17 +288,17 @@ def accept(changes, view, policy, *, checklists=None, rules=None, clock=None, ou
     return out
 
 
-def _accept_one(change, view, policy, out, checklists, rules, followups):
+def _accept_one(change, view, policy, out, checklists, rules, followups, now=None):
     entity = change["entity"]
     if not policy.server and SERVER_ONLY & change["fields"].keys():
         name = sorted(SERVER_ONLY & change["fields"].keys())[0]
         raise InvalidChange(f"{name} is set only by the server", field=name, code="server_only")
     if entity in RECORDS:
-        fields, grid, conflicts = _record(change, view, policy, out, checklists)
+        fields, grid, conflicts = _record(change, view, policy, out, checklists, now)
         if policy.carry_over:
             followups.extend(_after_merges(view, entity, change, fields))
     elif entity == "visit":
-        fields = ENTITIES["visit"].clean(change["fields"], creating=True, checklists=checklists)
+        fields = ENTITIES["visit"].clean(change["fields"], creating=True, checklists=checklists, now=now)
         grid, conflicts = _visit(change, fields, view, policy, out, checklists, rules), []
     else:
         fields = ENTITIES["flag_event"].clean(change["fields"], creating=True)
@@ -360,7 +362,7 @@ def _grid_of(view, policy, entity, fields, existing):
     return grid
 
 
-def _record(change, view, policy, out, checklists=None):
+def _record(change, view, policy, out, checklists=None, now=None):
     entity, eid = change["entity"], change["entity_id"]
     existing = view.records[entity].get(eid)
     # A record outside the caller's grids is judged as if the server did not have it; only a
@@ -369,13 +371,14 @@ def _record(change, view, policy, out, checklists=None):
     if hidden:
         existing = None
     if policy.conceal:
-        fields = ENTITIES[entity].clean(change["fields"], creating=False, checklists=checklists)
+        fields = ENTITIES[entity].clean(change["fields"], creating=False, checklists=checklists, now=now)
         missing = [f for f in ENTITIES[entity].required if fields.get(f) is None] if existing is None else ()
         if missing:
             # an edit of a record that is not in the caller's grids, whether it is elsewhere or nowhere
             raise OutOfScope(f"no {entity} with this id in your grids (a new {entity} needs {', '.join(missing)})")
     else:
-        fields = ENTITIES[entity].clean(change["fields"], creating=existing is None, checklists=checklists)
+        fields = ENTITIES[entity].clean(change["fields"], creating=existing is None, checklists=checklists,
+                                        now=now)
     grid = _grid_of(view, policy, entity, fields, existing)
     if existing is None and entity == "flag" and not policy.may_raise(fields.get("level") or DEFAULT_LEVEL):
         raise InvalidChange(f"the {policy.role} role may not raise a flag at {fields.get('level')} level; raise it "
@@ -407,8 +410,16 @@ def _record(change, view, policy, out, checklists=None):
 def _visit(change, fields, view, policy, out, checklists, rules):
     eid = change["entity_id"]
     hid = fields["household_id"]
-    grid = _household(view, hid, "visit", policy).values["grid_id"]
+    home = _household(view, hid, "visit", policy)
+    grid = home.values["grid_id"]
     policy.check_write(grid, "visit")
+    # after scope: a household elsewhere answers as one the server does not have. Judged by the
+    # household's stamps, which the device that typed the visit held too (it must hold the
+    # household to visit it), so what the device accepted the server accepts (sync/inputs.py)
+    # The server's own changes (an import of records kept on paper, the demo city's history) may
+    # date a visit before the household was registered here.
+    if not policy.server:
+        inputs.not_before_household("visited_at", fields["visited_at"], inputs.household_born_ms(home.stamps))
     # after scope: a taken id answers the same wherever the visit holding it lies
     if eid in view.visits:
         raise InvalidChange("this visit is already recorded and visits are never edited; "

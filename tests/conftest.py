@@ -171,3 +171,12 @@ class Auth:
 @pytest.fixture
 def auth(client, city):
     return Auth(client)
+
+
+@pytest.fixture(autouse=True)
+def _admin_cli_in_english():
+    """``gridsync`` speaks Chinese by default; the tests read its English unless they ask."""
+    from server import cli_i18n
+    cli_i18n.use("en")
+    yield
+    cli_i18n.use("en")

@@ -16,6 +16,8 @@ from flask import current_app
 from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
+from sync.messages import N_
+
 from ..extensions import db
 from ..models import ROLES, Area, Department, Worker, WorkerGrid
 
@@ -27,11 +29,30 @@ AREA_LEVEL = {"grid_worker": "community", "community": "community", "street": "s
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
+class Problem(tuple):
+    """A problem of the file as facts: ``(line or None, message id, params)``, said in the
+    reader's language by ``problem_text``; ``str()`` is the English."""
+
+    def __new__(cls, at, words, **params):
+        return super().__new__(cls, (at, words, params))
+
+    def __str__(self):
+        return problem_text(self, lambda text: text)
+
+
+def problem_text(problem, gettext):
+    from sync import messages
+    line, words, params = problem
+    named = {"role": messages.ROLES, "level": messages.LEVELS, "is": messages.LEVELS}
+    said = gettext(words) % {k: messages.name(named[k], v, gettext) if k in named else v for k, v in params.items()}
+    return gettext(N_("line %(line)d: %(problem)s")) % {"line": line, "problem": said} if line else said
+
+
 class ImportRefused(Exception):
-    """The file has problems; ``problems`` lists them as ``line N: …``, and nothing was written."""
+    """The file has problems; ``problems`` lists them (``Problem``), and nothing was written."""
 
     def __init__(self, problems):
-        super().__init__("\n".join(problems))
+        super().__init__("\n".join(map(str, problems)))
         self.problems = problems
 
 
@@ -46,16 +67,16 @@ def read_rows(stream):
     try:
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
         if missing:
-            raise ImportRefused([f"line 1: the CSV lacks columns: {', '.join(missing)}"])
+            raise ImportRefused([Problem(1, N_("the CSV lacks columns: %(columns)s"), columns=", ".join(missing))])
         rows = [(reader.line_num, {k: (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()
                                    if k is not None}) for row in reader]
     except UnicodeDecodeError:
         # decoded in blocks, so the line is not known
-        raise ImportRefused(["the file is not UTF-8 text; save it as CSV UTF-8"]) from None
+        raise ImportRefused([Problem(None, N_("the file is not UTF-8 text; save it as CSV UTF-8"))]) from None
     except csv.Error as exc:
-        raise ImportRefused([f"line {reader.line_num}: not readable as CSV ({exc})"]) from None
+        raise ImportRefused([Problem(reader.line_num, N_("not readable as CSV (%(why)s)"), why=str(exc))]) from None
     if not rows:
-        raise ImportRefused(["the CSV has no accounts under its header"])
+        raise ImportRefused([Problem(None, N_("the CSV has no accounts under its header"))])
     return rows
 
 
@@ -69,51 +90,53 @@ def validate(rows):
         said = []
         username, role = row["username"], row["role"]
         if not username:
-            said.append("empty username")
+            said.append((N_("empty username"), {}))
         elif len(username) > 64:
-            said.append("username longer than 64 characters")
+            said.append((N_("username longer than 64 characters"), {}))
         elif username in seen:
-            said.append(f"username {username!r} is also on line {seen[username]}")
+            said.append((N_("username %(user)r is also on line %(line)d"), {"user": username, "line": seen[username]}))
         elif username in existing:
-            said.append(f"a worker named {username!r} exists already")
+            said.append((N_("a worker named %(user)r exists already"), {"user": username}))
         seen.setdefault(username, line)
         if role not in ROLES:
-            said.append(f"role {role!r} is not one of {', '.join(ROLES)}")
+            said.append((N_("role %(typed)r is not one of %(roles)s"), {"typed": role, "roles": ", ".join(ROLES)}))
         area = None
         if row["area"]:
             area = areas.get(row["area"])
             if area is None:
-                said.append(f"no area with code {row['area']!r}")
+                said.append((N_("no area with code %(code)r"), {"code": row["area"]}))
             elif role in AREA_LEVEL and area.level != AREA_LEVEL[role]:
-                said.append(f"a {role} answers for a {AREA_LEVEL[role]}, and {area.code} is a {area.level}")
+                said.append((N_("a %(role)s answers for a %(level)s, and %(code)s is a %(is)s"),
+                             {"role": role, "level": AREA_LEVEL[role], "code": area.code, "is": area.level}))
         elif role in AREA_LEVEL:
-            said.append(f"a {role} needs an area")
+            said.append((N_("a %(role)s needs an area"), {"role": role}))
         grids = []
         for code in filter(None, (c.strip() for c in row["grids"].split(","))):
             grid = areas.get(code)
             if grid is None:
-                said.append(f"no grid with code {code!r}")
+                said.append((N_("no grid with code %(code)r"), {"code": code}))
             elif grid.level != "grid":
-                said.append(f"{code} is a {grid.level}, not a grid")
+                said.append((N_("%(code)s is a %(level)s, not a grid"), {"code": code, "level": grid.level}))
             elif area is not None and not grid.path.startswith(area.path):
-                said.append(f"grid {code} is outside area {area.code}")
+                said.append((N_("grid %(code)s is outside area %(area)s"), {"code": code, "area": area.code}))
             else:
                 grids.append(grid)
         if grids and role != "grid_worker":
-            said.append("only a grid_worker has grids")
+            said.append((N_("only a grid_worker has grids"), {}))
         if role == "grid_worker" and not row["grids"]:
-            said.append("a grid_worker needs grids")
+            said.append((N_("a grid_worker needs grids"), {}))
         department = None
         code = row.get("department", "")
         if role == "department":
             department = departments.get(code)
             if department is None:
-                said.append(f"no department with code {code!r}" if code else "a department's staff need a department")
+                said.append((N_("no department with code %(code)r"), {"code": code}) if code
+                            else (N_("a department's staff need a department"), {}))
         elif code:
-            said.append("only role department names a department")
+            said.append((N_("only role department names a department"), {}))
         if len(row.get("work_phone", "")) > 32 or len(row.get("display_name", "")) > 128:
-            said.append("display_name (128) or work_phone (32) too long")
-        problems += [f"line {line}: {p}" for p in said]
+            said.append((N_("display_name (128) or work_phone (32) too long"), {}))
+        problems += [Problem(line, words, **params) for words, params in said]
         if not said:
             accounts.append((row, role, area, grids, department))
     return problems, accounts

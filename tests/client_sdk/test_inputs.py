@@ -25,6 +25,23 @@ def test_a_bad_value_is_refused_at_entry_and_nothing_is_queued(tablet, write, fi
     assert tablet.household(hid).get("phone") is None
 
 
+def test_a_visit_dated_before_its_household_was_registered_is_refused_at_entry(tablet):
+    from client_sdk import i18n
+    hid = tablet.create_household(GRID, "和平路1号")
+    before = tablet.pending_changes()
+    with pytest.raises(InvalidInput) as exc:
+        tablet.record_visit(hid, CHECKS_OK, visited_at="2026-01-01T00:00:00+08:00")
+    assert (exc.value.field, exc.value.code) == ("visited_at", "before_household")
+    assert tablet.pending_changes() == before and not tablet.visits(hid)
+    i18n.use("zh_CN")
+    try:
+        assert i18n.describe(exc.value).startswith("走访时间早于")
+    finally:
+        i18n.use(None)
+    # by default a visit is dated now, as the device best knows it: never before what it registered
+    assert tablet.record_visit(hid, CHECKS_OK)
+
+
 def test_good_values_are_saved_in_their_one_spelling(tablet):
     hid = tablet.create_household(GRID, "和平路1号", phone="010-12345678")
     pid = tablet.add_person(hid, "王伟", id_number="１１０１０５１９４９１２３１００２ｘ", phone="13800138000")

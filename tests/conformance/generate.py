@@ -567,9 +567,31 @@ def entities():
             "now": ENTITIES_NOW, "settings": ENTITIES_SETTINGS, "cases": out}
 
 
+def visit_times():
+    from sync import inputs
+    born = 1795457675266
+    stamps = [{"grid_id": f"{born}-0000-tab-1", "address": f"{born + 86400000}-0003-tab-2"}, {},
+              {"grid_id": f"{born}-0000-tab-1", "deleted": None}]
+    cases = []
+    for held in stamps:
+        for visited_at in ["2026-11-23T18:14:35Z", "2026-11-23T17:14:35.266Z", "2026-11-23T17:14:35.265Z",
+                           "2026-11-23T17:14:35.265999Z", "2026-11-22T18:14:35Z", "1990-01-01T00:00:00Z"]:
+            born_ms = inputs.household_born_ms(held)
+            case = {"stamps": held, "visited_at": visited_at, "born_ms": born_ms}
+            try:
+                inputs.not_before_household("visited_at", visited_at, born_ms)
+                case["ok"] = True
+            except SyncError as exc:
+                case.update(ok=False, error=_error(exc))
+            cases.append(case)
+    return {"about": "A visit is not dated before its household came into being (the wall time of its earliest "
+                     "field stamp), less the clock skew allowed (sync/inputs.py household_born_ms, "
+                     "not_before_household)", "cases": cases}
+
+
 def build():
     return {"hlc": hlc(), "merge": merge(), "flags": flags(), "rules": rules(), "identity": identity(),
-            "checklist": checklist(), "entities": entities()}
+            "checklist": checklist(), "entities": entities(), "visit_times": visit_times()}
 
 
 def dump(data):

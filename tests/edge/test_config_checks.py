@@ -131,6 +131,7 @@ def test_a_bad_table_given_in_code_is_refused_by_create_app_too(tmp_path):
 def test_the_command_line_says_one_line_and_exits_2(tmp_path, name, value):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSYNC_")}
     env[name] = value
+    env["LANG"] = "en_US.UTF-8"
     proc = subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "routes"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr

@@ -124,3 +124,16 @@ test("entities: a change's fields checked and normalised before they are stored"
     }
   }
 });
+
+test("visit times: not before the household came into being, less the clock allowance", async () => {
+  const { householdBornMs, notBeforeHousehold } = await import("../../server/field/static/core/inputs.js");
+  for (const c of vectors("visit_times").cases) {
+    const what = `${c.visited_at} ${JSON.stringify(c.stamps)}`;
+    assert.equal(householdBornMs(c.stamps), c.born_ms, what);
+    if (c.ok) notBeforeHousehold("visited_at", c.visited_at, c.born_ms);
+    else {
+      assert.throws(() => notBeforeHousehold("visited_at", c.visited_at, c.born_ms),
+        (e) => { assert.deepEqual({ message: e.message, field: e.field, code: e.code }, c.error, what); return true; }, what);
+    }
+  }
+});

@@ -97,7 +97,7 @@ def test_a_good_file_imports_every_account_and_they_log_in(app, cli, tmp_path):
     ("zhang,community,,C1,,,", "username 'zhang' is also on line 2"),
     ("w1,community,,C1,,,", "a worker named 'w1' exists already"),
     ("bad,department,,,,NOPE,", "no department with code 'NOPE'"),
-    ("bad,street,,C1,,,", "a street answers for a street, and C1 is a community"),
+    ("bad,street,,C1,,,", "a street staff answers for a street, and C1 is a community"),
 ])
 def test_one_bad_row_writes_nothing_and_names_its_line(app, cli, tmp_path, bad_row, fragment):
     before = workers(app)
@@ -117,7 +117,7 @@ def test_every_bad_row_is_reported(app, cli, tmp_path):
     result = cli("import-accounts", write(tmp_path, content), "--passwords-out", tmp_path / "p.csv")
     assert result.exit_code == 1
     assert "line 2: no area with code 'C9'" in result.output and "line 3: role 'chief'" in result.output
-    assert "line 4" not in result.output and "2 problem(s)" in result.output
+    assert "line 4" not in result.output and "2 problems" in result.output
 
 
 def test_a_missing_column_writes_nothing(app, cli, tmp_path):

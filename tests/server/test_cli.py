@@ -108,7 +108,7 @@ def test_create_worker(app, cli, client, tmp_path):
     result = cli("create-worker", "li", "--role", "grid_worker", "--name", "李四", "--area", "C1",
                  "--grids", "G1, G2", "--password", "s3cret-pw")
     assert result.exit_code == 0, result.output
-    assert "grid_worker li created" in result.output
+    assert "grid worker li created" in result.output
     with app.app_context():
         worker = db.session.execute(select(Worker).where(Worker.username == "li")).scalar_one()
         assert (worker.role, worker.display_name) == ("grid_worker", "李四")

@@ -129,3 +129,37 @@ def test_a_device_may_not_write_an_escalation_reason(client, auth, home):
     assert [r["status"] for r in resp.json["results"]] == ["applied", "rejected"]
     assert resp.json["results"][1]["reason"]["code"] == "server_only"
     assert resp.json["results"][1]["reason"]["field"] == "reason"
+
+
+def _iso(ms):
+    import datetime as dt
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def test_a_visit_dated_before_its_household_was_registered_is_refused_per_change(client, auth, city):
+    """Made offline in one batch: the household, a visit at the door, one typed a day too early;
+    and one a few minutes early, as a tablet whose clock lags may date it, taken."""
+    h = auth.headers("w1")
+    now = int(time.time() * 1000)
+    hid = str(uuid.uuid4())
+    visit = lambda at, n: change("visit", uuid.uuid4(), {"household_id": hid, "visited_at": _iso(at),
+                                                         "checklist_version": 1, "checks": _checks()},
+                                 stamp(now, counter=n))
+    resp = push(client, h, "dev-w1", [
+        change("household", hid, {"grid_id": city["G1"], "address": "和平路2号"}, stamp(now)),
+        visit(now - 86_400_000, 1), visit(now - 5 * 60_000, 2)])
+    statuses = [r["status"] for r in resp.json["results"]]
+    assert statuses == ["applied", "rejected", "applied"], resp.json
+    reason = resp.json["results"][1]["reason"]
+    assert (reason["code"], reason["field"]) == ("before_household", "visited_at")
+    # a tablet words it by its code, in its reader's language (client_sdk/i18n.py describe)
+
+
+def test_a_rest_visit_before_its_household_is_422_naming_the_field(client, auth, home):
+    h = auth.headers("w1")
+    body = {"household_id": home, "visited_at": "2020-01-01T00:00:00Z", "checklist_version": 1, "checks": _checks()}
+    resp = client.post("/api/v1/visits", headers=h, json=body)
+    assert resp.status_code == 422 and resp.json["code"] == "before_household"
+    assert "visited_at" in resp.json["errors"]
+    en = client.post("/api/v1/visits?lang=en", headers=h, json=body)
+    assert en.json["message"].startswith("visited_at is before the household was registered")

@@ -2,7 +2,7 @@
 // cache first (refreshed in the background when there is a signal), so the app opens with no
 // signal at all; GET /api/v1/config is kept too (network first), besides the copy the app holds
 // in IndexedDB. Everything else (log-in, the sync exchange) goes to the network only.
-const VERSION = "field-v1";
+const VERSION = "field-v2";
 const SHELL = [
   "/field/",
   "/field/manifest.webmanifest",
@@ -27,7 +27,9 @@ const SHELL = [
   "/field/core/replica.js",
   "/field/core/rules.js",
   "/field/core/syncer.js",
+  "/field/i18n/index.js",
   "/field/i18n/zh-CN.js",
+  "/field/i18n/en.js",
   "/field/vendor/idb/idb.js",
 ];
 const CONFIG = "/api/v1/config";

@@ -5,6 +5,7 @@ import { indexChecklists } from "../core/checklist.js";
 import { Invalid, cleanFields, newId } from "../core/entities.js";
 import { DEFAULT_LEVEL, SUMMONS_STEPS, TRANSITIONS, mayAct, mayRaise, summonsRefusal } from "../core/flags.js";
 import { HybridClock } from "../core/hlc.js";
+import { householdBornMs, notBeforeHousehold } from "../core/inputs.js";
 import { doorKey, nameInitials, normalizeIdNumber, normalizeName, normalizePhone } from "../core/identity.js";
 import { Rules } from "../core/rules.js";
 import { Syncer, SyncError } from "../core/syncer.js";
@@ -193,11 +194,15 @@ export class FieldApp {
   }
 
   async recordVisit(householdId, checks, note = null) {
-    this.requireLive("household", householdId);
+    const home = this.requireLive("household", householdId);
     const cl = this.checklists();
     if (!cl) throw new Invalid("the checklist has not been synced yet", "checklist_version", "no_config");
     const id = newId();
-    await this.commit("visit", id, given({ household_id: householdId, visited_at: new Date().toISOString(),
+    // now as the device best knows it: its clock, or the latest stamp it has seen if that is later
+    const visitedAt = new Date(Math.max(Date.now(), Number(this.clock.peek().slice(0, 13)))).toISOString();
+    // the rule the server applies where the visit lands (sync/replica.py, sync/inputs.py)
+    notBeforeHousehold("visited_at", visitedAt, householdBornMs(home.stamps));
+    await this.commit("visit", id, given({ household_id: householdId, visited_at: visitedAt,
       checklist_version: cl.latest, checks, note }), { creating: true });
     return id;
   }

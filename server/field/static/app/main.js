@@ -7,7 +7,7 @@ import { allowedActions, COLOURS } from "../core/flags.js";
 import { categories } from "../core/inputs.js";
 import { RELATIONS, GENDERS } from "../core/entities.js";
 import { maskIdNumber } from "../core/identity.js";
-import { label, t } from "../i18n/zh-CN.js";
+import { chooseLanguage, initLanguage, label, language, t, TABLES } from "../i18n/index.js";
 import { FieldApp } from "./field.js";
 import { door, errText, field, flagBadge, formValues, go, h, input, message, select, show, when } from "./ui.js";
 import { visitView } from "./visit.js";
@@ -116,7 +116,7 @@ function newHouseholdView(params) {
     h("h1", {}, t("new_household")),
     field("grid_id", t("grid"), select("grid_id", grids.map((g) => [g.id, g.name || g.id.slice(0, 8)]),
       { value: params.get("grid") || grids[0]?.id, blank: false })),
-    field("address", `${t("address")}（${t("required")}）`, input("address", { required: true, maxlength: 200 })),
+    field("address", t("required_field", { label: t("address") }), input("address", { required: true, maxlength: 200 })),
     h("div", { class: "row3" },
       field("building", t("building"), input("building", { maxlength: 32 })),
       field("unit", t("unit"), input("unit", { maxlength: 32 })),
@@ -141,7 +141,7 @@ function newHouseholdView(params) {
       const id = await app.createHousehold(v);
       go(`#/household/${id}`);
     } catch (err) {
-      document.getElementById("matches").replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      document.getElementById("matches").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   });
   show(form);
@@ -159,7 +159,8 @@ function householdView(id) {
   show(
     h("section", { class: "card" },
       h("h1", { id: "household-title" }, door(hh)),
-      h("p", {}, hh.head_name ? `${t("head_name")}：${hh.head_name}` : "", hh.phone ? ` · ${t("phone")}：${hh.phone}` : ""),
+      h("p", {}, hh.head_name ? t("labelled", { label: t("head_name"), value: hh.head_name }) : "",
+        hh.phone ? ` · ${t("labelled", { label: t("phone"), value: hh.phone })}` : ""),
       (warning.suggestions.length || openFlags.length) ? h("div", { id: "door-warning", class: "msg warn" },
         h("b", {}, t("door_warning")),
         openFlags.map((f) => h("div", {}, flagBadge(f), " ", t("flag_at", { level: label("level", f.level), state: label("state", f.state) }))),
@@ -180,7 +181,8 @@ function householdView(id) {
     h("section", { class: "card" }, h("h2", {}, t("visits")),
       visits.length ? h("ul", { id: "visits", class: "list" }, visits.map((v) => h("li", {},
         h("b", {}, t("visit_of", { when: when(v.visited_at) })), " ",
-        CHECK_KEYS.map((k) => h("span", { class: `st ${v.checks?.[k]?.status}` }, label("check", k), label("status", v.checks?.[k]?.status))),
+        CHECK_KEYS.map((k) => h("span", { class: `st ${v.checks?.[k]?.status}` },
+          t("check_status", { check: label("check", k), status: label("status", v.checks?.[k]?.status) }))),
         v.note ? h("small", {}, v.note) : null))) : h("p", { class: "empty" }, t("no_visits"))));
 }
 
@@ -207,7 +209,7 @@ function editHouseholdView(hid) {
       if (Object.keys(changed).length) await app.updateRecord("household", hid, changed);
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("edit-msg").replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      document.getElementById("edit-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   });
   show(form);
@@ -216,7 +218,7 @@ function editHouseholdView(hid) {
 function newPersonView(hid) {
   const form = h("form", { id: "new-person", class: "card" },
     h("h1", {}, t("add_person")),
-    field("name", `${t("name")}（${t("required")}）`, input("name", { required: true, maxlength: 64 })),
+    field("name", t("required_field", { label: t("name") }), input("name", { required: true, maxlength: 64 })),
     field("relation", t("relation"), select("relation", RELATIONS.map((r) => [r, label("relation", r)]))),
     field("gender", t("gender"), select("gender", GENDERS.map((g) => [g, label("gender", g)]))),
     field("birth_date", t("birth_date"), input("birth_date", { type: "date" })),
@@ -240,7 +242,7 @@ function newPersonView(hid) {
       await app.addPerson(hid, v);
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("matches").replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      document.getElementById("matches").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   });
   show(form);
@@ -268,7 +270,7 @@ function newFlagView(hid) {
       await app.raiseFlag(hid, { category: v.category, colour: v.colour, personId: v.person_id || null, note: v.note || null });
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("flag-msg").replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      document.getElementById("flag-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   });
   show(form);
@@ -289,14 +291,14 @@ function flagView(fid) {
       await app.moveFlag(fid, action, { visitId, note: document.getElementById("f-note")?.value || null });
       flagView(fid);
     } catch (err) {
-      box.replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      box.replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   };
   show(h("section", { class: "card", id: "flag" },
     h("h1", {}, flagBadge(f)),
     h("p", {}, t("flag_at", { level: label("level", f.level), state: label("state", f.state) })),
     f.concurrent.length ? message(t("concurrent"), "warn") : null,
-    summons.length ? h("p", { id: "summons" }, t("summons"), "：", summons.map(([d, st]) => `${d.slice(0, 8)} ${label("summons", st)}`).join("，")) : null,
+    summons.length ? h("p", { id: "summons" }, t("summons"), t("sep"), summons.map(([d, st]) => `${d.slice(0, 8)} ${label("summons", st)}`).join(t("list_sep"))) : null,
     h("p", {}, h("a", { href: `#/household/${f.home}` }, t("household"))),
     f.note ? h("p", {}, f.note) : null,
     h("ol", { class: "events" }, f.events.map((e) => h("li", {}, label("action", e.action), " ", when(new Date(Number(e.stamp.slice(0, 13))).toISOString()), e.note ? ` · ${e.note}` : ""))),
@@ -336,7 +338,9 @@ function syncView() {
       h("p", {}, s.lastSync ? t("last_sync", { when: when(s.lastSync) }) : t("never_synced")),
       report ? h("p", { id: "last-report" }, t("sync_done", report)) : null,
       s.lastError ? message(t("sync_failed", { why: errText(s.lastError) }), "error") : null,
-      h("p", { class: "hint" }, `${t("device")}：${app.deviceId}`),
+      h("p", { class: "hint" }, t("labelled", { label: t("device"), value: app.deviceId })),
+      field("language", t("language"), select("language", Object.keys(TABLES).map((l) => [l, t(`lang.${l}`)]),
+        { value: language(), blank: false })),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "primary", onclick: doSync }, t("sync_now")),
         h("button", { type: "button", id: "logout", onclick: async () => { await app.logout(); go("#/login"); } }, t("logout")))),
@@ -348,6 +352,24 @@ function syncView() {
         h("div", {}, errText(r.reason || {})), h("small", { class: "reason" }, r.reason?.message || ""),
         h("button", { type: "button", class: "small", onclick: async () => { await app.dismissRefused(r.change.change_id); syncView(); } }, t("dismiss")))))));
 }
+
+// --- the language ----------------------------------------------------------------------------
+/** The words outside the screens (the page's title, the navigation) in the language chosen. */
+function renderShell() {
+  document.title = t("app_name");
+  const nav = document.querySelector("header nav");
+  if (!nav) return;
+  const words = { "#/": "app_name", "#/households": "nav_households", "#/due": "nav_due", "#/flags": "nav_flags",
+    "#/sync": "nav_sync" };
+  for (const a of nav.querySelectorAll("a")) if (words[a.getAttribute("href")]) a.textContent = t(words[a.getAttribute("href")]);
+}
+
+document.addEventListener("change", (e) => {
+  if (e.target?.id !== "f-language") return;
+  chooseLanguage(e.target.value);
+  renderShell();
+  route();
+});
 
 // --- routing ---------------------------------------------------------------------------------
 function route() {
@@ -377,6 +399,8 @@ function route() {
 }
 
 async function boot() {
+  initLanguage();
+  renderShell();
   app = await FieldApp.open();
   window.fieldApp = app;   // for the browser tests and a curious engineer
   app.onChange(renderBar);

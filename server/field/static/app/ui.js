@@ -1,6 +1,6 @@
 // DOM helpers for the screens: elements built with text set as text (nothing typed is ever
 // parsed as HTML), form fields, messages, and the few formats every screen shares.
-import { label, t } from "../i18n/zh-CN.js";
+import { label, t } from "../i18n/index.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -30,13 +30,14 @@ export const when = (iso) => {
   if (!iso) return "";
   const d = new Date(iso);
   const p = (n) => String(n).padStart(2, "0");
-  return `${d.getMonth() + 1}月${d.getDate()}日 ${p(d.getHours())}:${p(d.getMinutes())}`;
+  return t("date_time", { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), mm: p(d.getMonth() + 1),
+    dd: p(d.getDate()), time: `${p(d.getHours())}:${p(d.getMinutes())}` });
 };
 export const errText = (err) => {
   // a refusal's words by its code, or by its code and the field it names when they differ by field
   const known = `err.${err.code}`, byField = `${known}.${err.field}`;
   const text = t(byField) !== byField ? t(byField, err.params) : t(known, err.params);
-  return text === known ? `${t("err.error")}：${err.message || err.code}` : text;
+  return text === known ? `${t("err.error")}${t("sep")}${err.message || err.code}` : text;
 };
 export const door = (hh) => [hh.address, hh.building, hh.unit, hh.room].filter(Boolean).join(" ");
 

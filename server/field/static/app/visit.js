@@ -2,7 +2,7 @@
 // item, each question as its type asks, rows (one per child), and the city's rules run as the
 // worker answers, so a red warning shows at the door and its flag is raised with the visit.
 import { CHECK_KEYS } from "../core/checklist.js";
-import { label, t } from "../i18n/zh-CN.js";
+import { label, t } from "../i18n/index.js";
 import { field, go, h, input, message, select, show, errText } from "./ui.js";
 
 function answerInput(name, spec, members) {
@@ -122,7 +122,7 @@ export function visitView(app, hid) {
       }
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("visit-msg").replaceChildren(message(`${errText(err)}：${err.message}`, "error"));
+      document.getElementById("visit-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
     }
   });
   show(form);

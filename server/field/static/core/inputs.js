@@ -92,6 +92,23 @@ export function notInFuture(field, iso, nowMs, allowS = MAX_FUTURE_S) {
   }
 }
 
+/** When a household came into being as this replica knows it: the wall time of its earliest
+ * field stamp (sync/inputs.py household_born_ms), or null. */
+export function householdBornMs(stamps) {
+  const walls = Object.values(stamps || {}).filter((s) => typeof s === "string" && /^\d{13}/.test(s))
+    .map((s) => Number(s.slice(0, 13)));
+  return walls.length ? Math.min(...walls) : null;
+}
+
+/** A visit is not dated before its household existed, less the clock skew a device is allowed. */
+export function notBeforeHousehold(field, iso, bornMs, allowS = MAX_FUTURE_S) {
+  if (bornMs === null || bornMs === undefined) return;
+  if (isoMs(iso) < bornMs - allowS * 1000) {
+    throw new InputRefused(`${field} is before the household was registered; check the date (and the device's clock)`,
+      field, "before_household");
+  }
+}
+
 export function birthDate(field, iso, nowMs) {
   const [y, m, d] = iso.split("-").map(Number);
   const today = new Date(nowMs);

@@ -1,5 +1,6 @@
-// Every word the field app shows, in one module, so that it can later be fed from the same
-// gettext catalogues as the server's pages (Flask-Babel). Keys are English; {name} is replaced.
+// Every word the field app shows in Chinese (the default), one table per language (en.js has
+// the same keys: tests/field/i18n.test.mjs). Keys are English; {name} is replaced; i18n/index.js
+// picks the table and says the words.
 export const STRINGS = {
   app_name: "网格走访",
   loading: "正在打开…",
@@ -43,6 +44,7 @@ export const STRINGS = {
   "err.date_in_future.birth_date": "出生日期晚于今天",
   "err.date_in_future.visited_at": "走访时间晚于当前时间：请检查设备时钟",
   "err.birth_date_too_old": "出生日期早于{years}年前",
+  "err.before_household": "走访时间早于这户登记的时间：请检查日期和设备时钟",
   "err.unknown_category": "不是本市的预警类别",
   // casework (sync/casework.py)
   "err.not_allowed.level": "预警只能在社区一级上报，需要更高层级处理时请上转",
@@ -232,15 +234,15 @@ export const STRINGS = {
   "field.left_behind": "留守",
   required: "必填",
   invalid: "格式不对",
+  // punctuation and formats that differ between languages
+  sep: "：",
+  labelled: "{label}：{value}",
+  required_field: "{label}（必填）",
+  date_time: "{month}月{day}日 {time}",
+  check_status: "{check}{status}",
+  list_sep: "、",
+  // the language setting (sync page)
+  language: "语言",
+  "lang.zh-CN": "中文",
+  "lang.en": "英文",
 };
-
-export function t(key, params = {}) {
-  const text = STRINGS[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ""));
-}
-
-/** A label for a value with a catalogue entry under `prefix.value`, or the value itself. */
-export function label(prefix, value) {
-  const key = `${prefix}.${value}`;
-  return key in STRINGS ? STRINGS[key] : String(value ?? "");
-}
