@@ -64,7 +64,9 @@ class Syncer:
                 resp = replies.exchange(self._call("POST", "/sync/exchange", json_body={
                     "device_id": self.device_id, "schema_version": SCHEMA_VERSION, "changes": batch,
                     "cursor": cursor, "limit": self.page_size,
-                    "have": self.store.get_meta("versions") or {}}), len(batch))
+                    "have": self.store.get_meta("versions") or {},
+                    # what is still waiting besides this batch: administrators see it
+                    "pending": max(0, self.store.outbox_count() - len(batch))}), len(batch))
             except ResyncRequired:
                 # The designed start-over signal: drop the cursor and pull everything again (the
                 # outbox is untouched; nothing of this request was applied).

@@ -36,6 +36,19 @@ def _device():
     return g.device
 
 
+def _synced(device, req):
+    """Note a push or exchange on the device for the admin pages: when, and what it said it still
+    holds unsent. Written with a batch (a write anyway), when the count changed, or at most
+    every few minutes otherwise (on SQLite every write takes the database lock)."""
+    now = utcnow()
+    pending = req.get("pending")
+    if (req["changes"] or (pending is not None and pending != device.unsent_changes)
+            or device.last_sync_at is None or now - device.last_sync_at > LAST_SEEN_EVERY):
+        device.last_sync_at = now
+        if pending is not None:
+            device.unsent_changes = pending
+
+
 @blp.route("/push")
 class PushView(MethodView):
     decorators = [login_required]
@@ -49,6 +62,7 @@ class PushView(MethodView):
         device = _device()
         results = ingest.push(req, worker=g.worker, device_id=device.id,
                               policy=ScopePolicy(g.scope, device_id=device.id))
+        _synced(device, req)
         db.session.commit()
         # Returned as a Response: the result list is plain data already, and re-validating
         # hundreds of results through the schema (kept for the OpenAPI document) costs more.
@@ -96,7 +110,8 @@ class ExchangeView(MethodView):
         if req["changes"]:
             results = ingest.push(req, worker=g.worker, device_id=device.id,
                                   policy=ScopePolicy(g.scope, device_id=device.id))
-            db.session.commit()
+        _synced(device, req)
+        db.session.commit()
         parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after)
         db.session.commit()
         head = {"results": results, "server_stamp": current_app.extensions["hlc"].now(), "cursor": cursor,

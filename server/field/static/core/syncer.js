@@ -58,7 +58,9 @@ export class Syncer {
       let resp;
       try {
         resp = checkExchange(await this.exchange({ device_id: this.deviceId, schema_version: SCHEMA_VERSION,
-          changes: batch, cursor, limit: this.pageSize, have: r.meta.versions || {} }), batch.length);
+          changes: batch, cursor, limit: this.pageSize, have: r.meta.versions || {},
+          // what is still waiting besides this batch: administrators see it
+          pending: Math.max(0, r.outbox.size - batch.length) }), batch.length);
       } catch (err) {
         // the designed start-over signal: drop the cursor and pull everything again (the outbox
         // is untouched: nothing of that request was applied)
