@@ -47,3 +47,11 @@ def category(code):
 
 
 SUMMONS = Words(messages.SUMMONS)
+
+#: roles as the admin pages name them (a department's staff too)
+ROLE_NAMES = Words({**messages.ROLES, "department": N_("department staff")})
+#: what an audit row says was done, and to what
+AUDIT_ACTIONS = Words({"open_case": N_("opened the case"), "read": N_("opened the full record"),
+                       "list": N_("listed with numbers in full"), "lookup": N_("looked up by number"),
+                       "move": N_("moved to another grid")})
+AUDIT_ENTITIES = Words({"flag": N_("case"), "household": N_("household"), "person": N_("person")})
