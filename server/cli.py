@@ -199,14 +199,12 @@ def demo_cmd(ctx, host, port):
 @with_appcontext
 def revoke_device_cmd(device_id):
     """Revoke a lost or stolen device: its tokens stop working and it cannot log in again."""
-    from .models import Device, Token
-    from .models.types import utcnow
+    from .models import Device
+    from .services.admin import revoke_device
     device = db.session.get(Device, device_id)
     if device is None:
         raise click.ClickException(f"no device {device_id!r}")
-    device.revoked_at = utcnow()
-    for token in db.session.execute(select(Token).where(Token.device_id == device_id)).scalars():
-        token.revoked_at = token.revoked_at or utcnow()
+    revoke_device(device)        # the same as the admin page's button (/admin/devices)
     db.session.commit()
     click.echo(f"device {device_id} revoked")
 

@@ -97,7 +97,7 @@ def test_the_device_page_shows_last_seen_last_sync_and_the_unsent_changes_report
     login(client, "street1")
     (card,) = cards(page(client, "/admin/devices"), "devices")
     assert "w1" in card and "报告的未发送更改" in card and re.search(r"\b7\b", card) and "使用中" in card
-    assert "最近同步 20" in card
+    assert "最近同步 20" in card and "最近在线 20" in card
     # a count that changes is written at once; without one the count stands
     client.post("/api/v1/sync/exchange", headers=headers, json={
         "device_id": "dev-w1", "schema_version": 1, "changes": [], "cursor": None, "have": {}, "pending": 0})
