@@ -110,8 +110,9 @@ class ExchangeView(MethodView):
         if req["changes"]:
             results = ingest.push(req, worker=g.worker, device_id=device.id,
                                   policy=ScopePolicy(g.scope, device_id=device.id))
-        _synced(device, req)
-        db.session.commit()
+        _synced(device, req)        # (with no batch, committed with the page below)
+        if req["changes"]:
+            db.session.commit()
         parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after)
         db.session.commit()
         head = {"results": results, "server_stamp": current_app.extensions["hlc"].now(), "cursor": cursor,
