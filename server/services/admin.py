@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, true
 from sync.entities import parse_uuid
 
 from ..extensions import db
-from ..models import Area, AuditLog, Department, Device, Token, Worker, WorkerGrid
+from ..models import Area, AuditLog, Department, Device, Token, WebhookOutbox, Worker, WorkerGrid
 from ..models.types import utcnow
 
 #: who may open the admin pages (and over which area: server/scope.py ``scope_for``)
@@ -175,3 +175,16 @@ def audit(scope, who=None, record=None, first=None, last=None, page=1):
 def parse_record(raw):
     """A record id as typed (ASCII hex, any case, spaces around it ignored), or None."""
     return parse_uuid(raw.strip())
+
+
+# --- the city's webhook ---------------------------------------------------------------------------
+def webhook_overview(limit=20):
+    """Whether a webhook is set, how many events were delivered, and the oldest still waiting
+    (with their attempts and last error): for the ``admin`` role, as ``GET /api/v1/webhook/outbox``."""
+    from .webhooks import status
+    delivered = db.session.execute(select(func.count()).select_from(WebhookOutbox)
+                                   .where(WebhookOutbox.sent_at.is_not(None))).scalar_one()
+    waiting = db.session.execute(select(func.count()).select_from(WebhookOutbox)
+                                 .where(WebhookOutbox.sent_at.is_(None))).scalar_one()
+    return {"configured": bool(current_app.config.get("WEBHOOK_URL")), "delivered": delivered,
+            "waiting": waiting, "oldest": status(limit)}

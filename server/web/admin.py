@@ -105,7 +105,9 @@ def _pages(total):
 # --- pages ----------------------------------------------------------------------------------------
 @admin_bp.get("/")
 def index():
-    return render_template("admin_index.html")
+    # the webhook's deliveries: for the admin role, like GET /api/v1/webhook/outbox
+    hook = admin.webhook_overview() if g.worker.role == "admin" else None
+    return render_template("admin_index.html", hook=hook)
 
 
 @admin_bp.get("/devices")

@@ -293,3 +293,20 @@ def test_the_pages_read_in_english_on_request(client, auth, city):
     assert "审计日志" in html
     resp = client.get("/admin/devices", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert "Devices" in resp.get_data(as_text=True)
+
+
+def test_the_admin_sees_the_webhook_deliveries_waiting(app, client, city):
+    from server.models import WebhookOutbox
+    now = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        db.session.add(WebhookOutbox(id=uuid.uuid4(), kind="late_report", payload={}, created_at=now, attempts=2,
+                                     next_at=now, last_error="HTTP 503"))
+        db.session.add(WebhookOutbox(id=uuid.uuid4(), kind="summoned", payload={}, created_at=now, attempts=1,
+                                     sent_at=now))
+        db.session.commit()
+    login(client, "admin")
+    (hook,) = re.findall(r'<section class="card" id="webhook">(.*?)</section>', page(client, "/admin/"), re.S)
+    assert "没有配置" in hook and "已送达 1 个，等待 1 个" in hook and "部门报到超时" in hook and "HTTP 503" in hook
+    logout(client)
+    login(client, "bureau")                                # the API's rule: the admin role only
+    assert 'id="webhook"' not in page(client, "/admin/")
