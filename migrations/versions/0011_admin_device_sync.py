@@ -26,9 +26,16 @@ def upgrade():
 
 
 def downgrade():
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # batch mode copies device, which token points at: with foreign keys on, dropping the
+        # old copy fails (the tokens pointing at it are kept as they are)
+        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_entity_id'))
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.drop_column('unsent_changes')
         batch_op.drop_column('last_sync_at')
+    if bind.dialect.name == "sqlite":
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
