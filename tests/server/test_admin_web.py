@@ -310,3 +310,13 @@ def test_the_admin_sees_the_webhook_deliveries_waiting(app, client, city):
     logout(client)
     login(client, "bureau")                                # the API's rule: the admin role only
     assert 'id="webhook"' not in page(client, "/admin/")
+
+
+def test_the_demo_city_has_tablets_to_administer(app, client):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--households", "60"])
+    assert result.exit_code == 0, result.output
+    login(client, "street1", password="street-demo")
+    html = page(client, "/admin/devices")
+    ids = device_ids(html)
+    assert ids and all(i.startswith("demo-tab-") for i in ids)
+    assert "demo-tab-worker1" in ids and re.search(r'class="unsent">\d+<', html)
