@@ -80,9 +80,11 @@ def test_local_days_for_the_audit_log(app):
         assert admin.local_day_bounds(None, None) == (None, None)
 
 
-@pytest.mark.parametrize("raw,ok", [("1b4e28ba-2fa1-11d2-883f-0016d3cca427", True),
-                                    (" 1B4E28BA2FA111D2883F0016D3CCA427 ", True), ("{1b4e28ba-2fa1-11d2-883f-0016d3cca427}", False),
-                                    ("urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427", False), ("１b4e28ba-2fa1-11d2-883f-0016d3cca427", False),
+ID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+@pytest.mark.parametrize("raw,ok", [(ID, True), (" " + ID.upper().replace("-", "") + " ", True),
+                                    ("{" + ID + "}", False), ("urn:uuid:" + ID, False), ("１" + ID[1:], False),
                                     ("", False)])
 def test_a_record_id_is_ascii_hex_only(raw, ok):
     assert (admin.parse_record(raw) is not None) == ok

@@ -259,7 +259,8 @@ def test_the_audit_log_by_dates_and_pages(app, client, city):
 @pytest.mark.parametrize("url,status", [
     ("/admin/devices?page=abc", 400), ("/admin/devices?page=0", 400), ("/admin/devices?area=NOPE", 404),
     ("/admin/devices?area=D1", 404), ("/admin/accounts?role=king", 400), ("/admin/accounts?q=" + "x" * 65, 400),
-    ("/admin/accounts?q=a%00b", 400), ("/admin/audit?record=zzz", 400), ("/admin/audit?record=%7B" + "1" * 32 + "%7D", 400),
+    ("/admin/accounts?q=a%00b", 400), ("/admin/audit?record=zzz", 400),
+    ("/admin/audit?record=%7B" + "1" * 32 + "%7D", 400),
     ("/admin/audit?start=2026-13-01", 400), ("/admin/audit?start=2026-11-2", 400),
     ("/admin/audit?start=2026-11-20&end=2026-11-19", 400), ("/admin/audit?start=２０２６-11-20", 400),
 ])
