@@ -106,6 +106,10 @@ class Syncer:
             body["limit"] = self.page_size
         if have:
             body["have"] = have
+        # what is still waiting besides this batch (administrators see it); left out, it is 0
+        pending = self.store.outbox_count() - len(batch)
+        if pending > 0:
+            body["pending"] = pending
         return body
 
     def _call(self, method, path, **kw):

@@ -90,9 +90,10 @@ def create_app(config=None):
     from .api import register_blueprints
     register_blueprints(extensions.api)
 
-    from .web import bp as review_web, work_bp
+    from .web import admin_bp, bp as review_web, work_bp
     app.register_blueprint(review_web)
     app.register_blueprint(work_bp)
+    app.register_blueprint(admin_bp)
 
     from .field import bp as field_app
     app.register_blueprint(field_app)

@@ -237,14 +237,13 @@ def demo_cmd(ctx, host, port):
 @click.argument("device_id")
 @with_appcontext
 def revoke_device_cmd(device_id):
-    from .models import Device, Token
-    from .models.types import utcnow
+    """Revoke a lost or stolen device: its tokens stop working and it cannot log in again."""
+    from .models import Device
+    from .services.admin import revoke_device
     device = db.session.get(Device, device_id)
     if device is None:
         raise click.ClickException(_("no device %(id)r") % {"id": device_id})
-    device.revoked_at = utcnow()
-    for token in db.session.execute(select(Token).where(Token.device_id == device_id)).scalars():
-        token.revoked_at = token.revoked_at or utcnow()
+    revoke_device(device)        # the same as the admin page's button (/admin/devices)
     db.session.commit()
     click.echo(_("device %(id)s revoked") % {"id": device_id})
 

@@ -12,7 +12,7 @@ from sync.messages import N_
 
 from .services.accounts import create_area, create_department, create_worker
 from .extensions import db
-from .models import Worker, WorkerGrid
+from .models import Device, Worker, WorkerGrid
 from .services.server_changes import apply_as_server, server_change
 
 DEMO_LOGINS = [
@@ -128,6 +128,8 @@ def seed_demo(households=2000, seed=7):
     for community in communities[1:]:
         staff[community.id] = create_worker(f"cs-{community.code.lower()}", secrets.token_urlsafe(16), "community",
                                             display_name=f"{community.name}工作人员", area=community).id
+    db.session.flush()
+    _tablets(random.Random(seed + 1))
     db.session.commit()
     holder = dict(db.session.execute(db.select(WorkerGrid.grid_id, WorkerGrid.worker_id)).all())
     community_of = {g.id: g.parent_id for g in grids}
@@ -230,6 +232,21 @@ def seed_demo(households=2000, seed=7):
     return {"grids": len(grids), "households": counts["household"], "persons": counts["person"],
             "visits": counts["visit"], "flags": counts["flag"], "flag events": counts["flag_event"], "escalated": counts["escalated"],
             "summons": counts["summons"]}
+
+
+def _tablets(rng):
+    """A tablet per grid worker, as the admin pages show them: most synced this evening with
+    nothing left unsent, a few with changes waiting, one not seen for days (its own generator,
+    so the rest of the demo is the same with or without it)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    workers = db.session.execute(db.select(Worker).where(Worker.role == "grid_worker")
+                                 .order_by(Worker.username)).scalars().all()
+    for i, worker in enumerate(workers):
+        ago = dt.timedelta(days=3, hours=rng.randint(0, 20)) if i == len(workers) - 1 else \
+            dt.timedelta(minutes=rng.randint(5, 600))
+        db.session.add(Device(id=f"demo-tab-{worker.username}", worker_id=worker.id, name=f"平板 {i + 1:02d}",
+                              last_seen_at=now - ago, last_sync_at=now - ago,
+                              unsent_changes=rng.choice((0, 0, 0, 0, 3, 12)) if i != len(workers) - 1 else 41))
 
 
 def _flush(changes, now=None, worker_id=None):

@@ -112,7 +112,7 @@ _WEBHOOK_LOCK_KEY = 0x686f6f6b  # "hook": one process sends the outbox at a time
 def send_webhooks(app, now=None):
     """Send the city's webhook events that are due (server/services/webhooks.py); returns
     (sent, failed). Only here, never in a request: a receiver that is down slows no one."""
-    from .services.webhooks import deliver
+    from .services.webhooks import deliver, late_events
     with app.app_context():
         if not app.config.get("WEBHOOK_URL"):
             return 0, 0
@@ -123,6 +123,12 @@ def send_webhooks(app, now=None):
             if not got:
                 db.session.rollback()
                 return 0, 0
+        # the deadlines that passed since the last round: queued (once each) and sent in this one
+        # (on PostgreSQL in the transaction holding the lock; SQLite commits them before the sends,
+        # which hold no transaction there)
+        late_events(now)
+        if db.engine.dialect.name != "postgresql":
+            db.session.commit()
         sent, failed = deliver(now)
         db.session.commit()
         if sent or failed:

@@ -54,6 +54,11 @@ class Device(db.Model):
     # that, it holds, so pulls leave it out (no echo); what it pushed before, it may not.
     replica_since: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    # The last push or exchange (written at most every few minutes when nothing changed, like
+    # ``last_seen_at``), and the changes the device said were still waiting in its outbox then
+    # (``pending`` in the request; None: it never said).
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    unsent_changes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Token(db.Model):

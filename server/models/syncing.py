@@ -76,8 +76,8 @@ class AuditLog(db.Model):
     worker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("worker.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
     entity: Mapped[str] = mapped_column(String(16))
-    entity_id: Mapped[uuid.UUID] = mapped_column(UUID)
-    at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow)
+    entity_id: Mapped[uuid.UUID] = mapped_column(UUID, index=True)
+    at: Mapped[dt.datetime] = mapped_column(TS, default=utcnow, index=True)
 
 
 class GridClock(db.Model):

@@ -1,5 +1,6 @@
 """The city's webhook (``GRIDSYNC_WEBHOOK_URL``): cases summoned to a department, escalated by a
-person, or overdue (moved up by the deadline job) leave the system as signed JSON events.
+person, or overdue (moved up by the deadline job), departments late to report in or to answer,
+and cases overdue at the bureau leave the system as signed JSON events.
 
 ``enqueue`` runs inside the write of the flag events that cause them (server/services/ingest.py),
 so an event is queued exactly when its change is committed; ``deliver`` runs only in the
@@ -11,12 +12,18 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import uuid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from sync.casework import OPEN_STATES
+from sync.flags import OPEN_SUMMONS
 
 from ..extensions import db
-from ..models import Department, WebhookOutbox
+from ..models import Department, Flag, Summons, WebhookOutbox
 from .bulk import insert_rows
 
 #: the flag event actions that leave the system, and their kind
@@ -64,6 +71,54 @@ def enqueue(events, now):
         rows.append({"id": e["id"], "kind": kind, "payload": payload, "created_at": now, "attempts": 0,
                      "next_at": now, "sent_at": None, "last_error": None})
     insert_rows(WebhookOutbox.__table__, rows)
+
+
+#: the namespace of the ids of the events no flag event causes (late departments, overdue at the
+#: bureau): derived from what they are about, so a round that runs twice queues each once
+_LATE_NS = uuid.UUID("0c9a3a8e-1f7d-4f0e-8a44-6b7e2f1d5c39")
+
+
+def late_events(now):
+    """Queue the events that a deadline passing causes, with nothing written to cause them: a
+    summoned department late to report in (``late_report``) or to answer (``late_answer``),
+    and an open case overdue at the bureau, where no level is left to escalate it to
+    (``overdue_top``). Each id comes from the case, the department (if any) and the deadline,
+    so however often this runs, each is queued once; a new deadline (a department summoned
+    again, a case recoloured) is a new event. Returns how many were queued; the caller commits."""
+    if not current_app.config.get("WEBHOOK_URL"):
+        return 0
+    candidates = []
+    summons = db.session.execute(
+        select(Summons, Department.code).outerjoin(Department, Department.id == Summons.department_id)
+        .join(Flag, Flag.id == Summons.flag_id)
+        .where(Flag.state.in_(OPEN_STATES), Summons.state.in_(OPEN_SUMMONS),
+               or_(and_(Summons.state == "summoned", Summons.report_due_at < now),
+                   and_(Summons.state != "summoned", Summons.answer_due_at < now)))).all()
+    for s, code in summons:
+        kind, due = ("late_report", s.report_due_at) if s.state == "summoned" else ("late_answer", s.answer_due_at)
+        event_id = uuid.uuid5(_LATE_NS, f"{kind}:{s.flag_id}:{s.department_id}:{_iso(due)}")
+        candidates.append((event_id, kind, {
+            "id": str(event_id), "kind": kind, "at": _iso(now), "case_id": str(s.flag_id), "deadline": _iso(due),
+            "department": {"id": str(s.department_id), "code": code}}))
+    for flag in db.session.execute(select(Flag).where(Flag.state.in_(OPEN_STATES), Flag.current_level == "bureau",
+                                                      Flag.deadline_at < now)).scalars():
+        event_id = uuid.uuid5(_LATE_NS, f"overdue_top:{flag.id}:{_iso(flag.deadline_at)}")
+        candidates.append((event_id, "overdue_top", {
+            "id": str(event_id), "kind": "overdue_top", "at": _iso(now), "case_id": str(flag.id), "level": "bureau",
+            "deadline": _iso(flag.deadline_at), "colour": flag.current_colour}))
+    if not candidates:
+        return 0
+    known = set()
+    ids = [c[0] for c in candidates]
+    for i in range(0, len(ids), 500):
+        known.update(db.session.execute(select(WebhookOutbox.id).where(WebhookOutbox.id.in_(ids[i:i + 500]))).scalars())
+    rows = [{"id": event_id, "kind": kind, "payload": payload, "created_at": now, "attempts": 0, "next_at": now,
+             "sent_at": None, "last_error": None} for event_id, kind, payload in candidates if event_id not in known]
+    if rows:
+        # a round racing this one (SQLite has no lock for it) may have queued some: those are kept
+        insert = (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(WebhookOutbox.__table__)
+        db.session.execute(insert.on_conflict_do_nothing(index_elements=["id"]), rows)
+    return len(rows)
 
 
 def body_of(payload):

@@ -1,4 +1,5 @@
-"""The staff web pages: the review (/review) and the casework workspace (/work, server/web/work.py).
+"""The staff web pages: the review (/review), the casework workspace (/work, server/web/work.py)
+and the admin pages (/admin, server/web/admin.py).
 Server-rendered, one session log-in, CSRF on every form.
 
 Bearer tokens are for devices; people at a desk or on a phone log in here with a signed,
@@ -106,3 +107,4 @@ def _headers(resp):
 
 from . import views  # noqa: E402,F401  (registers the routes on bp)
 from .work import work_bp  # noqa: E402,F401  (registered by create_app)
+from .admin import admin_bp  # noqa: E402,F401  (registered by create_app)

@@ -47,3 +47,15 @@ def category(code):
 
 
 SUMMONS = Words(messages.SUMMONS)
+
+#: roles as the admin pages name them (a department's staff too)
+ROLE_NAMES = Words({**messages.ROLES, "department": N_("department staff")})
+#: what an audit row says was done, and to what
+AUDIT_ACTIONS = Words({"open_case": N_("opened the case"), "read": N_("opened the full record"),
+                       "list": N_("listed with numbers in full"), "lookup": N_("looked up by number"),
+                       "move": N_("moved to another grid")})
+AUDIT_ENTITIES = Words({"flag": N_("case"), "household": N_("household"), "person": N_("person")})
+#: the webhook's events (docs/casework.md §10)
+WEBHOOK_KINDS = Words({"summoned": N_("department summoned"), "escalated": N_("escalated by staff"),
+                       "overdue": N_("overdue, moved up"), "late_report": N_("department late to report in"),
+                       "late_answer": N_("department late to answer"), "overdue_top": N_("overdue at the bureau")})

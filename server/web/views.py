@@ -24,6 +24,7 @@ from ..extensions import db
 from ..ratelimits import login_limited
 from ..scope import AGGREGATE_READERS
 from ..services import review, workspace
+from ..services.admin import ADMIN_ROLES
 from . import STAFF_ROLES, bp, charts, csrf_token, labels
 
 
@@ -86,7 +87,8 @@ def _reason(reason):
 
 @bp.app_context_processor
 def _globals():
-    return {"labels": labels, "reviewer": g.get("worker"), "query": _query, "lang_en": i18n.english}
+    return {"labels": labels, "reviewer": g.get("worker"), "query": _query, "lang_en": i18n.english,
+            "admin_roles": ADMIN_ROLES}
 
 
 def _query(**changes):

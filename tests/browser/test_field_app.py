@@ -177,6 +177,10 @@ def test_a_day_offline_synced_in_the_evening(field_live, browser):
         assert db.session.execute(db.select(db.func.count()).select_from(Visit)).scalar() == 5
         flags = db.session.execute(db.select(Flag)).scalars().all()
         assert [(f.category, f.colour) for f in flags] == [("de_facto_unsupported_child", "red")]
+        # the app told the server what it still held (nothing), for the admin pages
+        from server.models import Device
+        row = db.session.get(Device, device)
+        assert row.unsent_changes == 0 and row.last_sync_at is not None
     sync(a)                                     # a second sync sends and changes nothing
     assert pending(a) == 0
     with app.app_context():

@@ -101,3 +101,42 @@ def test_the_escalation_reason_reads_in_chinese_local_time_and_english_on_reques
     reason = en.locator("#events q.reason").first.inner_text()
     assert reason.startswith("overdue: the red deadline") and "escalated to street" in reason
     _check(en, "p-case")
+
+
+def test_the_admin_pages_fit_a_phone(live, phone):
+    """Devices (with the revoke confirmation), accounts and the audit log at 390 px, in Chinese
+    and in English: tap targets of 44 px, nothing spilling out, no sideways scroll."""
+    base, city, ids = live
+    page = phone()
+    log_in(page, base, "street1")                          # the street's staff: its own area
+    page.click("#red-overdue")
+    page.click("#cases article >> nth=0 >> h3 a")         # an opening in full: the audit log has a row for it
+    page.click("#to-admin")
+    _check(page, "p-admin")
+    page.click("#to-devices")
+    _check(page, "p-admin-devices")
+    assert page.locator("#devices article").count() >= 1
+    before = page.locator("#devices form.admin-act").count()
+    page.locator("#devices form.admin-act button").first.click()
+    _check(page, "p-admin-revoke")
+    page.click("#confirm-revoke")
+    assert "设备已吊销" in page.locator("main").inner_text()
+    assert page.locator("#devices form.admin-act").count() == before - 1
+    _check(page, "p-admin-revoked")
+    page.goto(base + "/admin/accounts?area=S1")
+    _check(page, "p-admin-accounts")
+    assert "一街道" in page.locator("#accounts").inner_text()
+    page.goto(base + "/admin/audit")
+    _check(page, "p-admin-audit")
+    assert "打开案件" in page.locator("#audit").inner_text()
+    page.fill("input[name=who]", "street1")
+    page.click("form.search button")
+    _check(page, "p-admin-audit-search")
+    assert "who=street1" in page.url and page.locator("#audit article").count() >= 1
+    en = phone("en-US")
+    log_in(en, base)
+    for path, name in (("/admin/devices", "p-admin-devices"), ("/admin/accounts", "p-admin-accounts"),
+                       ("/admin/audit", "p-admin-audit")):
+        en.goto(base + path)
+        _check(en, name)
+    assert "Audit log" in en.locator("h1").inner_text()

@@ -19,7 +19,7 @@ from server.models import WebhookOutbox
 from server.services import webhooks
 from tests.server.test_casework_api import H, T0, household, raise_flag, use_clock
 from tests.server.test_departments_web import depts  # noqa: F401 (fixture)
-from tests.server.test_review_web import login
+from tests.server.test_review_web import csrf, login
 from tests.server.test_workspace_web import page, post
 
 SECRET = "city-shared-secret-0123"
@@ -108,7 +108,7 @@ def test_every_event_is_delivered_once_by_id_after_the_receiver_fails(app, clien
     clock.now += dt.timedelta(seconds=2)
     assert send_webhooks(app) == (3, 0)
     for _ in range(3):
-        clock.now += dt.timedelta(hours=2)
+        clock.now += dt.timedelta(minutes=30)         # (卫健 is late to report in only after 4 h)
         assert send_webhooks(app) == (0, 0)
 
     assert len(receiver.requests) == 6
@@ -211,3 +211,79 @@ def test_the_scheduler_sends_the_outbox_only_when_a_webhook_is_configured(sqlite
                 assert job.trigger.interval.total_seconds() == 3600
         finally:
             scheduler.shutdown(wait=False)
+
+
+def _kinds(app):
+    with app.app_context():
+        return sorted((r.kind, r.payload.get("department", {}).get("code")) for r in
+                      db.session.execute(select(WebhookOutbox).where(WebhookOutbox.kind.in_(
+                          ("late_report", "late_answer", "overdue_top")))).scalars())
+
+
+def test_late_departments_are_events_once_however_often_the_job_runs(app, client, auth, city, depts, receiver):
+    _hook(app, receiver.url)
+    receiver.fail = 0
+    clock, fid = _street_case_summoned(app, client, auth, city, depts)   # 卫健 4 h / 48 h, 民政 24 h / 72 h
+    assert send_webhooks(app) == (3, 0)
+    clock.now += 3 * H
+    assert send_webhooks(app) == (0, 0) and _kinds(app) == []           # nobody late yet
+    clock.now += 2 * H                                                  # 卫健 is an hour late to report in
+    assert send_webhooks(app) == (1, 0)
+    assert send_webhooks(app) == (0, 0)                                 # a second round: nothing new
+    assert _kinds(app) == [("late_report", "WJ")]
+    # 民政 reports in on time; 卫健 reports in late (its lateness is not sent again)
+    for who in ("mz1", "wj1"):
+        client.post("/review/logout", data={"csrf_token": csrf(page(client, "/work/"))})
+        login(client, who)
+        html = page(client, f"/work/case/{fid}")
+        assert post(client, fid, html, "report_in").status_code == 302
+    clock.now = T0 + 25 * H + 49 * H                                    # 卫健's answer is an hour late
+    assert send_webhooks(app) == (1, 0)
+    clock.now = T0 + 25 * H + 73 * H                                    # 民政's too
+    assert send_webhooks(app) == (1, 0)
+    for _ in range(3):
+        clock.now += H
+        assert send_webhooks(app) == (0, 0)
+    assert _kinds(app) == [("late_answer", "MZ"), ("late_answer", "WJ"), ("late_report", "WJ")]
+    late = [json.loads(b[0]) for b in receiver.taken.values() if json.loads(b[0])["kind"].startswith("late")]
+    assert len(late) == 3 and all(len(b) == 1 for b in receiver.taken.values())
+    for event in late:
+        assert set(event) == {"id", "kind", "at", "case_id", "deadline", "department"} and event["case_id"] == fid
+    wj = next(e for e in late if e["kind"] == "late_report")
+    assert wj["deadline"] == "2026-11-03T13:00:00Z" and wj["department"] == {"id": depts["WJ"], "code": "WJ"}
+
+
+def test_a_case_overdue_at_the_bureau_is_an_event_once(app, client, auth, city, receiver):
+    _hook(app, receiver.url)
+    receiver.fail = 0
+    clock = use_clock(app)
+    fid = raise_flag(client, auth, household(client, auth, city))
+    from server.models import Flag
+    for level in ("street", "district", "bureau"):                      # each deadline missed in turn
+        with app.app_context():
+            clock.now = db.session.get(Flag, uuid.UUID(fid)).deadline_at + dt.timedelta(minutes=1)
+        assert escalate_overdue(app) == 1
+        with app.app_context():
+            flag = db.session.get(Flag, uuid.UUID(fid))
+            assert flag.current_level == level
+            due = flag.deadline_at
+    assert due > clock.now
+    send_webhooks(app)
+    assert _kinds(app) == []
+    clock.now = due + H
+    assert send_webhooks(app)[0] >= 1
+    for _ in range(3):
+        clock.now += 24 * H
+        send_webhooks(app)
+    assert _kinds(app) == [("overdue_top", None)]
+    (top,) = [json.loads(b[0]) for b in receiver.taken.values() if json.loads(b[0])["kind"] == "overdue_top"]
+    assert (top["case_id"], top["level"], top["colour"]) == (fid, "bureau", "red")
+    assert escalate_overdue(app) == 0                                   # nowhere above the bureau
+
+
+def test_late_events_are_not_queued_without_a_webhook(app, client, auth, city, depts):
+    clock, fid = _street_case_summoned(app, client, auth, city, depts)
+    clock.now += 100 * H
+    with app.app_context():
+        assert webhooks.late_events(clock.now) == 0
+    assert _outbox(app) == {}

@@ -36,6 +36,19 @@ def _device():
     return g.device
 
 
+def _synced(device, req):
+    """Note a push or exchange on the device for the admin pages: when, and what it said it still
+    holds unsent. Written with a batch (a write anyway), when the count changed, or at most
+    every few minutes otherwise (on SQLite every write takes the database lock)."""
+    now = utcnow()
+    pending = req.get("pending")
+    if (req["changes"] or (pending is not None and pending != device.unsent_changes)
+            or device.last_sync_at is None or now - device.last_sync_at > LAST_SEEN_EVERY):
+        device.last_sync_at = now
+        if pending is not None:
+            device.unsent_changes = pending
+
+
 @blp.route("/push")
 class PushView(MethodView):
     decorators = [login_required]
@@ -49,6 +62,7 @@ class PushView(MethodView):
         device = _device()
         results = ingest.push(req, worker=g.worker, device_id=device.id,
                               policy=ScopePolicy(g.scope, device_id=device.id))
+        _synced(device, req)
         db.session.commit()
         # Returned as a Response: the result list is plain data already, and re-validating
         # hundreds of results through the schema (kept for the OpenAPI document) costs more.
@@ -96,9 +110,12 @@ class ExchangeView(MethodView):
             req.setdefault("device_id", device.id)
             head["results"] = ingest.push(req, worker=g.worker, device_id=device.id,
                                           policy=ScopePolicy(g.scope, device_id=device.id))
-            db.session.commit()
         elif req.get("device_id") not in (None, device.id):
             raise ApiError(403, "wrong_device", "device_id does not match the device this token was issued for")
+        # an exchange that leaves out pending has nothing waiting (docs/protocol.md §6.7)
+        _synced(device, dict(req, pending=req.get("pending") or 0))  # (with no batch, committed with the page)
+        if req["changes"]:
+            db.session.commit()
         parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after, epoch=epoch)
         db.session.commit()
         # On a cheap link every byte of a no-op costs time: what is empty or what the device

@@ -6,6 +6,16 @@ from sync.protocol import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE, RESULT_STATUSES
 
 from ..common import Int
 
+#: the most a device may say it holds unsent (far above any real outbox: a sanity bound)
+MAX_PENDING = 10_000_000
+
+
+def _pending():
+    return fields.Int(load_default=None, allow_none=True, strict=True,
+                      validate=validate.Range(min=0, max=MAX_PENDING),
+                      metadata={"description": "optional: changes still waiting in the device's outbox besides "
+                                               "this batch, shown to administrators (docs/protocol.md §6.1)"})
+
 
 class PushRequestSchema(Schema):
     class Meta:
@@ -17,6 +27,7 @@ class PushRequestSchema(Schema):
                           validate=validate.Length(max=MAX_BATCH, error=f"at most {MAX_BATCH} changes per push"),
                           metadata={"description": "each {change_id, entity, entity_id, stamp, fields, base?}, "
                                                    "checked on its own by parse_change (docs/protocol.md)"})
+    pending = _pending()
 
 
 class ReasonSchema(Schema):
@@ -95,6 +106,7 @@ class ExchangeRequestSchema(Schema):
     # a tablet's exchange wants the fewest round trips: the largest page unless it asks less
     limit = Int(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     have = fields.Nested(HaveSchema, load_default=dict)
+    pending = _pending()
 
 
 class ExchangeResponseSchema(Schema):

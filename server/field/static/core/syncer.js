@@ -69,6 +69,8 @@ export class Syncer {
       if (cursor !== null) body.cursor = cursor;
       if (this.pageSize !== PULL_PAGE) body.limit = this.pageSize;
       if (Object.keys(have).length) body.have = have;
+      // what is still waiting besides this batch (administrators see it); left out, it is 0
+      if (r.outbox.size > batch.length) body.pending = r.outbox.size - batch.length;
       let resp;
       try {
         resp = checkExchange(await this.exchange(body), batch.length, have, cursor);
