@@ -68,8 +68,9 @@ def test_visits_are_append_only_and_corrected_by_amendments(client, auth, city):
     h = auth.headers("w1")
     hid = make_household(client, h, city)
     vid = str(uuid.uuid4())
-    visit = {"household_id": hid, "visited_at": "2026-11-01T09:00:00+08:00", "checklist_version": 1,
-             "checks": checks()}
+    # a visit dated after the household was registered (never before it: issue 16)
+    visited = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 - 60))
+    visit = {"household_id": hid, "visited_at": visited, "checklist_version": 1, "checks": checks()}
     assert push(client, h, "dev-w1", [change("visit", vid, visit, stamp(NOW - 3000))]).json["results"][0][
         "status"] == "applied"
     edit = push(client, h, "dev-w1", [change("visit", vid, {**visit, "note": "changed"}, stamp(NOW - 2000))])
