@@ -1,11 +1,16 @@
 """Attacks over the REST API by grid worker w1 on grids G2 and G3 (docs/security.md, threat
 model): every endpoint that takes an id answers another grid's id exactly as it answers an id
 that does not exist, and nothing in the other grids changes."""
+import time
 import uuid
 
 import pytest
 
 from tests.security.conftest import anon, checks
+
+#: a visit time just before the test runs: never before the households it creates were
+#: registered, nor in the future
+RECENT = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
 
 API = "/api/v1"
 
@@ -23,7 +28,7 @@ PROBES = [
     ("household", "get", "/households/{id}/persons", None),
     ("household", "get", "/visits?household_id={id}", None),
     ("household", "post", "/persons", {"household_id": "{id}", "name": "外人"}),
-    ("household", "post", "/visits", {"household_id": "{id}", "visited_at": "2026-11-01T09:00:00+08:00",
+    ("household", "post", "/visits", {"household_id": "{id}", "visited_at": RECENT,
                                       "checklist_version": 1, "checks": "CHECKS"}),
     ("household", "post", "/flags", {"household_id": "{id}", "category": "illness_poverty", "colour": "red"}),
     ("person", "get", "/persons/{id}", None),
@@ -124,7 +129,7 @@ def test_an_event_id_taken_elsewhere_answers_like_one_taken_at_home(client, auth
     it lies: the answer does not say whether it is in one's own grid."""
     h = auth.headers("w1")
     if entity == "visit":
-        url, body = "/visits", {"household_id": town["household"]["G1"], "visited_at": "2026-11-01T09:00:00+08:00",
+        url, body = "/visits", {"household_id": town["household"]["G1"], "visited_at": RECENT,
                                 "checklist_version": 1, "checks": checks()}
     else:
         url, body = f"/flags/{town['flag']['G1']}/events", {"action": "note", "note": "再访"}
@@ -144,7 +149,7 @@ def test_references_to_another_grid_answer_like_unknown_ones(client, auth, town,
         ("patch", f"/persons/{pid}", lambda x: {"household_id": x}, "household"),
         ("post", "/flags", lambda x: {"household_id": hid, "person_id": x, "category": "illness_poverty", "colour": "red"},
          "person"),
-        ("post", "/visits", lambda x: {"household_id": hid, "visited_at": "2026-11-01T09:00:00+08:00",
+        ("post", "/visits", lambda x: {"household_id": hid, "visited_at": RECENT,
                                        "checklist_version": 1, "checks": checks(), "amends_id": x}, "visit"),
         ("post", f"/flags/{town['flag']['G1']}/events",
          lambda x: {"action": "note", "note": "再访", "visit_id": x}, "visit"),

@@ -102,7 +102,8 @@ def test_a_flag_moves_through_its_loop_by_pushed_events(client, auth, city):
              for i, (action, frm) in enumerate([("confirm", "reported"), ("start", "confirmed"),
                                                 ("resolve", "in_progress")])]
     assert {r["status"] for r in push(client, staff, "dev-comm1", steps).json["results"]} == {"applied"}
-    verify = [change("visit", vid, {"household_id": hid, "visited_at": "2026-11-02T09:00:00Z",
+    visited = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 - 60))
+    verify = [change("visit", vid, {"household_id": hid, "visited_at": visited,
                                     "checklist_version": 1, "checks": checks()}, stamp(t + 20)),
               change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "verify", "from_state": "resolved",
                                                   "visit_id": vid}, stamp(t + 21))]
