@@ -533,7 +533,9 @@ class Generator:
                             "id_number": number,
                             "gender": self.typed_gender(person.gender),
                             "birth_date": self.typed_birth(person.birth, bool(number), school),
-                            "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby)})
+                            "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby),
+                            # the list the row came from, as a register names it ("" when unknown)
+                            "source": "school" if school else ""})
                 truth[rid] = person.pid
                 kinds[rid] = tuple(tags)
         order = list(range(len(out)))

@@ -268,7 +268,7 @@ def household_features(household):
 
 
 # Household scoring (bits, same scale as persons): the door, the members, the head, the phone.
-HW_ADDRESS = {"exact": 10.0, "close": 7.0, "different": -6.0, "other-grid": -10.0}
+HW_ADDRESS = {"exact": 10.0, "close": 7.0, "partial": 2.0, "different": -6.0, "other-grid": -10.0}
 HW_MEMBER_SAME, HW_MEMBER_MAYBE, HW_MEMBER_CONFLICT = 12.0, 4.0, -12.0
 HW_HEAD = {"exact": 5.0, "homophone": 4.0, "different": -3.0}
 HW_PHONE = {"exact": 6.0, "close": 3.0, "different": -1.0}

@@ -86,10 +86,15 @@ from .dates import compare_dates
 from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
+#: The rule of a ``maybe`` pair that is the same person when it is the only one that fits:
+#: when neither record has another candidate of this kind (a second cluster of the name at the
+#: door, a twin born the same day), batch linkage joins them and a device answers ``same``.
+ONLY_CANDIDATE = "same-if-only-candidate"
+NAME_VARIANTS = ("transposed", "surname_near", "nickname")
 SAME_AT, MAYBE_AT = 20.0, 10.0
 #: More bits a pair needs in a register over BASE_REGISTER when it has only a common name (see
-#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address on
-#: one side): two 李静 of a city born on one day are not rare.
+#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address
+#: that agrees): two 李静 of a city born on one day are not rare.
 ALONE_BITS = 4.0
 COMMON_PER_10K = 2
 DEFAULT_NAME_U = 1e-3
@@ -109,9 +114,13 @@ W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "transposed": _w
 W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "year": _w(0.02, 0.015), "implied": 0.0,
            "different": _w(0.02, 1.0)}
 W_PHONE_SHARED = _w(0.85, 1e-2)      # a household's phone: it says "same family", not "same person"
+#: Two phones that differ where one is a household's (``shared_phones``): a member's own number
+#: against the family's says nothing either way.
+W_PHONE_OTHER_SHARED = 0.0
 W_GENDER = {"agree": _w(0.98, 0.5), "different": _w(0.02, 0.5)}
 W_PHONE = {"exact": _w(0.85, 1e-4), "close": _w(0.03, 1e-4), "different": _w(0.12, 1.0)}
-W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "different": _w(0.15, 1.0)}
+W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "partial": _w(0.06, 3e-2),
+             "different": _w(0.15, 1.0)}
 
 
 class NameFrequency:
@@ -256,6 +265,10 @@ def compare(a, b, names=None):
     if pl == "exact" and names is not None and a.phone in names.shared_phones:
         levels["phone"] = "shared"
         score += W_PHONE_SHARED
+    elif pl == "different" and names is not None and (a.phone in names.shared_phones or
+                                                     b.phone in names.shared_phones):
+        levels["phone"] = "other-shared"
+        score += W_PHONE_OTHER_SHARED
     elif pl is not None:
         levels["phone"] = pl
         score += W_PHONE[pl]
@@ -264,13 +277,19 @@ def compare(a, b, names=None):
         levels["address"] = al
         score += W_ADDRESS[al]
     size_bits = names.size_bits if names is not None else 0.0
-    if size_bits and idl is None and pl is None and "address" not in levels and names.common(a.name or b.name):
-        size_bits += ALONE_BITS
-    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits)
+    common = names is not None and (names.common(a.name) or names.common(b.name))
+    if size_bits and common and idl is None and levels.get("phone") not in ("exact", "close", "shared") and \
+            levels.get("address") not in ("exact", "close", "partial"):
+        size_bits += ALONE_BITS   # nothing in common but the name, the birth date and the gender
+    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits,
+                         common)
     return kind, score, levels, rule
 
 
-def verdict(score, levels, same_household=False, size_bits=0.0):
+THIN_AT_DOOR = False
+
+
+def verdict(score, levels, same_household=False, size_bits=0.0, common=False):
     """``(kind, rule)`` from a score and the field levels, the look-alike rules applied.
 
     ``size_bits``: added to ``SAME_AT`` unless the ID numbers are equal (see
@@ -312,6 +331,23 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         rule = "not-enough-evidence"
     if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
+    context = at_door or levels.get("phone") in ("exact", "shared")
+    if rule in (None, "not-enough-evidence") and idl is None and score >= MAYBE_AT + size_bits and (
+            # the name and the birth date, short of the bits a large register asks for: a common
+            # name (two 李娜 of a city born on one day) also needs the door or a phone
+            (name_agrees and bl == "exact" and (not common or context))
+            # the name, a birth date one slip away or a year, and the door or a phone (two 王伟
+            # of a city born a digit apart are common; a father and son differ in the year)
+            or (name_agrees and bl in ("close", "year") and context)
+            # the name, the door and the person's own phone, no birth date on one side
+            or (nl == "exact" and bl is None and at_door and own_phone and THIN_AT_DOOR)
+            # a name typed another way (the given name's characters swapped, a near surname, a
+            # nickname) with the birth date and the staircase, door or a phone, when nothing else
+            # fits: a stranger's name born the same day in a city can look like that (刘娜 /
+            # 李娜). Not a dropped character or an accent slip: a twin's name can look like
+            # those (李远雨 / 李玉, 李晨 / 李程) and a twin may have no other record to tell it
+            or (nl in NAME_VARIANTS and bl == "exact" and (context or levels.get("address") == "partial"))):
+        return MAYBE, ONLY_CANDIDATE
     if rule == "names-differ" and idl is None:
         return NEW, rule     # twins, siblings, a spouse: the birth date, phone and door are the family's
     if score >= MAYBE_AT + size_bits:      # a larger register asks about fewer weak pairs, as it links fewer
