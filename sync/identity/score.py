@@ -127,10 +127,13 @@ class NameFrequency:
     """u of an exact name agreement: the name's share of the register, smoothed towards
     ``DEFAULT_NAME_U`` by ``prior`` pseudo-records so that a small register says little."""
 
-    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset()):
+    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset(), register_size=None):
         self.counts = counts if counts is not None else {}
         self.total, self.prior = total, prior
         self.shared_phones = shared_phones     # phones a register shows on several persons' records
+        # the register's size when its name counts are not at hand (the server's linker sees
+        # only the candidates): it sets ``size_bits``, the names keep the default weight
+        self.register_size = register_size
 
     def add(self, name, n=1):
         if name:
@@ -151,7 +154,8 @@ class NameFrequency:
         register, the likelier two different people share a name and a birth date by chance
         (two 王伟 born on one day among a million people), so the prior odds of any one pair
         being the same person fall as 1/N."""
-        return max(0.0, log2(self.total / BASE_REGISTER)) if self.total > BASE_REGISTER else 0.0
+        size = self.register_size or self.total
+        return max(0.0, log2(size / BASE_REGISTER)) if size > BASE_REGISTER else 0.0
 
     def common(self, name):
         """A name held by at least ``COMMON_PER_10K`` in 10,000 records of a register over
