@@ -29,7 +29,8 @@ name     nickname            0.01    2e-3     +2.3      小明 / 阿明 / 明明
 name     different           0.03    1.0      -5.1
 birth    exact               0.94    3.4e-5   +14.8     one day in ~80 years
 birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade;
-                                                          the lunar birthday
+                                                          the lunar birthday; the year one or ten
+                                                          off with the day right
 birth    year                0.02    0.015    +0.4      a year typed alone, the same year
 birth    implied             -       -        0         both read from the one number they share
 birth    different           0.02    1.0      -5.6
@@ -40,8 +41,12 @@ phone    close               0.03    1e-4     +8.2
 phone    different           0.12    1.0      -3.1      people change numbers
 phone    shared              0.85    1e-2     +6.4      a phone the register shows on several
                                                           persons: the household's
+phone    other-shared        -       -        0         two phones, one of them a household's:
+                                                          a member's own against the family's
 address  exact               0.60    1e-3     +9.2      u: one household among ~1,000 nearby
 address  close               0.25    3e-3     +6.4
+address  partial             0.06    3e-2     +1.0      same building and unit, the room on one
+                                                          side only (a staircase, not a door)
 address  different           0.15    1.0      -2.7      people move; addresses are typed loosely
 =======  ==================  ======  =======  ========  =========================================
 
@@ -76,6 +81,17 @@ Rules that overrule the score (look-alikes that are different people):
    ``log2(N / 10,000)`` bits in a register of N > 10,000 persons (``NameFrequency.size_bits``):
    among a million people two 王伟 born on one day are to be expected, among a grid worker's
    three thousand they are not.
+7. Same if it is the only candidate (``ONLY_CANDIDATE``, a ``maybe`` by its score or by rule
+   5): with no ID number in common, the name agreeing and the birth date (a common name also
+   needs the door or a phone), or the name, a birth date one slip off or a year, and the door
+   or a phone; or a transposed name, a near surname or a nickname with the birth date and the
+   door, staircase or a phone. Batch linkage joins such a pair only when neither record fits a
+   third cluster that way and the two clusters do not hold both genders; a device answers
+   ``same`` when it is the only candidate whose name fits (``match._decide``). A twin typed
+   under a nickname fits both twins and joins neither. Not on this footing: a record with
+   neither birth date nor number (name, door and phone are a father's and his namesake son's
+   alike), a dropped character or an accent slip (a twin's name can look like that: 李远雨 /
+   李玉, 李晨 / 李程).
 """
 from math import log2
 
@@ -290,9 +306,6 @@ def compare(a, b, names=None):
     return kind, score, levels, rule
 
 
-THIN_AT_DOOR = False
-
-
 def verdict(score, levels, same_household=False, size_bits=0.0, common=False):
     """``(kind, rule)`` from a score and the field levels, the look-alike rules applied.
 
@@ -343,8 +356,6 @@ def verdict(score, levels, same_household=False, size_bits=0.0, common=False):
             # the name, a birth date one slip away or a year, and the door or a phone (two 王伟
             # of a city born a digit apart are common; a father and son differ in the year)
             or (name_agrees and bl in ("close", "year") and context)
-            # the name, the door and the person's own phone, no birth date on one side
-            or (nl == "exact" and bl is None and at_door and own_phone and THIN_AT_DOOR)
             # a name typed another way (the given name's characters swapped, a near surname, a
             # nickname) with the birth date and the staircase, door or a phone, when nothing else
             # fits: a stranger's name born the same day in a city can look like that (刘娜 /
