@@ -8,16 +8,20 @@
    keys are held as 64-bit ``hash()`` values, one array per key kind (the workers are forked,
    so they hash alike); the surname + birth-date kind is left out (``BATCH_SKIP``);
 3. every pair inside a block is scored once (by the first key kind the pair shares), in worker
-   processes over groups of blocks; only ``same`` pairs are kept;
+   processes over groups of blocks; kept: the ``same`` pairs, the ``maybe`` pairs (those of
+   rule 7 of ``score``, same if it is the only candidate, apart as ``weak``), and the *alias*
+   pairs (a record whose only birth date is its ID number's, beside a household member of its
+   name born a generation later: the number may be the member's parent's);
 4. union-find over the ``same`` pairs, strongest first, refusing a union that would put two
    different valid ID numbers, or two birth dates that are different people's, in one cluster;
-   records with neither birth date nor ID number (linked by name and phone alone) join a
-   cluster only when they point at one: one that looks the same as both a father and his
-   namesake son joins neither (``cluster``);
+   then the weak pairs whose records fit nothing else; then the *unsure* records (neither birth
+   date nor ID number, or an ID number that may be a parent's) join a cluster only when they
+   point at one: one that looks the same as both a father and his namesake son joins neither
+   (``cluster``);
 5. the cluster id is the record id of the cluster's first record in input order.
 
-``maybe`` pairs are not linked: a wrong merge costs more than a missed one. Those whose records
-end in two clusters are the review queue (``review_pairs``), counted in ``stats``.
+Other ``maybe`` pairs are not linked: a wrong merge costs more than a missed one. Those whose
+records end in two clusters are the review queue (``review_pairs``), counted in ``stats``.
 """
 import multiprocessing
 import os
