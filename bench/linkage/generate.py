@@ -7,7 +7,8 @@
   room, head) in communities of a few hundred households, one grid per community;
 * ``records``: what was typed: every person at least once, some two to four times (other
   visits, other workers, imported lists), each copy with its own realistic errors;
-  ``truth``: ``record_id → pid``.
+  ``truth``: ``record_id → pid``. A record has ``name, id_number, gender, birth_date, phone,
+  address`` and ``source`` (``school`` for a copy from a school list, else empty).
 
 Names, addresses, area codes and phone prefixes come from Faker's ``zh_CN`` locale (drawn once
 into pools, then sampled with the seeded ``random.Random``, so 1,000,000 records take seconds

@@ -171,3 +171,20 @@ def test_linkcsv_stdout_and_short_rows(tmp_path, capsys):
     assert main([str(src), "-"]) == 0
     out = capsys.readouterr().out
     assert list(csv.reader(io.StringIO(out))) == [["record_id", "cluster_id"], ["a", "a"], ["b", "a"]]
+
+
+def test_linkcsv_reads_the_source_column_when_there_is_one(tmp_path):
+    # the father's number on a pupil's row of a school list, no birth date, the father's name
+    rows = [{"record_id": "f", "name": "张国强", "id_number": ZHANG, "birth_date": "1958-11-02",
+             "address": "和平里小区3栋2单元401", "source": ""},
+            {"record_id": "p", "name": "张国强", "id_number": ZHANG, "address": "和平里小区3-2-401",
+             "source": "school"}]
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write(src, rows, COLUMNS + ("source",))
+    assert main([str(src), str(out), "--workers", "1"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        assert _groups(dict(list(csv.reader(f))[1:])) == [["f"], ["p"]]
+    _write(src, rows)                                           # without the column: one person
+    assert main([str(src), str(out), "--workers", "1"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        assert _groups(dict(list(csv.reader(f))[1:])) == [["f", "p"]]
