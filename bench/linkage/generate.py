@@ -7,7 +7,8 @@
   room, head) in communities of a few hundred households, one grid per community;
 * ``records``: what was typed: every person at least once, some two to four times (other
   visits, other workers, imported lists), each copy with its own realistic errors;
-  ``truth``: ``record_id → pid``.
+  ``truth``: ``record_id → pid``. A record has ``name, id_number, gender, birth_date, phone,
+  address`` and ``source`` (``school`` for a copy from a school list, else empty).
 
 Names, addresses, area codes and phone prefixes come from Faker's ``zh_CN`` locale (drawn once
 into pools, then sampled with the seeded ``random.Random``, so 1,000,000 records take seconds
@@ -533,7 +534,9 @@ class Generator:
                             "id_number": number,
                             "gender": self.typed_gender(person.gender),
                             "birth_date": self.typed_birth(person.birth, bool(number), school),
-                            "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby)})
+                            "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby),
+                            # the list the row came from, as a register names it ("" when unknown)
+                            "source": "school" if school else ""})
                 truth[rid] = person.pid
                 kinds[rid] = tuple(tags)
         order = list(range(len(out)))

@@ -40,7 +40,7 @@ from generate import generate, generate_records  # noqa: E402
 from score import format_scores, pairwise  # noqa: E402
 
 from sync.identity.linkage import link_records  # noqa: E402
-from sync.identity.linkcsv import COLUMNS, main as linkcsv_main  # noqa: E402
+from sync.identity.linkcsv import COLUMNS, OPTIONAL, main as linkcsv_main  # noqa: E402
 from sync.identity.match import PersonIndex  # noqa: E402
 
 TARGET_PRECISION, TARGET_RECALL, TARGET_F1 = 0.995, 0.96, 0.975
@@ -272,7 +272,7 @@ def batch(args):
     with tempfile.TemporaryDirectory(prefix="linkage-bench-") as tmp:
         src, out, base = (os.path.join(tmp, f) for f in ("records.csv", "clusters.csv", "exact.csv"))
         with open(src, "w", encoding="utf-8", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(f, fieldnames=COLUMNS + OPTIONAL, lineterminator="\n")
             writer.writeheader()
             writer.writerows(records)
         size_mb = os.path.getsize(src) / 1e6

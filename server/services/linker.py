@@ -13,10 +13,12 @@ changed, so a reviewer can undo it. A pair that was rejected or undone is never 
 import time
 import uuid
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from sync.identity.keys import blocking_keys, person_features
+from sync.identity.linkage import shared_phones
 from sync.identity.match import PersonIndex, household_features, match_person
+from sync.identity.score import NameFrequency
 
 from ..extensions import db
 from ..models import (ChangeLog, GridClock, Household, LinkCursor, LinkState, MatchKey, MatchReview, MergeRecord,
@@ -249,7 +251,8 @@ def _link_person(pid, stats):
     homes = {h.id: h for h in db.session.execute(select(Household).where(
         Household.id.in_({p.household_id for p in others}))).scalars()}
     grids = {pid: home.grid_id, **{p.id: homes[p.household_id].grid_id for p in others}}
-    decision = match_person(record, [_person_record(p, homes[p.household_id].address) for p in others])
+    records = [_person_record(p, homes[p.household_id].address) for p in others]
+    decision = match_person(record, records, names=_register(record, records, stats))
     best = decision.best
     if best is None:
         return
@@ -264,6 +267,18 @@ def _link_person(pid, stats):
         for cand in decision.candidates[:3]:
             review = _review("person", pid, uuid.UUID(cand.id), grids, cand.score, cand.reasons)
             stats["queued"] += review.status == "open"
+
+
+def _register(record, records, stats):
+    """What the batch linker knows of its register, for one comparison: the register's size
+    (``size_bits``: a city-wide register asks more of a pair than a grid's few thousand), and
+    the phones the candidates show on several persons (a household's phone, see
+    ``linkage.shared_phones``). Name counts are not kept: names weigh the default."""
+    if "register_size" not in stats:              # once per page: a count of the live persons
+        stats["register_size"] = db.session.execute(select(func.count()).select_from(Person).where(
+            Person.deleted.is_(False), Person.merged_into.is_(None))).scalar_one()
+    feats = [person_features(r) for r in (record, *records)]
+    return NameFrequency(register_size=stats["register_size"], shared_phones=shared_phones(feats))
 
 
 def _link_household(hid, stats):

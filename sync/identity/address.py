@@ -253,6 +253,9 @@ def household_address(household):
 
 # Agreement levels.
 ADDR_EXACT, ADDR_CLOSE, ADDR_DIFFERENT = "exact", "close", "different"
+#: The same building and unit, the room named on one side only (``5栋1单元`` / ``5-1-1102``):
+#: the staircase agrees, the door is not known to.
+ADDR_PARTIAL = "partial"
 
 
 def _texts_agree(a, b):
@@ -282,6 +285,8 @@ def compare_parsed(a, b):
         return ADDR_CLOSE
     if not pa and not pb:
         return ADDR_CLOSE                                 # the same words, no numbers at all
+    if "栋" in shared and "单元" in shared and "室" not in shared:
+        return ADDR_PARTIAL                               # a room left out on one side
     return ADDR_DIFFERENT
 
 

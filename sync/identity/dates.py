@@ -157,12 +157,16 @@ def compare_dates(a, b):
     """``exact`` / ``close`` / ``different`` for two ``YYYY-MM-DD`` strings; None when either is
     missing. ``close``: one typed digit wrong, two adjacent digits swapped, or day and month
     swapped, and the years less than ten apart (1965 and 1995 differ in one digit, but are a
-    parent's and a child's: a year typed a decade wrong is told only by an ID number, see
-    ``agrees_with_id``); or one the other's lunar birthday."""
+    parent's and a child's); the same day and month a year or exactly a decade apart; or one
+    the other's lunar birthday."""
     if not a or not b:
         return None
     if a == b:
         return DATE_EXACT
+    if a[4:] == b[4:] and abs(int(a[:4]) - int(b[:4])) in (1, 10):
+        # the year a year or a decade off, the day right (1988 → 1989, 1988 → 1998): no parent
+        # is ten years older than a child, and twins share the year
+        return DATE_CLOSE
     if a[:3] != b[:3] and abs(int(a[:4]) - int(b[:4])) >= 10:
         return DATE_DIFFERENT
     return DATE_CLOSE if is_date_typo(a, b) or lunar_equal(a, b) else DATE_DIFFERENT

@@ -32,6 +32,9 @@ kind   key                                     finds
 ``a``  fuzzy full-name pinyin + address key    records with neither ID, birth date nor phone
 ``b``  birth date + address key                the name typed another way (a character
                                                dropped or swapped, a nickname) at one door
+``g``  birth date + the name's last syllable   a nickname (小坤 / 阿坤 / 坤坤 for 靳坤), a
+       (fuzzy)                                 middle character dropped, a near surname:
+                                               anywhere, not only at one door
 =====  ======================================  ============================================
 
 The ID number carries the birth date and the gender. When a record's 18-character number is
@@ -40,7 +43,11 @@ day and month, the lunar birthday, the year alone; ``dates.agrees_with_id``), th
 is the birth date. When the typed birth date does not fit (or, with no birth date typed, the
 typed gender contradicts the number), the number is someone else's, a family member's
 (``id_foreign``): a parent's number on a child's school record. Such a number is not compared.
+A record from a school list (``source`` naming a school: ``school``, ``学校``, ``学籍`` …) is a
+pupil's: a number that makes its holder older than ``SCHOOL_MAX_AGE`` is a parent's too, even
+with no birth date typed beside it.
 """
+import datetime as _dt
 import unicodedata
 from typing import NamedTuple
 
@@ -49,9 +56,20 @@ from stdnum.cn import ric
 from . import normalize_id_number, normalize_phone
 from .address import parse_address
 from .dates import agrees_with_id, make_date, normalize_birth_date, normalize_birth_year
-from .names import name_keys, normalize_name
+from .names import fold_syllable, name_keys, name_syllables, normalize_name
 
-KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a", "b")
+KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a", "b", "g")
+#: A pupil on a school list is younger than this (kindergarten to senior high school, with room
+#: for a late or repeated year); a number older than that on the list is a parent's.
+SCHOOL_MAX_AGE = 25
+_THIS_YEAR = _dt.date.today().year
+
+
+def from_school_list(source):
+    """Does a record's ``source`` name a school list?"""
+    if not source or not isinstance(source, str):
+        return False
+    return "school" in source.lower() or "学" in source
 
 
 class PersonFeatures(NamedTuple):
@@ -125,10 +143,14 @@ def person_features(record, rid=None):
         id_foreign = True                         # another person's number: the typed date stands
     elif dated and not birth and not byear and _gender(get("gender"), "", False) not in ("", _gender("", id18, True)):
         id_foreign = True
+    elif id_birth and from_school_list(get("source")) and _THIS_YEAR - int(id_birth[:4]) > SCHOOL_MAX_AGE:
+        id_foreign = True                         # a pupil with an adult's number: a parent's
     elif dated and not birth:
         birth, birth_from_id, byear = id_birth, True, ""
-    elif id_valid and birth != id_birth:
-        birth = id_birth                          # the number's date: the typed one has a slip
+    elif dated and birth != id_birth:
+        # the number's date: the typed one has a slip (a 15-digit number has no check
+        # character, but a slip in its six date digits is rarer than one in a typed date)
+        birth = id_birth
     gender = _gender(get("gender"), id18, dated and not id_foreign)
     phone = normalize_phone(get("phone")) if get("phone") else None
     phone = phone if phone and len(phone) >= 7 else ""
@@ -137,6 +159,12 @@ def person_features(record, rid=None):
         rid = get("id", get("record_id"))
     return PersonFeatures(rid, name, py, py2, fz, sfz, id18, id_valid, birth, birth_from_id, gender, phone, address,
                           get("household_id"), byear, id_foreign)
+
+
+def last_syllable(name):
+    """The fuzzy pinyin of a name's last character ("" for none): what a nickname keeps."""
+    syllables = name_syllables(name) if name else ()
+    return fold_syllable(syllables[-1]) if syllables else ""
 
 
 def key_tuple(f):
@@ -153,6 +181,7 @@ def key_tuple(f):
         "d" + fz + id18[6:14] if fz and id18 else None,
         "a" + fz + "|" + address.key if fz and address is not None and address.key else None,
         "b" + birth + "|" + address.key if birth and address is not None and address.key else None,
+        "g" + birth + last_syllable(f.name) if birth and f.name else None,
     )
 
 
@@ -188,4 +217,7 @@ def first_shared(a, b, skip=()):
     if a.birth and a.birth == b.birth and a.address is not None and b.address is not None and a.address.key \
             and a.address.key == b.address.key and 8 not in skip:
         return 8
+    if a.birth and a.birth == b.birth and a.name and b.name and 9 not in skip and \
+            last_syllable(a.name) == last_syllable(b.name):
+        return 9
     return None

@@ -8,16 +8,20 @@
    keys are held as 64-bit ``hash()`` values, one array per key kind (the workers are forked,
    so they hash alike); the surname + birth-date kind is left out (``BATCH_SKIP``);
 3. every pair inside a block is scored once (by the first key kind the pair shares), in worker
-   processes over groups of blocks; only ``same`` pairs are kept;
+   processes over groups of blocks; kept: the ``same`` pairs, the ``maybe`` pairs (those of
+   rule 7 of ``score``, same if it is the only candidate, apart as ``weak``), and the *alias*
+   pairs (a record whose only birth date is its ID number's, beside a household member of its
+   name born a generation later: the number may be the member's parent's);
 4. union-find over the ``same`` pairs, strongest first, refusing a union that would put two
    different valid ID numbers, or two birth dates that are different people's, in one cluster;
-   records with neither birth date nor ID number (linked by name and phone alone) join a
-   cluster only when they point at one: one that looks the same as both a father and his
-   namesake son joins neither (``cluster``);
+   then the weak pairs whose records fit nothing else; then the *unsure* records (neither birth
+   date nor ID number, or an ID number that may be a parent's) join a cluster only when they
+   point at one: one that looks the same as both a father and his namesake son joins neither
+   (``cluster``);
 5. the cluster id is the record id of the cluster's first record in input order.
 
-``maybe`` pairs are not linked: a wrong merge costs more than a missed one. Those whose records
-end in two clusters are the review queue (``review_pairs``), counted in ``stats``.
+Other ``maybe`` pairs are not linked: a wrong merge costs more than a missed one. Those whose
+records end in two clusters are the review queue (``review_pairs``), counted in ``stats``.
 """
 import multiprocessing
 import os
@@ -25,11 +29,13 @@ from array import array
 from collections import Counter
 
 from .keys import KEY_KINDS, PersonFeatures, first_shared, key_tuple, person_features
-from .score import MAYBE, SAME, NameFrequency, birth_level, compare
+from .score import MAYBE, ONLY_CANDIDATE, SAME, NameFrequency, birth_level, compare
 
 BLOCK_CAP = 150
 ID_BLOCK_CAP = 100            # more records on one number: a placeholder or a bulk error
-PARALLEL_FROM = 20000          # records; below this everything runs in this process
+PARALLEL_FROM = 20000
+#: Years a parent is at least older than a child: a birth date a decade off is a typing slip.
+GENERATION = 15          # records; below this everything runs in this process
 #: Key kinds batch linkage leaves out: pairs found only through them are never ``same``.
 BATCH_SKIP = (KEY_KINDS.index("s"),)
 _CHUNK = 5000
@@ -135,7 +141,7 @@ def build_blocks(table, block_cap=BLOCK_CAP, id_block_cap=ID_BLOCK_CAP):
 
 def _score_blocks(span):
     feats, blocks, names = _STATE["feats"], _STATE["blocks"], _STATE["names"]
-    same, maybe = [], []
+    same, maybe, weak, alias = [], [], [], []
     compared = [0] * len(KEY_KINDS)
     for kind, members in blocks[span[0]:span[1]]:
         n = len(members)
@@ -148,16 +154,30 @@ def _score_blocks(span):
                 if first_shared(a, b, BATCH_SKIP) != kind:
                     continue
                 compared[kind] += 1
-                verdict, score, _, _ = compare(a, b, names)
+                verdict, score, levels, rule = compare(a, b, names)
                 if verdict == SAME:
                     same.append((score, a.rid, b.rid))
-                elif verdict == MAYBE:
+                    continue
+                if verdict == MAYBE:
                     maybe.append((score, a.rid, b.rid))
-    return same, maybe, compared
+                    if rule == ONLY_CANDIDATE:
+                        weak.append((score, a.rid, b.rid))
+                if rule == "birth-dates-differ" and (a.birth_from_id or b.birth_from_id) and \
+                        levels.get("name") in ("exact", "homophone") and \
+                        (levels.get("address") in ("exact", "close") or levels.get("phone") in ("exact", "shared")):
+                    # a record whose only birth date is its ID number's, with the name of a
+                    # household member born a generation later: the number may be a parent's
+                    alias.extend((x.rid, y.rid) for x, y in ((a, b), (b, a))
+                                 if x.birth_from_id and y.birth and int(y.birth[:4]) - int(x.birth[:4]) >= GENERATION)
+    return same, maybe, weak, alias, compared
 
 
 def score_blocks(feats, blocks, names, workers=1):
-    """``(same_pairs, maybe_pairs, pairs compared per key kind)``; pairs as ``(score, pos_a, pos_b)``."""
+    """``(same_pairs, maybe_pairs, weak_pairs, alias_pairs, pairs compared per key kind)``; pairs
+    as ``(score, pos_a, pos_b)``. ``weak_pairs``: the ``maybe`` pairs that are the same person
+    when nothing else fits (``score.ONLY_CANDIDATE``); ``alias_pairs``: ``(pos_a, pos_b)`` where
+    a's birth date is only its ID number's and b, at a's door or phone with a's name, was born
+    otherwise (the number may be b's parent's, typed on b's record)."""
     _STATE.update(feats=feats, blocks=blocks, names=names)
     try:
         if workers <= 1 or len(feats) < PARALLEL_FROM:
@@ -173,13 +193,15 @@ def score_blocks(feats, blocks, names, workers=1):
                 start, acc = i + 1, 0
         if start < len(blocks):
             spans.append((start, len(blocks)))
-        same, maybe, compared = [], [], [0] * len(KEY_KINDS)
+        same, maybe, weak, alias, compared = [], [], [], [], [0] * len(KEY_KINDS)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part, unsure, n in pool.imap_unordered(_score_blocks, spans):
+            for part, unsure, only, aliases, n in pool.imap_unordered(_score_blocks, spans):
                 same.extend(part)
                 maybe.extend(unsure)
+                weak.extend(only)
+                alias.extend(aliases)
                 compared = [x + y for x, y in zip(compared, n)]
-        return same, maybe, compared
+        return same, maybe, weak, alias, compared
     finally:
         _STATE.clear()
 
@@ -192,6 +214,7 @@ class _Clusters:
         self.feats = feats
         self.ids = {}      # root -> frozenset of valid ID numbers (only for clusters > 1)
         self.births = {}   # root -> frozenset of birth dates
+        self.genders = {}  # root -> frozenset of genders
 
     def find(self, x):
         parent = self.parent
@@ -216,10 +239,23 @@ class _Clusters:
             got = frozenset((b,)) if b else frozenset()
         return got
 
-    def union(self, a, b):
+    def _genders(self, root):
+        got = self.genders.get(root)
+        if got is None:
+            g = self.feats[root].gender
+            got = frozenset((g,)) if g else frozenset()
+        return got
+
+    def union(self, a, b, weak=False):
+        """Join the clusters of a and b unless they hold two valid ID numbers or two birth
+        dates of different people; ``weak`` (a join on context, not on a person's own
+        evidence): also unless they hold both genders."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
+        ga, gb = self._genders(ra), self._genders(rb)
+        if weak and len(ga | gb) > 1:
+            return False
         ia, ib = self._ids(ra), self._ids(rb)
         if ia and ib and ia != ib:
             return False
@@ -234,33 +270,70 @@ class _Clusters:
         self.parent[rb] = ra          # the smaller position is the root: the first record
         self.ids[ra] = ia | ib
         self.births[ra] = ba | bb
+        self.genders[ra] = ga | gb
         self.ids.pop(rb, None)
         self.births.pop(rb, None)
+        self.genders.pop(rb, None)
         return True
 
 
 def _thin(f):
-    return not f.birth and not (f.id18 and not f.id_foreign)
+    """Neither a birth date (nor a year) nor an ID number of its own: a name and contact only."""
+    return not f.birth and not f.byear and not (f.id18 and not f.id_foreign)
 
 
-def cluster(feats, same_pairs):
+def cluster(feats, same_pairs, weak_pairs=(), alias_pairs=()):
     """Root position of each record after joining ``same_pairs``, and how many joins were refused.
 
-    First the pairs between records that carry a birth date or an ID number, strongest first.
-    Then the *thin* records (neither birth date nor ID number: linked by name and phone alone):
-    thin records that are the same join each other, and a group of them joins the one cluster
-    its members are the same as; when they are the same as two clusters that are not one
-    person (a father and his namesake son sharing the family phone), the group joins neither.
+    1. The pairs between records that carry a birth date or an ID number, strongest first.
+    2. The weak pairs (``score.ONLY_CANDIDATE``: a name typed another way with the birth date,
+       a common name with the birth date alone …) between such records, strongest first, each
+       only when neither record has a weak pair to any third cluster: the record 李子 that fits
+       both twins 李子涵 and 李子轩 joins neither.
+    3. The *unsure* records: *thin* ones (neither birth date nor ID number: linked by name and
+       phone or door alone), and those whose only birth date is an ID number that may be a
+       parent's (``alias_pairs``). Unsure records that are the same join each other, and a
+       group of them joins the one cluster its members are the same as or weakly fit (for an
+       aliased record, the cluster of the household member it may be counts too); when they fit
+       two clusters that are not one person (a father and his namesake son sharing the family
+       phone and door), the group joins neither.
     """
     clusters = _Clusters(feats)
     refused = 0
-    strong, weak = [], []
+    aliased = {}
+    for a, b in alias_pairs:
+        aliased.setdefault(a, set()).add(b)
+    unsure = lambda x: x in aliased or _thin(feats[x])  # noqa: E731
+    strong, soft = [], []
     for pair in same_pairs:
-        (weak if _thin(feats[pair[1]]) or _thin(feats[pair[2]]) else strong).append(pair)
+        (soft if unsure(pair[1]) or unsure(pair[2]) else strong).append(pair)
     for _, a, b in sorted(strong, key=lambda p: (-p[0], p[1], p[2])):
         if not clusters.union(a, b):
             refused += 1
-    groups = {}                                  # thin record -> its parent among thin records
+    loose, attach = [], []
+    for pair in weak_pairs:
+        ua, ub = unsure(pair[1]), unsure(pair[2])
+        if not ua and not ub:
+            loose.append(pair)
+        elif ua != ub:
+            attach.append((pair[1], pair[2]) if ua else (pair[2], pair[1]))
+    # 2. weak pairs between sure records: only between two clusters that fit nothing else
+    fits = {}
+    for _, a, b in loose:
+        fits.setdefault(a, []).append(b)
+        fits.setdefault(b, []).append(a)
+    find = clusters.find
+    for _, a, b in sorted(loose, key=lambda p: (-p[0], p[1], p[2])):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if {find(y) for y in fits[a]} - {ra} != {rb} or {find(y) for y in fits[b]} - {rb} != {ra}:
+            refused += 1
+            continue
+        if not clusters.union(a, b, weak=True):
+            refused += 1
+    # 3. the unsure records
+    groups = {}                                  # unsure record -> its parent among unsure records
 
     def gfind(x):
         root = x
@@ -270,18 +343,21 @@ def cluster(feats, same_pairs):
             groups[x], x = root, groups[x]
         return root
 
-    attach = []
-    for _, a, b in weak:
-        ta, tb = _thin(feats[a]), _thin(feats[b])
+    for _, a, b in soft:
+        ta, tb = unsure(a), unsure(b)
         if ta and tb:
             ra, rb = gfind(a), gfind(b)
             if ra != rb:
                 groups[max(ra, rb)] = min(ra, rb)
         else:
             attach.append((a, b) if ta else (b, a))
+    for x in aliased:
+        gfind(x)
     targets = {}
     for thin, other in attach:
-        targets.setdefault(gfind(thin), set()).add(clusters.find(other))
+        targets.setdefault(gfind(thin), set()).add(find(other))
+    for x, others in aliased.items():
+        targets.setdefault(gfind(x), set()).update(find(y) for y in others)
     members = {}
     for x in list(groups):
         members.setdefault(gfind(x), []).append(x)
@@ -292,10 +368,10 @@ def cluster(feats, same_pairs):
         for x in group[1:]:
             clusters.union(group[0], x)
         if len(roots) == 1:
-            clusters.union(group[0], next(iter(roots)))
+            clusters.union(group[0], next(iter(roots)), weak=True)
         elif len(roots) > 1:
             refused += 1
-    roots = [clusters.find(i) for i in range(len(feats))]
+    roots = [find(i) for i in range(len(feats))]
     return roots, refused
 
 
@@ -352,8 +428,8 @@ def link_features(table, *, workers=1, block_cap=BLOCK_CAP, stats=None, review=N
     names = name_frequency(feats)
     blocks, skipped = build_blocks(table, block_cap)
     table.hashes = None
-    same, maybe, compared = score_blocks(feats, blocks, names, workers)
-    roots, refused = cluster(feats, same)
+    same, maybe, weak, alias, compared = score_blocks(feats, blocks, names, workers)
+    roots, refused = cluster(feats, same, weak, alias)
     asked = review_pairs(roots, maybe)
     if review is not None:
         review.extend(asked)
@@ -361,7 +437,7 @@ def link_features(table, *, workers=1, block_cap=BLOCK_CAP, stats=None, review=N
         stats.update(records=len(feats), blocks=len(blocks), oversize_blocks_skipped=skipped,
                      pairs_compared=sum(compared),
                      pairs_by_key="/".join(f"{k}:{n}" for k, n in zip(KEY_KINDS, compared)),
-                     same_pairs=len(same), unions_refused=refused,
+                     same_pairs=len(same), weak_pairs=len(weak), alias_pairs=len(alias), unions_refused=refused,
                      clusters=len(set(roots)), review_pairs=len(asked))
     return roots
 

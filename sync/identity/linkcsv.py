@@ -3,8 +3,9 @@
     python -m sync.identity.linkcsv INPUT.csv OUTPUT.csv [--workers N] [--stats]
 
 INPUT is UTF-8 (a byte-order mark is allowed) with a header naming at least the columns
-``record_id,name,id_number,gender,birth_date,phone,address`` in any order (others are
-ignored); any of the last six may be empty on a row. OUTPUT gets ``record_id,cluster_id``, one
+``record_id,name,id_number,gender,birth_date,phone,address`` in any order, and optionally
+``source`` (the list a row came from: a school list's rows are pupils', see ``keys``); others
+are ignored; any but ``record_id`` may be empty on a row. OUTPUT gets ``record_id,cluster_id``, one
 row per input row in input order; rows of one person share a cluster id, the record id of
 that person's first row. ``-`` reads standard input or writes standard output.
 
@@ -24,6 +25,7 @@ from .linkage import _CHUNK, PARALLEL_FROM, FeatureTable, _default_workers, _has
 
 COLUMNS = ("record_id", "name", "id_number", "gender", "birth_date", "phone", "address")
 FIELDS = COLUMNS[1:]
+OPTIONAL = ("source",)
 
 
 class InputError(Exception):
@@ -73,7 +75,7 @@ def read_features(stream, workers=1):
     if missing:
         raise InputError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
                          f"(the header must name {','.join(COLUMNS)}; it names {','.join(header)})")
-    positions = {field: header.index(field) for field in FIELDS}
+    positions = {field: header.index(field) for field in FIELDS + tuple(c for c in OPTIONAL if c in header)}
     id_col = header.index("record_id")
     ids, seen, table = [], set(), FeatureTable()
     tasks = ((start, rows, positions) for start, rows in _chunks(reader, id_col, ids, seen))

@@ -16,7 +16,7 @@ carrying its own ``.kind``. Scores are log-likelihood ratios in bits (see ``scor
 from .address import compare_parsed, household_address, parse_address
 from .keys import KEY_KINDS, PersonFeatures, key_tuple, person_features
 from .names import name_keys, normalize_name
-from .score import MAYBE, NEW, SAME, NameFrequency, compare, phone_level, reasons
+from .score import MAYBE, NAME_VARIANTS, NEW, ONLY_CANDIDATE, SAME, NameFrequency, compare, phone_level, reasons
 from . import normalize_phone
 
 #: A block larger than this is not searched (a phone typed for a whole building, say); the
@@ -55,12 +55,32 @@ class Decision:
         return isinstance(other, Decision) and (self.kind, self.candidates) == (other.kind, other.candidates)
 
 
-def _decide(scored, names, limit=MAX_CANDIDATES):
+#: Years a parent is at least older than a child (as in ``linkage.GENERATION``).
+GENERATION = 15
+_AGREE = ("exact", "homophone") + NAME_VARIANTS
+
+
+def _decide(scored, names, limit=MAX_CANDIDATES, feat=None):
     """``scored``: [(kind, score, levels, rule, features)]. Picks the decision.
 
     Several ``same`` candidates that are not the same person between themselves (two records
-    the candidate would join) make the answer ``maybe``: the worker chooses.
+    the candidate would join) make the answer ``maybe``: the worker chooses. A candidate whose
+    rule is ``ONLY_CANDIDATE`` is ``same`` when it is the only one whose name fits. A
+    candidate ``feat`` whose only birth date is its ID number's, with the name of a held person
+    at its door or phone born a generation later, may carry that person's parent's number: its
+    ``same`` is a ``maybe``.
     """
+    if feat is not None and feat.birth_from_id and any(
+            s[3] == "birth-dates-differ" and s[2].get("name") in ("exact", "homophone") and s[4].birth
+            and int(s[4].birth[:4]) - int(feat.birth[:4]) >= GENERATION
+            and (s[2].get("address") in ("exact", "close") or s[2].get("phone") in ("exact", "shared"))
+            for s in scored):
+        scored = [(MAYBE if s[0] == SAME else s[0],) + tuple(s[1:3]) + (s[3] or "number-may-be-a-parents",) + (s[4],)
+                  for s in scored]
+    fitting = [s for s in scored if s[0] in (SAME, MAYBE) and s[2].get("name") in _AGREE]
+    if len(fitting) == 1 and fitting[0][3] == ONLY_CANDIDATE and not any(s[0] == SAME for s in scored):
+        only = fitting[0]
+        scored = [(SAME,) + tuple(s[1:]) if s is only else s for s in scored]
     keep = [s for s in scored if s[0] in (SAME, MAYBE)]
     keep.sort(key=lambda s: (s[0] != SAME, -s[1], str(s[4].rid)))
     cands = [Candidate(s[4].rid, round(s[1], 2), reasons(s[2], s[3]), s[0]) for s in keep[:limit]]
@@ -88,7 +108,7 @@ def match_person(candidate, records, *, names=None):
         other = record if isinstance(record, PersonFeatures) else person_features(record)
         kind, score, levels, rule = compare(feat, other, names)
         scored.append((kind, score, levels, rule, other))
-    return _decide(scored, names)
+    return _decide(scored, names, feat=feat)
 
 
 class PersonIndex:
@@ -216,7 +236,7 @@ class PersonIndex:
             other = self._persons[pid]
             kind, score, levels, rule = compare(feat, other, self.names)
             scored.append((kind, score, levels, rule, other))
-        return _decide(scored, self.names, limit=limit)
+        return _decide(scored, self.names, limit=limit, feat=feat)
 
     # --- households ----------------------------------------------------------------------
     def add_household(self, household):
@@ -268,7 +288,7 @@ def household_features(household):
 
 
 # Household scoring (bits, same scale as persons): the door, the members, the head, the phone.
-HW_ADDRESS = {"exact": 10.0, "close": 7.0, "different": -6.0, "other-grid": -10.0}
+HW_ADDRESS = {"exact": 10.0, "close": 7.0, "partial": 2.0, "different": -6.0, "other-grid": -10.0}
 HW_MEMBER_SAME, HW_MEMBER_MAYBE, HW_MEMBER_CONFLICT = 12.0, 4.0, -12.0
 HW_HEAD = {"exact": 5.0, "homophone": 4.0, "different": -3.0}
 HW_PHONE = {"exact": 6.0, "close": 3.0, "different": -1.0}

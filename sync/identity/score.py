@@ -29,7 +29,8 @@ name     nickname            0.01    2e-3     +2.3      小明 / 阿明 / 明明
 name     different           0.03    1.0      -5.1
 birth    exact               0.94    3.4e-5   +14.8     one day in ~80 years
 birth    close               0.04    1e-3     +5.3      one digit / swap / day↔month, same decade;
-                                                          the lunar birthday
+                                                          the lunar birthday; the year one or ten
+                                                          off with the day right
 birth    year                0.02    0.015    +0.4      a year typed alone, the same year
 birth    implied             -       -        0         both read from the one number they share
 birth    different           0.02    1.0      -5.6
@@ -40,8 +41,12 @@ phone    close               0.03    1e-4     +8.2
 phone    different           0.12    1.0      -3.1      people change numbers
 phone    shared              0.85    1e-2     +6.4      a phone the register shows on several
                                                           persons: the household's
+phone    other-shared        -       -        0         two phones, one of them a household's:
+                                                          a member's own against the family's
 address  exact               0.60    1e-3     +9.2      u: one household among ~1,000 nearby
 address  close               0.25    3e-3     +6.4
+address  partial             0.06    3e-2     +1.0      same building and unit, the room on one
+                                                          side only (a staircase, not a door)
 address  different           0.15    1.0      -2.7      people move; addresses are typed loosely
 =======  ==================  ======  =======  ========  =========================================
 
@@ -76,6 +81,17 @@ Rules that overrule the score (look-alikes that are different people):
    ``log2(N / 10,000)`` bits in a register of N > 10,000 persons (``NameFrequency.size_bits``):
    among a million people two 王伟 born on one day are to be expected, among a grid worker's
    three thousand they are not.
+7. Same if it is the only candidate (``ONLY_CANDIDATE``, a ``maybe`` by its score or by rule
+   5): with no ID number in common, the name agreeing and the birth date (a common name also
+   needs the door or a phone), or the name, a birth date one slip off or a year, and the door
+   or a phone; or a transposed name, a near surname or a nickname with the birth date and the
+   door, staircase or a phone. Batch linkage joins such a pair only when neither record fits a
+   third cluster that way and the two clusters do not hold both genders; a device answers
+   ``same`` when it is the only candidate whose name fits (``match._decide``). A twin typed
+   under a nickname fits both twins and joins neither. Not on this footing: a record with
+   neither birth date nor number (name, door and phone are a father's and his namesake son's
+   alike), a dropped character or an accent slip (a twin's name can look like that: 李远雨 /
+   李玉, 李晨 / 李程).
 """
 from math import log2
 
@@ -86,10 +102,15 @@ from .dates import compare_dates
 from .names import name_variant
 
 SAME, MAYBE, NEW = "same", "maybe", "new"
+#: The rule of a ``maybe`` pair that is the same person when it is the only one that fits:
+#: when neither record has another candidate of this kind (a second cluster of the name at the
+#: door, a twin born the same day), batch linkage joins them and a device answers ``same``.
+ONLY_CANDIDATE = "same-if-only-candidate"
+NAME_VARIANTS = ("transposed", "surname_near", "nickname")
 SAME_AT, MAYBE_AT = 20.0, 10.0
 #: More bits a pair needs in a register over BASE_REGISTER when it has only a common name (see
-#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address on
-#: one side): two 李静 of a city born on one day are not rare.
+#: ``NameFrequency.common``), a birth date and a gender to go on (no number, phone or address
+#: that agrees): two 李静 of a city born on one day are not rare.
 ALONE_BITS = 4.0
 COMMON_PER_10K = 2
 DEFAULT_NAME_U = 1e-3
@@ -109,19 +130,26 @@ W_NAME = {"homophone": _w(0.06, 5e-4), "fuzzy": _w(0.03, 1e-3), "transposed": _w
 W_BIRTH = {"exact": _w(0.94, 3.4e-5), "close": _w(0.04, 1e-3), "year": _w(0.02, 0.015), "implied": 0.0,
            "different": _w(0.02, 1.0)}
 W_PHONE_SHARED = _w(0.85, 1e-2)      # a household's phone: it says "same family", not "same person"
+#: Two phones that differ where one is a household's (``shared_phones``): a member's own number
+#: against the family's says nothing either way.
+W_PHONE_OTHER_SHARED = 0.0
 W_GENDER = {"agree": _w(0.98, 0.5), "different": _w(0.02, 0.5)}
 W_PHONE = {"exact": _w(0.85, 1e-4), "close": _w(0.03, 1e-4), "different": _w(0.12, 1.0)}
-W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "different": _w(0.15, 1.0)}
+W_ADDRESS = {"exact": _w(0.60, 1e-3), "close": _w(0.25, 3e-3), "partial": _w(0.06, 3e-2),
+             "different": _w(0.15, 1.0)}
 
 
 class NameFrequency:
     """u of an exact name agreement: the name's share of the register, smoothed towards
     ``DEFAULT_NAME_U`` by ``prior`` pseudo-records so that a small register says little."""
 
-    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset()):
+    def __init__(self, counts=None, total=0, prior=10000, shared_phones=frozenset(), register_size=None):
         self.counts = counts if counts is not None else {}
         self.total, self.prior = total, prior
         self.shared_phones = shared_phones     # phones a register shows on several persons' records
+        # the register's size when its name counts are not at hand (the server's linker sees
+        # only the candidates): it sets ``size_bits``, the names keep the default weight
+        self.register_size = register_size
 
     def add(self, name, n=1):
         if name:
@@ -142,7 +170,8 @@ class NameFrequency:
         register, the likelier two different people share a name and a birth date by chance
         (two 王伟 born on one day among a million people), so the prior odds of any one pair
         being the same person fall as 1/N."""
-        return max(0.0, log2(self.total / BASE_REGISTER)) if self.total > BASE_REGISTER else 0.0
+        size = self.register_size or self.total
+        return max(0.0, log2(size / BASE_REGISTER)) if size > BASE_REGISTER else 0.0
 
     def common(self, name):
         """A name held by at least ``COMMON_PER_10K`` in 10,000 records of a register over
@@ -256,6 +285,10 @@ def compare(a, b, names=None):
     if pl == "exact" and names is not None and a.phone in names.shared_phones:
         levels["phone"] = "shared"
         score += W_PHONE_SHARED
+    elif pl == "different" and names is not None and (a.phone in names.shared_phones or
+                                                     b.phone in names.shared_phones):
+        levels["phone"] = "other-shared"
+        score += W_PHONE_OTHER_SHARED
     elif pl is not None:
         levels["phone"] = pl
         score += W_PHONE[pl]
@@ -264,13 +297,16 @@ def compare(a, b, names=None):
         levels["address"] = al
         score += W_ADDRESS[al]
     size_bits = names.size_bits if names is not None else 0.0
-    if size_bits and idl is None and pl is None and "address" not in levels and names.common(a.name or b.name):
-        size_bits += ALONE_BITS
-    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits)
+    common = names is not None and (names.common(a.name) or names.common(b.name))
+    if size_bits and common and idl is None and levels.get("phone") not in ("exact", "close", "shared") and \
+            levels.get("address") not in ("exact", "close", "partial"):
+        size_bits += ALONE_BITS   # nothing in common but the name, the birth date and the gender
+    kind, rule = verdict(score, levels, a.household_id is not None and a.household_id == b.household_id, size_bits,
+                         common)
     return kind, score, levels, rule
 
 
-def verdict(score, levels, same_household=False, size_bits=0.0):
+def verdict(score, levels, same_household=False, size_bits=0.0, common=False):
     """``(kind, rule)`` from a score and the field levels, the look-alike rules applied.
 
     ``size_bits``: added to ``SAME_AT`` unless the ID numbers are equal (see
@@ -312,6 +348,21 @@ def verdict(score, levels, same_household=False, size_bits=0.0):
         rule = "not-enough-evidence"
     if rule is None and score >= (SAME_AT if idl in ("exact", "exact_unchecked") else SAME_AT + size_bits):
         return SAME, None
+    context = at_door or levels.get("phone") in ("exact", "shared")
+    if rule in (None, "not-enough-evidence") and idl is None and score >= MAYBE_AT + size_bits and (
+            # the name and the birth date, short of the bits a large register asks for: a common
+            # name (two 李娜 of a city born on one day) also needs the door or a phone
+            (name_agrees and bl == "exact" and (not common or context))
+            # the name, a birth date one slip away or a year, and the door or a phone (two 王伟
+            # of a city born a digit apart are common; a father and son differ in the year)
+            or (name_agrees and bl in ("close", "year") and context)
+            # a name typed another way (the given name's characters swapped, a near surname, a
+            # nickname) with the birth date and the staircase, door or a phone, when nothing else
+            # fits: a stranger's name born the same day in a city can look like that (刘娜 /
+            # 李娜). Not a dropped character or an accent slip: a twin's name can look like
+            # those (李远雨 / 李玉, 李晨 / 李程) and a twin may have no other record to tell it
+            or (nl in NAME_VARIANTS and bl == "exact" and (context or levels.get("address") == "partial"))):
+        return MAYBE, ONLY_CANDIDATE
     if rule == "names-differ" and idl is None:
         return NEW, rule     # twins, siblings, a spouse: the birth date, phone and door are the family's
     if score >= MAYBE_AT + size_bits:      # a larger register asks about fewer weak pairs, as it links fewer

@@ -126,3 +126,24 @@ def test_undoing_a_person_merge_brings_them_back_in_their_households_survivor(ap
         back = db.session.get(Person, uuid.UUID(p2))
         assert back.merged_into is None and not back.deleted
         assert str(back.household_id) == h1      # not the merged-away household nobody sees
+
+
+def test_the_linker_asks_what_a_large_register_asks(app, client, auth, city, monkeypatch):
+    # the same name and phone, no birth date or number on one side: enough in a grid worker's
+    # few thousand, not in a city's register (a father and his namesake son share both)
+    zhao = {"name": "赵桂英", "birth_date": "1950-02-09", "gender": "F", "phone": "13600000000"}
+    thin = {"name": "赵桂英", "phone": "136 0000 0000"}
+    _, (a,) = _enter(client, auth, "w1", "dev-a", city, [zhao], address="和平路9号")
+    _, (b,) = _enter(client, auth, "w1", "dev-b", city, [thin], address="光明巷3号", ms=NOW + 10)
+    import sync.identity.score as score
+    monkeypatch.setattr(score, "BASE_REGISTER", 1)     # two persons are a large register here
+    with app.app_context():
+        stats = link_pending()
+        assert stats["merged"] == 0 and stats["queued"] == 1
+        assert db.session.get(Person, uuid.UUID(b)).merged_into is None
+    monkeypatch.undo()
+    _, (c,) = _enter(client, auth, "w1", "dev-c", city, [dict(thin, name="赵 桂英")], address="和平路9号",
+                     ms=NOW + 20)
+    with app.app_context():
+        link_pending()
+        assert str(db.session.get(Person, uuid.UUID(c)).merged_into) in (a, b)      # a small register: merged
