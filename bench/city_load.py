@@ -170,7 +170,11 @@ def _exchange(conn, token, device, changes, cursor, have):
         data = gzip.decompress(data)
     if resp.status != 200:
         raise RuntimeError(f"{device}: HTTP {resp.status}: {data[:300]!r}")
-    return json.loads(data), took, len(body)
+    page = json.loads(data)
+    # what the answer leaves out is empty, false or what was sent (docs/protocol.md §6.7)
+    for key, value in (("results", []), ("changes", []), ("more", False), ("cursor", cursor), ("versions", have)):
+        page.setdefault(key, value)
+    return page, took, len(body)
 
 
 def _each_tablet(port, tablets, inflight, lock, step):
