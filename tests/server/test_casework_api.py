@@ -3,7 +3,6 @@ the configuration devices download, who may move a flag at which level, the queu
 on a fake clock, and each worker's list of households due a visit."""
 import datetime as dt
 import itertools
-import time
 import uuid
 
 from server.extensions import db
@@ -16,8 +15,10 @@ from tests.helpers import change, push, stamp
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 H = dt.timedelta(hours=1)
-# device stamps: real time (the server refuses stamps ahead of its clock), always increasing
-_ms = itertools.count(int(time.time() * 1000) - 3_600_000, 10)
+# device stamps: always increasing, behind the server's clock (it refuses stamps ahead of it) and
+# before every visit the tests date on their fake clock (a visit is not dated before its
+# household was registered: sync/inputs.py)
+_ms = itertools.count(int(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000), 10)
 
 
 class FakeClock:
