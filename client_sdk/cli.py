@@ -304,7 +304,8 @@ def cmd_list(client, args, out):
         rows = client.visits(_household(client, args.household) if args.household else None)
         for v in rows:
             bad = [_check(k, c.get("status")) for k, c in v["checks"].items() if c.get("status") != "ok"]
-            print(f"{_short(v['id'])}  {_local(v['visited_at'])}  " + _("household %(id)s") % {"id": _short(v["household_id"])}
+            print(f"{_short(v['id'])}  {_local(v['visited_at'])}  "
+                  + _("household %(id)s") % {"id": _short(v["household_id"])}
                   + f"  {', '.join(bad) or _('all ok')}", file=out)
     elif what == "flags":
         rows = client.flags(state=args.state)
@@ -470,7 +471,8 @@ def build_parser():
     s = sub.add_parser("visit", help=_("record a visit against the six checks"))
     s.add_argument("household")
     for key in CHECK_KEYS:
-        s.add_argument("--" + key, choices=STATUSES, default="ok", help=_("status of the %(check)s check (default ok)") % {"check": key})
+        s.add_argument("--" + key, choices=STATUSES, default="ok",
+                       help=_("status of the %(check)s check (default ok)") % {"check": i18n.name(messages.CHECKS, key)})
     s.add_argument("--note")
     s.add_argument("--at", help=_("when, ISO 8601 with offset (default: now)"))
     s.add_argument("--amends", help=_("the visit this one corrects"))

@@ -146,14 +146,16 @@ def import_areas_cmd(csv_file):
         if not code:
             raise click.ClickException(_("line %(line)d: empty code") % {"line": line})
         if code in by_code or db.session.execute(select(Area.id).where(Area.code == code)).first():
-            raise click.ClickException(_("line %(line)d: area code %(code)r exists already") % {"line": line, "code": code})
+            raise click.ClickException(_("line %(line)d: area code %(code)r exists already")
+                                       % {"line": line, "code": code})
         parent = None
         if row["parent_code"].strip():
             parent = by_code.get(row["parent_code"].strip()) or _area_by_code(row["parent_code"].strip())
         try:
             by_code[code] = create_area(code, row["name"].strip(), row["level"].strip(), parent)
         except click.ClickException as exc:
-            raise click.ClickException(_("line %(line)d: %(problem)s") % {"line": line, "problem": exc.message}) from None
+            raise click.ClickException(_("line %(line)d: %(problem)s")
+                                       % {"line": line, "problem": exc.message}) from None
         count += 1
     db.session.commit()
     click.echo(ngettext("%(n)d area imported", "%(n)d areas imported", count) % {"n": count})
@@ -345,7 +347,8 @@ def link_register_cmd(input_csv, output_csv, against_register, workers):
                     "file": input_csv, "columns": ", ".join(sorted(missing))})
             rows = [{k: (row.get(k) or "").strip() for k in linkcsv.COLUMNS} for row in reader]
     except OSError as exc:
-        raise click.ClickException(_("cannot read %(file)s: %(why)s") % {"file": input_csv, "why": exc.strerror}) from None
+        raise click.ClickException(_("cannot read %(file)s: %(why)s")
+                                   % {"file": input_csv, "why": exc.strerror}) from None
     register = _register_records()
     clusters = link_records(rows + register, workers=workers)
     members = {}
@@ -358,8 +361,8 @@ def link_register_cmd(input_csv, output_csv, against_register, workers):
             cluster = clusters[row["record_id"]]
             writer.writerow([row["record_id"], cluster, members.get(cluster, "")])
     linked = sum(1 for row in rows if clusters[row["record_id"]] in members)
-    click.echo(_("%(n)d records linked; %(linked)d match a person the server holds") % {"n": len(rows), "linked": linked},
-               err=True)
+    click.echo(_("%(n)d records linked; %(linked)d match a person the server holds")
+               % {"n": len(rows), "linked": linked}, err=True)
 
 
 def _register_records():

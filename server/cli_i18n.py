@@ -66,9 +66,11 @@ def ngettext(one, many, n):
 CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("Positional arguments"),
                N_("Show this message and exit."), N_("Show the version and exit."), N_("Error: {message}"),
                N_("Missing argument"), N_("Missing option"), N_("Missing parameter"), N_("Missing command."),
-               N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Try '{command} {option}' for help."),
+               N_("No such command {name!r}."), N_("No such option {name!r}."),
+               N_("Try '{command} {option}' for help."),
                N_("Invalid value for {param_hint}: {message}"), N_("Invalid value: {message}"),
-               N_("Aborted!"), N_("default: {default}"), N_("env var: {var}"), N_("{value!r} is not a valid {number_type}."),
+               N_("Aborted!"), N_("default: {default}"), N_("env var: {var}"),
+               N_("{value!r} is not a valid {number_type}."),
                N_("{name} {filename!r} does not exist."), N_("Could not open file {filename!r}: {message}"),
                N_("file"), N_("path"), N_("directory"), N_("Repeat for confirmation"),
                N_("Error: The two entered values do not match."), N_("Option {name!r} does not take a value."),
@@ -110,8 +112,8 @@ def teach_click():
 
 
 #: what click shows for a value of each type, and for the options and subcommands of a command
-TYPE_NAMES = {"text": N_("TEXT"), "integer": N_("INTEGER"), "path": N_("PATH"), "filename": N_("FILE"), "file": N_("FILE"),
-              "float": N_("NUMBER"), "boolean": N_("BOOLEAN")}
+TYPE_NAMES = {"text": N_("TEXT"), "integer": N_("INTEGER"), "path": N_("PATH"), "filename": N_("FILE"),
+              "file": N_("FILE"), "float": N_("NUMBER"), "boolean": N_("BOOLEAN")}
 OPTIONS_METAVAR = N_("[OPTIONS]")
 SUBCOMMAND_METAVAR = N_("COMMAND [ARGS]...")
 #: the arguments gridsync's commands take, by name

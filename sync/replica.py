@@ -340,7 +340,7 @@ def _grid_of(view, policy, entity, fields, existing):
             # out of scope first: a record elsewhere is not acknowledged to exist
             policy.check_write(existing.values["grid_id"], "household")
             raise _cross_grid("a household cannot move to another grid by sync")
-        policy.check_write(grid, "household")
+        _in_scope(policy, grid, "household", "grid_id")
         return grid
     hid = fields.get("household_id") or existing.values["household_id"]
     grid = _household(view, hid, entity, policy).values["grid_id"]
@@ -352,14 +352,23 @@ def _grid_of(view, policy, entity, fields, existing):
         if old_grid != grid:
             policy.check_write(old_grid, entity)
             raise _cross_grid(f"a {entity} cannot move to a household in another grid by sync")
-    policy.check_write(grid, entity)
+    _in_scope(policy, grid, entity, "household_id")
     person = fields.get("person_id")
     if entity == "flag" and person:
         member = _reference(view, policy, "person", person, entity, "person_id")
-        policy.check_write(view.grid_of("person", member), "person")
+        _in_scope(policy, view.grid_of("person", member), "person", "person_id")
         if policy.local and member.values.get("household_id") != hid:
             raise InvalidChange("person_id is not a member of the flag's household", field="person_id")
     return grid
+
+
+def _in_scope(policy, grid, what, field):
+    """``policy.check_write``, its refusal naming the field through which the grid was found."""
+    try:
+        policy.check_write(grid, what)
+    except OutOfScope as exc:
+        exc.field = exc.field or field
+        raise
 
 
 def _record(change, view, policy, out, checklists=None, now=None):
@@ -412,14 +421,7 @@ def _visit(change, fields, view, policy, out, checklists, rules):
     hid = fields["household_id"]
     home = _household(view, hid, "visit", policy)
     grid = home.values["grid_id"]
-    policy.check_write(grid, "visit")
-    # after scope: a household elsewhere answers as one the server does not have. Judged by the
-    # household's stamps, which the device that typed the visit held too (it must hold the
-    # household to visit it), so what the device accepted the server accepts (sync/inputs.py)
-    # The server's own changes (an import of records kept on paper, the demo city's history) may
-    # date a visit before the household was registered here.
-    if not policy.server:
-        inputs.not_before_household("visited_at", fields["visited_at"], inputs.household_born_ms(home.stamps))
+    _in_scope(policy, grid, "visit", "household_id")
     # after scope: a taken id answers the same wherever the visit holding it lies
     if eid in view.visits:
         raise InvalidChange("this visit is already recorded and visits are never edited; "
@@ -428,6 +430,13 @@ def _visit(change, fields, view, policy, out, checklists, rules):
     if amends and view.visits.get(amends) != hid:
         raise InvalidChange("amends_id must name an earlier visit to the same household", field="amends_id",
                             code="unknown_reference")
+    # Last, so that what scope conceals answers as before. Judged by the household's stamps, which
+    # the device that typed the visit held too (it must hold the household to visit it), so what
+    # the device accepted the server accepts (sync/inputs.py). The server's own changes (an
+    # import of visits kept on paper, the demo city's history) may date one before the household
+    # was registered here.
+    if not policy.server:
+        inputs.not_before_household("visited_at", fields["visited_at"], inputs.household_born_ms(home.stamps))
     view.visits[eid] = hid
     out.visits.append(Logged(change, fields, grid))
     if rules is not None:

@@ -145,8 +145,9 @@ def lock_grids(grids):
 def _grids(view, changes):
     found = {rec.values.get("grid_id") for rec in view.records["household"].values()}
     found |= {rec.grid for rec in view.records["flag"].values()}
+    # a grid_id of any JSON type may arrive here (the engine refuses it later, naming the field)
     found |= {c["fields"].get("grid_id") for c in changes if c["entity"] == "household"
-              and isinstance(c["fields"], dict)}
+              and isinstance(c["fields"], dict) and isinstance(c["fields"].get("grid_id"), str)}
     return {g for g in found if isinstance(g, str) and _is_uuid(g)}
 
 

@@ -1,5 +1,6 @@
 """The server refuses bad typed values per change (push) and per request (REST), with a code
 naming the field, and saves nothing of them (rules in sync/inputs.py)."""
+import datetime as dt
 import json
 import time
 import uuid
@@ -7,6 +8,7 @@ import uuid
 import pytest
 
 from sync.checklist import CHECK_KEYS
+from sync.entities import ENTITIES
 from tests.helpers import change, push, stamp
 
 
@@ -132,7 +134,6 @@ def test_a_device_may_not_write_an_escalation_reason(client, auth, home):
 
 
 def _iso(ms):
-    import datetime as dt
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -163,3 +164,51 @@ def test_a_rest_visit_before_its_household_is_422_naming_the_field(client, auth,
     assert "visited_at" in resp.json["errors"]
     en = client.post("/api/v1/visits?lang=en", headers=h, json=body)
     assert en.json["message"].startswith("visited_at is before the household was registered")
+
+
+def test_random_values_pushed_in_every_typed_field_never_fail_the_server_or_save_an_invalid_value(
+        client, auth, home, city):
+    """Every field of every entity (sync/entities.py), pushed as a device would: no 500, each
+    change applied or refused naming its field, and what the server kept valid by its rules."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from tests.sync.test_typed_fields import BASE, FIELDS, VALUES, assert_valid
+    h = auth.headers("w1")
+    now = int(time.time() * 1000)
+    pid = client.post("/api/v1/persons", headers=h, json={"household_id": home, "name": "王伟"}).json["id"]
+    fid = str(uuid.uuid4())
+    assert push(client, h, "dev-w1", [change("flag", fid, {"household_id": home, "category": "elderly_alone",
+                                                           "colour": "green"}, stamp(now))]).status_code == 200
+    ids = {"household": home, "person": pid, "flag": fid}
+    refs = {"grid_id": city["G1"], "household_id": home, "flag_id": fid}
+    tick = iter(range(1, 10**6))
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(which=st.sampled_from(FIELDS), value=VALUES, new=st.booleans())
+    def check(which, value, new):
+        entity, name = which
+        base = {k: refs.get(k, v) for k, v in BASE[entity].items()}
+        base = dict(base, visited_at=_iso(now)) if entity == "visit" else base
+        eid = str(uuid.uuid4()) if new or entity not in ids else ids[entity]
+        fields = dict(base, **{name: value}) if new or entity not in ids else {name: value}
+        resp = client.post("/api/v1/sync/push", headers=h, data=json.dumps({
+            "device_id": "dev-w1", "schema_version": 1,
+            "changes": [change(entity, eid, fields, stamp(now, counter=next(tick) % 9999))]}),
+            content_type="application/json")
+        assert resp.status_code < 500, resp.get_data(as_text=True)
+        if resp.status_code != 200:
+            assert resp.json["code"] and resp.json["message"]
+            return
+        (result,) = resp.json["results"]
+        if result["status"] == "rejected":
+            assert result["reason"]["code"] and result["reason"].get("field"), (which, value, new, result)
+            return
+        if entity in ("household", "person") and name in ENTITIES[entity].fields:
+            kept = client.get(f"/api/v1/{entity}s/{eid}", headers=h).json
+            if name in kept:
+                assert_valid(entity, name, kept[name])
+        elif entity == "visit":
+            at = dt.datetime.fromisoformat(fields["visited_at"].replace("Z", "+00:00")).timestamp() * 1000 \
+                if name == "visited_at" else now
+            assert at <= time.time() * 1000 + 3_600_000
+    check()

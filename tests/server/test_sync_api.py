@@ -1,5 +1,6 @@
 """Sync stories told through the HTTP API: conflicts kept and resolved, append-only visits,
 flag events, clear rejections, and the resync signal."""
+import datetime as dt
 import gzip
 import json
 import time
@@ -21,6 +22,11 @@ def checks(**over):
     out = {k: {"status": "ok", "answers": {}, "note": ""} for k in CHECK_KEYS}
     out.update(over)
     return out
+
+
+def _iso(ms):
+    """A visit time (after the household was registered, as a worker at the door dates it)."""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def make_household(client, h, city, device="dev-w1", ms=NOW - 60_000):
@@ -68,9 +74,8 @@ def test_visits_are_append_only_and_corrected_by_amendments(client, auth, city):
     h = auth.headers("w1")
     hid = make_household(client, h, city)
     vid = str(uuid.uuid4())
-    # a visit dated after the household was registered (never before it: issue 16)
-    visited = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 - 60))
-    visit = {"household_id": hid, "visited_at": visited, "checklist_version": 1, "checks": checks()}
+    visit = {"household_id": hid, "visited_at": _iso(NOW - 30_000), "checklist_version": 1,
+             "checks": checks()}
     assert push(client, h, "dev-w1", [change("visit", vid, visit, stamp(NOW - 3000))]).json["results"][0][
         "status"] == "applied"
     edit = push(client, h, "dev-w1", [change("visit", vid, {**visit, "note": "changed"}, stamp(NOW - 2000))])
@@ -102,8 +107,7 @@ def test_a_flag_moves_through_its_loop_by_pushed_events(client, auth, city):
              for i, (action, frm) in enumerate([("confirm", "reported"), ("start", "confirmed"),
                                                 ("resolve", "in_progress")])]
     assert {r["status"] for r in push(client, staff, "dev-comm1", steps).json["results"]} == {"applied"}
-    visited = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 - 60))
-    verify = [change("visit", vid, {"household_id": hid, "visited_at": visited,
+    verify = [change("visit", vid, {"household_id": hid, "visited_at": _iso(NOW),
                                     "checklist_version": 1, "checks": checks()}, stamp(t + 20)),
               change("flag_event", uuid.uuid4(), {"flag_id": fid, "action": "verify", "from_state": "resolved",
                                                   "visit_id": vid}, stamp(t + 21))]

@@ -9,7 +9,7 @@ import { RELATIONS, GENDERS } from "../core/entities.js";
 import { maskIdNumber } from "../core/identity.js";
 import { chooseLanguage, initLanguage, label, language, t, TABLES } from "../i18n/index.js";
 import { FieldApp } from "./field.js";
-import { door, errText, field, flagBadge, formValues, go, h, input, message, select, show, when } from "./ui.js";
+import { door, errDetail, errText, field, flagBadge, formValues, go, h, input, message, select, show, when } from "./ui.js";
 import { visitView } from "./visit.js";
 
 let app;
@@ -141,7 +141,7 @@ function newHouseholdView(params) {
       const id = await app.createHousehold(v);
       go(`#/household/${id}`);
     } catch (err) {
-      document.getElementById("matches").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      document.getElementById("matches").replaceChildren(message(errDetail(err), "error"));
     }
   });
   show(form);
@@ -209,7 +209,7 @@ function editHouseholdView(hid) {
       if (Object.keys(changed).length) await app.updateRecord("household", hid, changed);
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("edit-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      document.getElementById("edit-msg").replaceChildren(message(errDetail(err), "error"));
     }
   });
   show(form);
@@ -242,7 +242,7 @@ function newPersonView(hid) {
       await app.addPerson(hid, v);
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("matches").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      document.getElementById("matches").replaceChildren(message(errDetail(err), "error"));
     }
   });
   show(form);
@@ -270,7 +270,7 @@ function newFlagView(hid) {
       await app.raiseFlag(hid, { category: v.category, colour: v.colour, personId: v.person_id || null, note: v.note || null });
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("flag-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      document.getElementById("flag-msg").replaceChildren(message(errDetail(err), "error"));
     }
   });
   show(form);
@@ -291,7 +291,7 @@ function flagView(fid) {
       await app.moveFlag(fid, action, { visitId, note: document.getElementById("f-note")?.value || null });
       flagView(fid);
     } catch (err) {
-      box.replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      box.replaceChildren(message(errDetail(err), "error"));
     }
   };
   show(h("section", { class: "card", id: "flag" },
@@ -349,7 +349,9 @@ function syncView() {
       h("ul", { id: "refused", class: "list" }, refused.map((r) => h("li", { class: "refused-item" },
         h("b", {}, label("entity", r.change.entity), " ", r.change.fields.address || r.change.fields.name
           || label("category", r.change.fields.category || "") || label("action", r.change.fields.action || "")),
-        h("div", {}, errText(r.reason || {})), h("small", { class: "reason" }, r.reason?.message || ""),
+        h("div", {}, errText(r.reason || {})),
+        // the server's detail is in English: shown beside the words only to an English reader
+        language() === "en" ? h("small", { class: "reason" }, r.reason?.message || "") : null,
         h("button", { type: "button", class: "small", onclick: async () => { await app.dismissRefused(r.change.change_id); syncView(); } }, t("dismiss")))))));
 }
 

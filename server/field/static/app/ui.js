@@ -1,6 +1,6 @@
 // DOM helpers for the screens: elements built with text set as text (nothing typed is ever
 // parsed as HTML), form fields, messages, and the few formats every screen shares.
-import { label, t } from "../i18n/index.js";
+import { label, language, t } from "../i18n/index.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -38,6 +38,12 @@ export const errText = (err) => {
   const known = `err.${err.code}`, byField = `${known}.${err.field}`;
   const text = t(byField) !== byField ? t(byField, err.params) : t(known, err.params);
   return text === known ? `${t("err.error")}${t("sep")}${err.message || err.code}` : text;
+};
+/** A refusal at entry: its words, and to an English reader the check's own detail after them
+ * (the detail is English; a Chinese reader has the words only, which name the field). */
+export const errDetail = (err) => {
+  const said = errText(err);
+  return language() === "en" && err.message && !said.includes(err.message) ? `${said}${t("sep")}${err.message}` : said;
 };
 export const door = (hh) => [hh.address, hh.building, hh.unit, hh.room].filter(Boolean).join(" ");
 

@@ -3,7 +3,7 @@
 // worker answers, so a red warning shows at the door and its flag is raised with the visit.
 import { CHECK_KEYS } from "../core/checklist.js";
 import { label, t } from "../i18n/index.js";
-import { field, go, h, input, message, select, show, errText } from "./ui.js";
+import { errDetail, field, go, h, input, message, select, show } from "./ui.js";
 
 function answerInput(name, spec, members) {
   const opt = (o) => [o, label("opt", o)];
@@ -122,7 +122,7 @@ export function visitView(app, hid) {
       }
       go(`#/household/${hid}`);
     } catch (err) {
-      document.getElementById("visit-msg").replaceChildren(message(`${errText(err)}${t("sep")}${err.message}`, "error"));
+      document.getElementById("visit-msg").replaceChildren(message(errDetail(err), "error"));
     }
   });
   show(form);
