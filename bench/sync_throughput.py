@@ -186,8 +186,9 @@ class ChangeFactory:
             out.append(self._change("person", pid, pfields, grid))
         trouble = rng.choice(CHECK_KEYS) if rng.random() < 0.15 else None
         for _ in range(rng.choice((2, 3, 4, 4, 5, 6))):              # 4.0 on average
-            when = self.now - dt.timedelta(days=rng.randint(1, 365), hours=rng.randint(0, 10),
-                                           minutes=rng.randint(0, 59))
+            # visited while the household was being registered (a visit may not be dated before
+            # its household was registered, less the hour of clock skew the server allows)
+            when = self.now - dt.timedelta(minutes=rng.randint(0, 50), seconds=rng.randint(0, 59))
             vfields = {"household_id": hid, "visited_at": when.isoformat().replace("+00:00", "Z"),
                        "checklist_version": 1, "checks": self._checks(members, trouble),
                        "note": rng.choice(VISIT_NOTES)}
