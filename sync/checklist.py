@@ -169,8 +169,8 @@ def validate_checks(checks, version, checklists=None):
         raise InvalidChange(f"checks is missing {', '.join(missing)}", field="checks")
     checkers = _checkers(registry, version)
     for key, item in checks.items():
-        spec = items.get(key)
-        if spec is None:
+        questions = checkers.get(key)
+        if questions is None:
             where = f"checks.{key}"
             raise InvalidChange(f"{where}: not an item of checklist version {version}", field=where)
         if not isinstance(item, dict):
@@ -186,7 +186,6 @@ def validate_checks(checks, version, checklists=None):
         if not isinstance(answers, dict):
             where = f"checks.{key}"
             raise InvalidChange(f"{where}.answers must be an object", field=f"{where}.answers")
-        questions = checkers[key]
         for name, value in answers.items():
             check = questions.get(name)
             if check is None:
