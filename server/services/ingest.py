@@ -14,8 +14,7 @@ import functools
 import uuid
 
 from flask import current_app
-from sqlalchemy import any_, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, text, update
 
 from sync import COMPATIBLE_SCHEMA_VERSIONS
 from sync.clock import stamp_wall_ms, wall_clock_ms
@@ -170,16 +169,6 @@ def _uuids(ids):
     return out
 
 
-def _among(column, ids):
-    """``column IN ids`` for ids that may be invalid (skipped). On PostgreSQL ``= ANY(array)``:
-    one parameter, where an IN list of hundreds of ids is a statement the driver must parse
-    for its placeholders on every push (psycopg caches only short queries)."""
-    ids = _uuids(ids)
-    if _postgres():
-        return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
-    return column.in_(ids)
-
-
 def load(changes):
     """A ``View`` holding every row the batch may read, fetched round by round until the
     engine wants nothing more (a person's household, a merged-away copy's survivor)."""
@@ -192,16 +181,16 @@ def load(changes):
             _load_records(view, entity, want.get(entity))
         if want.get("visit"):
             for vid, hid in db.session.execute(select(Visit.id, Visit.household_id)
-                                               .where(_among(Visit.id, want["visit"]))):
+                                               .where(Visit.id.in_(_uuids(want["visit"])))):
                 view.visits[str(vid)] = str(hid)
         if want.get("flag_event"):
             view.events.update(str(i) for i in db.session.execute(
-                select(FlagEvent.id).where(_among(FlagEvent.id, want["flag_event"]))).scalars())
+                select(FlagEvent.id).where(FlagEvent.id.in_(_uuids(want["flag_event"])))).scalars())
         if want.get("trail"):
             _load_trails(view, want["trail"])
         if want.get("change"):
             view.applied.update(str(i) for i in db.session.execute(
-                select(ChangeLog.change_id).where(_among(ChangeLog.change_id, want["change"]))).scalars())
+                select(ChangeLog.change_id).where(ChangeLog.change_id.in_(_uuids(want["change"])))).scalars())
         for kind, ids in want.items():
             view.looked(kind, ids)
 
@@ -211,20 +200,21 @@ def _load_records(view, entity, ids):
         return
     model = MODELS[entity]
     v = vault()
-    for row in db.session.execute(select(model).where(_among(model.id, ids))).scalars():
+    for row in db.session.execute(select(model).where(model.id.in_(_uuids(ids)))).scalars():
         view.put(entity, str(row.id), row_values(entity, row, v), row.stamps)
         if entity == "flag":
             view.records["flag"][str(row.id)].grid = str(row.grid_id)
 
 
 def _load_trails(view, flag_ids):
+    ids = _uuids(flag_ids)
     rows = {str(f.id): f for f in db.session.execute(
-        select(Flag.id, Flag.level, Flag.current_level, Flag.state).where(_among(Flag.id, flag_ids)))}
+        select(Flag.id, Flag.level, Flag.current_level, Flag.state).where(Flag.id.in_(ids)))}
     actions = {}
     # in stamp order: a department's summons steps are folded in order
     for fid, action, level, dept in db.session.execute(
             select(FlagEvent.flag_id, FlagEvent.action, FlagEvent.level, FlagEvent.department_id)
-            .where(_among(FlagEvent.flag_id, flag_ids)).order_by(FlagEvent.stamp)):
+            .where(FlagEvent.flag_id.in_(ids)).order_by(FlagEvent.stamp)):
         actions.setdefault(str(fid), []).append((action, level, str(dept) if dept else None))
     for fid, row in rows.items():
         view.trails[fid] = Trail.of(row.level, row.current_level, actions.get(fid, ()), row.state)
