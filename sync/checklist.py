@@ -105,36 +105,55 @@ def default_checklists():
 
 def _answer_problem(spec, value):
     """What is wrong with one answer, or None (the common case, kept cheap)."""
-    if value is None:
-        return None
+    return None if value is None else _checker(spec)(value)
+
+
+def _checker(spec):
+    """One question's check, built once per checklist version: ``value`` (not None) -> what is
+    wrong with it, or None. A push validates thousands of answers against a handful of questions."""
     kind = spec["type"]
+    wrong = f"must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     if kind == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif kind == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == "boolean":
-        ok = isinstance(value, bool)
-    elif kind == "text":
-        ok = isinstance(value, str) and len(value) <= _MAX_TEXT and "\x00" not in value
-    elif kind == "choice":
-        ok = value in spec["options"]
-        if not ok:
-            return f"must be one of {', '.join(map(str, spec['options']))}"
-    else:
+        return lambda value: None if isinstance(value, (int, float)) and not isinstance(value, bool) else wrong
+    if kind == "integer":
+        return lambda value: None if isinstance(value, int) and not isinstance(value, bool) else wrong
+    if kind == "boolean":
+        return lambda value: None if isinstance(value, bool) else wrong
+    if kind == "text":
+        return lambda value: None if isinstance(value, str) and len(value) <= _MAX_TEXT and "\x00" not in value \
+            else wrong
+    if kind == "choice":
+        options = spec["options"]
+        wrong = f"must be one of {', '.join(map(str, options))}"
+        return lambda value: None if value in options else wrong
+    fields = {name: _checker(field) for name, field in spec["fields"].items()}
+
+    def rows(value):
         if not isinstance(value, list) or len(value) > _MAX_ROWS:
             return f"must be a list of at most {_MAX_ROWS} rows"
         for i, row in enumerate(value):
             if not isinstance(row, dict):
                 return f"row {i} must be an object"
             for name, cell in row.items():
-                field = spec["fields"].get(name)
-                if field is None:
+                check = fields.get(name)
+                if check is None:
                     return f"row {i}: {name} is not a field of this question"
-                problem = _answer_problem(field, cell)
+                problem = None if cell is None else check(cell)
                 if problem:
                     return f"row {i}: {name} {problem}"
         return None
-    return None if ok else f"must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    return rows
+
+
+def _checkers(registry, version):
+    """``{item: {question: check}}`` of a checklist version, built on first use and kept on the
+    registry (a registry's versions do not change once loaded)."""
+    cache = registry.__dict__.setdefault("_checkers", {})
+    found = cache.get(version)
+    if found is None:
+        found = cache[version] = {key: {q: _checker(spec) for q, spec in item["questions"].items()}
+                                  for key, item in registry.versions[version].items()}
+    return found
 
 
 def validate_checks(checks, version, checklists=None):
@@ -148,31 +167,37 @@ def validate_checks(checks, version, checklists=None):
     missing = [k for k in items if k not in checks]
     if missing:
         raise InvalidChange(f"checks is missing {', '.join(missing)}", field="checks")
+    checkers = _checkers(registry, version)
     for key, item in checks.items():
-        where = f"checks.{key}"
-        spec = items.get(key)
-        if spec is None:
+        questions = checkers.get(key)
+        if questions is None:
+            where = f"checks.{key}"
             raise InvalidChange(f"{where}: not an item of checklist version {version}", field=where)
         if not isinstance(item, dict):
+            where = f"checks.{key}"
             raise InvalidChange(f"{where}: must be an object", field=where)
-        unknown = item.keys() - _ITEM_KEYS
-        if unknown:
-            raise InvalidChange(f"{where}: unknown keys {', '.join(sorted(unknown))}", field=where)
+        if not _ITEM_KEYS.issuperset(item):
+            where = f"checks.{key}"
+            raise InvalidChange(f"{where}: unknown keys {', '.join(sorted(item.keys() - _ITEM_KEYS))}", field=where)
         if item.get("status") not in STATUSES:
+            where = f"checks.{key}"
             raise InvalidChange(f"{where}.status must be one of {', '.join(STATUSES)}", field=f"{where}.status")
         answers = item.get("answers", {})
         if not isinstance(answers, dict):
+            where = f"checks.{key}"
             raise InvalidChange(f"{where}.answers must be an object", field=f"{where}.answers")
-        questions = spec["questions"]
         for name, value in answers.items():
-            question = questions.get(name)
-            if question is None:
+            check = questions.get(name)
+            if check is None:
+                where = f"checks.{key}"
                 raise InvalidChange(f"{where}.answers.{name}: not a question of checklist version {version}",
                                     field=f"{where}.answers.{name}")
-            problem = _answer_problem(question, value)
+            problem = None if value is None else check(value)
             if problem:
+                where = f"checks.{key}"
                 raise InvalidChange(f"{where}.answers.{name} {problem}", field=f"{where}.answers.{name}")
         note = item.get("note")
         if note is not None and (not isinstance(note, str) or len(note) > _MAX_TEXT or "\x00" in note):
+            where = f"checks.{key}"
             raise InvalidChange(f"{where}.note must be text of at most {_MAX_TEXT} characters", field=f"{where}.note")
     return checks

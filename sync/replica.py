@@ -130,15 +130,18 @@ def wanted(changes, view, *, trails=True):
     trails of flags that events move, and whether change ids were applied already. Empty when
     the view holds all it needs."""
     want = {k: set() for k in view._looked}
+    want["change"].update(c["change_id"] for c in changes)
+    references = [(key, want[target]) for key, target in REFERENCES]
     for c in changes:
         entity, f = c["entity"], c["fields"]
         want[entity].add(c["entity_id"])
-        want["change"].add(c["change_id"])
-        for key, target in REFERENCES:
-            ref = f.get(key) if isinstance(f, dict) else None
+        if not isinstance(f, dict):
+            continue
+        for key, ids in references:
+            ref = f.get(key)
             if isinstance(ref, str):
-                want[target].add(ref)
-        if trails and entity == "flag_event" and isinstance(f, dict) and isinstance(f.get("flag_id"), str):
+                ids.add(ref)
+        if trails and entity == "flag_event" and isinstance(f.get("flag_id"), str):
             want["trail"].add(f["flag_id"])
     for entity in RECORDS:
         for rec in view.records[entity].values():
@@ -148,8 +151,8 @@ def wanted(changes, view, *, trails=True):
                 want[entity].add(rec.values["merged_into"])
     held = {"visit": view.visits, "flag_event": view.events, "trail": view.trails, "change": view.applied,
             **view.records}
-    return {kind: ids - set(held[kind]) - view._looked[kind] for kind, ids in want.items()
-            if ids - set(held[kind]) - view._looked[kind]}
+    lacking = {kind: ids.difference(held[kind], view._looked[kind]) for kind, ids in want.items()}
+    return {kind: ids for kind, ids in lacking.items() if ids}
 
 
 # --- who applies a batch ---------------------------------------------------------------------

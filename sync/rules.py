@@ -91,21 +91,29 @@ def _check_condition(cond, where):
         raise ChecklistConfigError(f"{where}: not a condition: {sorted(cond)}")
 
 
-def _answer(checks, path):
-    item, _, question = path.partition(".")
-    return ((checks.get(item) or {}).get("answers") or {}).get(question)
+def _answerer(item, question):
+    """``checks -> the answer at item.question`` with the path split once, at compile time."""
+    def answer(checks):
+        return ((checks.get(item) or {}).get("answers") or {}).get(question)
+    return answer
 
 
-def _compare(actual, cond, settings):
-    expected = cond["value"]
-    if isinstance(expected, dict) and "setting" in expected:
-        expected = settings.get(expected["setting"])
-    if actual is None or expected is None:
-        return False
-    try:
-        return bool(_OPS[cond["op"]](actual, expected))
-    except TypeError:
-        return False
+def _comparer(cond):
+    """``(actual, settings) -> bool``: the comparison of a condition, its operator and expected
+    value (or the setting that holds it) looked up once, at compile time."""
+    op, expected = _OPS[cond["op"]], cond["value"]
+    from_setting = isinstance(expected, dict) and "setting" in expected
+    setting = expected["setting"] if from_setting else None
+
+    def compare(actual, settings):
+        want = settings.get(setting) if from_setting else expected
+        if actual is None or want is None:
+            return False
+        try:
+            return bool(op(actual, want))
+        except TypeError:
+            return False
+    return compare
 
 
 def _compile(cond):
@@ -114,9 +122,9 @@ def _compile(cond):
         parts = [_compile(c) for c in cond["all"]]
         return lambda checks, settings, row: all(p(checks, settings, row) for p in parts)
     if "rows" in cond:
-        path, inner = cond["rows"], _compile(cond["any"])
+        answer, inner = _answerer(*cond["rows"].partition(".")[::2]), _compile(cond["any"])
         return lambda checks, settings, row: any(
-            isinstance(r, dict) and inner(checks, settings, r) for r in (_answer(checks, path) or ()))
+            isinstance(r, dict) and inner(checks, settings, r) for r in (answer(checks) or ()))
     if "any" in cond:
         parts = [_compile(c) for c in cond["any"]]
         return lambda checks, settings, row: any(p(checks, settings, row) for p in parts)
@@ -124,11 +132,12 @@ def _compile(cond):
         items = CHECK_KEYS if cond["status"] == "*" else (cond["status"],)
         wanted = frozenset(cond["in"])
         return lambda checks, settings, row: any((checks.get(k) or {}).get("status") in wanted for k in items)
+    compare = _comparer(cond)
     if "field" in cond:
         name = cond["field"]
-        return lambda checks, settings, row: row is not None and _compare(row.get(name), cond, settings)
-    path = cond["answer"]
-    return lambda checks, settings, row: _compare(_answer(checks, path), cond, settings)
+        return lambda checks, settings, row: row is not None and compare(row.get(name), settings)
+    answer = _answerer(*cond["answer"].partition(".")[::2])
+    return lambda checks, settings, row: compare(answer(checks), settings)
 
 
 def load_rules(path=None):

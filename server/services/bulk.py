@@ -51,7 +51,10 @@ def _copy(conn, table, rows):
     extra = [name for name, _ in defaults]
     columns = ", ".join(f'"{n}"' for n in names + extra)
     raw = conn.connection.dbapi_connection
+    oids = _column_oids(raw, table.name, columns)
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        # each column's dumper chosen once for the whole COPY, not looked up for every value
+        copy.set_types(oids)
         for row in rows:
             values = list(pick(row)) if len(names) > 1 else [pick(row)]
             for i, proc in convert:
@@ -59,3 +62,20 @@ def _copy(conn, table, rows):
             for _, default in defaults:
                 values.append(default.arg(None) if default.is_callable else default.arg)
             copy.write_row(values)
+
+
+#: (table, columns) -> the columns' type oids; kept only for built-in types, whose oids are the
+#: same in every database
+_OIDS = {}
+_FIRST_USER_OID = 16384
+
+
+def _column_oids(raw, table, columns):
+    oids = _OIDS.get((table, columns))
+    if oids is None:
+        with raw.cursor() as cur:
+            cur.execute(f'SELECT {columns} FROM "{table}" LIMIT 0')
+            oids = [d.type_code for d in cur.description]
+        if all(o < _FIRST_USER_OID for o in oids):
+            _OIDS[table, columns] = oids
+    return oids
