@@ -47,7 +47,7 @@ from stdnum.cn import ric  # noqa: E402
 
 from sync import SCHEMA_VERSION  # noqa: E402
 from sync.checklist import CHECK_KEYS  # noqa: E402
-from sync.clock import HybridClock, wall_clock_ms  # noqa: E402
+from sync.clock import HybridClock  # noqa: E402
 
 from benchapp import app_config, migrate  # noqa: E402
 
@@ -59,8 +59,6 @@ GZIP_LEVEL = 6
 RAW_TRIALS = 3          # the raw ceiling is the best of this many trials, each on a fresh table
 WORKER, PASSWORD = "bench1", "pw-bench1"
 PUSH_DEVICE, PULL_DEVICE = "bench-tab-1", "bench-tab-2"
-#: how long before the run the households were registered (visits are dated up to a year back)
-REGISTERED_AGO_MS = 400 * 86_400_000
 
 
 # --- realistic changes ----------------------------------------------------------------------
@@ -89,9 +87,7 @@ class ChangeFactory:
 
     def __init__(self, rng, grid_ids, device_id):
         self.rng, self.grid_ids = rng, list(grid_ids)
-        # The tablet registered these households a while ago and has visited them since: a visit
-        # may not be dated before its household existed (sync/inputs.py not_before_household).
-        self.clock = HybridClock(device_id, wall=lambda: wall_clock_ms() - REGISTERED_AGO_MS)
+        self.clock = HybridClock(device_id)
         self.now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.households = 0
 
