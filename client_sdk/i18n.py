@@ -1,51 +1,17 @@
 """The tablet's words (stdlib gettext over client_sdk/locale/, domain ``fieldsync``): Chinese
 (zh_CN) by default, English when ``--lang en`` or the environment (LANGUAGE, LC_ALL,
 LC_MESSAGES, LANG) asks for it. Codes stay stable; only what a person reads is translated."""
-import gettext as _gettext
 import os
 
 from sync import messages
 from sync.messages import N_
+from sync.words import Words
 
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 DOMAIN = "fieldsync"
-LANGUAGES = ("zh_CN", "en")
 
-_current = {"lang": None, "translation": None}
-
-
-def pick(lang=None, environ=None):
-    """``zh_CN`` or ``en``: the one asked for, else the environment's, else Chinese."""
-    environ = os.environ if environ is None else environ
-    wanted = lang or next((environ[k] for k in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG") if environ.get(k)), "")
-    wanted = wanted.split(":")[0].split(".")[0].replace("-", "_").lower()
-    return "en" if wanted.startswith("en") else LANGUAGES[0]
-
-
-def use(lang=None):
-    """Switch the words to ``lang`` (as ``pick`` reads it); returns the language chosen."""
-    chosen = pick(lang)
-    _current["lang"] = chosen
-    _current["translation"] = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
-    return chosen
-
-
-def language():
-    if _current["lang"] is None:
-        use()
-    return _current["lang"]
-
-
-def _(text):
-    if _current["translation"] is None:
-        use()
-    return _current["translation"].gettext(text)
-
-
-def ngettext(one, many, n):
-    if _current["translation"] is None:
-        use()
-    return _current["translation"].ngettext(one, many, n)
+_words = Words(DOMAIN, LOCALE_DIR)
+use, language, _, ngettext = _words.use, _words.language, _words.gettext, _words.ngettext
 
 
 def accept_language():

@@ -6,59 +6,28 @@ too, and so do the one-line helps of the commands Flask and Flask-Migrate bring.
 Help texts are English message ids given as ``help=N_(...)``; ``speak(command)`` puts each in the
 reader's language when the command line starts (the English kept, so it can be said again).
 """
-import gettext as _gettext
 import os
 
 import click
 
 from sync.messages import N_
+from sync.words import Words
 
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "translations")
-DOMAIN = "messages"
 #: Babel names zh_CN with its script (server/translations/zh_Hans_CN/)
-CATALOGUES = {"zh_CN": "zh_Hans_CN", "en": "en"}
-
-_current = {"lang": None, "translation": None}
+_words = Words("messages", LOCALE_DIR, {"zh_CN": "zh_Hans_CN", "en": "en"})
+language, _, ngettext = _words.language, _words.gettext, _words.ngettext
 #: the commands spoken so far, said again when the language changes: (command, theirs)
 _spoken = {}
-
-
-def pick(environ=None):
-    """``zh_CN`` or ``en``: the environment's language, else Chinese."""
-    environ = os.environ if environ is None else environ
-    wanted = next((environ[k] for k in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG") if environ.get(k)), "")
-    wanted = wanted.split(":")[0].split(".")[0].replace("-", "_").lower()
-    return "en" if wanted.startswith("en") else "zh_CN"
 
 
 def use(lang=None):
     """Say everything in ``lang`` (``zh_CN`` or ``en``; default: the environment's) from now on,
     the helps of the commands already spoken included; returns the language chosen."""
-    chosen = "en" if (lang or pick()).lower().startswith("en") else "zh_CN"
-    _current["lang"] = chosen
-    _current["translation"] = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[CATALOGUES[chosen]],
-                                                   fallback=True)
+    chosen = _words.use(lang)
     for command, theirs, name in list(_spoken.values()):
         speak(command, theirs=theirs, name=name)
     return chosen
-
-
-def language():
-    if _current["lang"] is None:
-        use()
-    return _current["lang"]
-
-
-def _(text):
-    if _current["translation"] is None:
-        use()
-    return _current["translation"].gettext(text)
-
-
-def ngettext(one, many, n):
-    if _current["translation"] is None:
-        use()
-    return _current["translation"].ngettext(one, many, n)
 
 
 #: click's own words, which it looks up through each module's ``_``: listed so the catalogue

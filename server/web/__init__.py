@@ -11,9 +11,10 @@ import hmac
 import secrets
 import time
 
-from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from sync.entities import parse_uuid
 
@@ -103,6 +104,29 @@ def strict_headers(resp, static=False):
 @bp.after_request
 def _headers(resp):
     return strict_headers(resp, static=request.endpoint == "review_web.static")
+
+
+def staff_pages(blueprint, roles, refusal):
+    """What every staff blueprint beyond /review does alike: CSRF on posts, the log-in (a visitor
+    goes to it and comes back), only ``roles`` (others get ``refusal``, a message id), the
+    caller's scope on ``g``, strict headers, and errors as the review's error page."""
+
+    @blueprint.before_request
+    def _load_staff():
+        check_csrf()
+        worker = session_worker()
+        if worker is None:
+            return redirect(url_for("review_web.login", next=request.full_path if request.args else request.path))
+        if worker.role not in roles:
+            abort(403, description=gettext(refusal))
+        g.worker, g.scope = worker, scope_for(worker)
+        return None
+
+    blueprint.after_request(strict_headers)
+
+    @blueprint.errorhandler(HTTPException)
+    def _http_error(exc):
+        return render_template("review_error.html", code=exc.code, message=exc.description), exc.code
 
 
 from . import views  # noqa: E402,F401  (registers the routes on bp)

@@ -6,16 +6,15 @@ import re
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from werkzeug.exceptions import HTTPException
 
 from sync.entities import parse_uuid
 from sync.messages import N_
 
 from ..extensions import db
 from ..models.accounts import ROLES
-from ..scope import home_area, scope_for
+from ..scope import home_area
 from ..services import admin
-from . import check_csrf, session_worker, strict_headers
+from . import staff_pages
 
 admin_bp = Blueprint("admin_web", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -24,22 +23,8 @@ _REFUSALS = {"self": N_("You cannot disable your own account."),
              "rank": N_("Only an account below your own level can be disabled or enabled here.")}
 
 
-@admin_bp.before_request
-def _load_admin():
-    check_csrf()
-    worker = session_worker()
-    if worker is None:
-        return redirect(url_for("review_web.login", next=request.full_path if request.args else request.path))
-    if worker.role not in admin.ADMIN_ROLES:
-        abort(403, description=gettext("The admin pages are for administrators, the civil affairs bureau and "
-                                       "the staff of districts and streets"))
-    g.worker, g.scope = worker, scope_for(worker)
-    return None
-
-
-@admin_bp.after_request
-def _headers(resp):
-    return strict_headers(resp)
+staff_pages(admin_bp, admin.ADMIN_ROLES, N_("The admin pages are for administrators, the civil affairs bureau "
+                                             "and the staff of districts and streets"))
 
 
 @admin_bp.context_processor
@@ -50,11 +35,6 @@ def _admin_globals():
         return {"reviewer_area": None}
     area = home_area(scope)
     return {"reviewer_area": area.name if area else None}
-
-
-@admin_bp.errorhandler(HTTPException)
-def _http_error(exc):
-    return render_template("review_error.html", code=exc.code, message=exc.description), exc.code
 
 
 # --- reading the query ----------------------------------------------------------------------------

@@ -3,15 +3,13 @@ may take now, each a form (no script needed). Same log-in, session, CSRF and str
 the review pages; the words come from the gettext catalogue, Chinese unless English is asked for."""
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
-from werkzeug.exceptions import HTTPException
 
 from sync import messages
 from sync.errors import Conflicting, Forbidden, InvalidChange, NotFound, OutOfScope
 from sync.messages import N_
 
-from ..scope import scope_for
 from ..services import workspace
-from . import check_csrf, session_worker, strict_headers
+from . import staff_pages
 
 work_bp = Blueprint("work_web", __name__, url_prefix="/work", template_folder="templates")
 
@@ -42,27 +40,8 @@ def _not_here():
     abort(404, description=gettext("There is no such case within your work"))
 
 
-@work_bp.before_request
-def _load_staff():
-    check_csrf()
-    worker = session_worker()
-    if worker is None:
-        return redirect(url_for("review_web.login", next=request.full_path if request.args else request.path))
-    if worker.role not in workspace.WORK_ROLES:
-        abort(403, description=gettext("The workspace is for the staff of communities, streets, districts, "
-                                       "the civil affairs bureau and the departments"))
-    g.worker, g.scope = worker, scope_for(worker)
-    return None
-
-
-@work_bp.after_request
-def _headers(resp):
-    return strict_headers(resp)
-
-
-@work_bp.errorhandler(HTTPException)
-def _http_error(exc):
-    return render_template("review_error.html", code=exc.code, message=exc.description), exc.code
+staff_pages(work_bp, workspace.WORK_ROLES, N_("The workspace is for the staff of communities, streets, districts, "
+                                              "the civil affairs bureau and the departments"))
 
 
 @work_bp.get("/")
