@@ -126,25 +126,36 @@ function newHouseholdView(params) {
     field("note", t("note"), h("textarea", { name: "note", maxlength: 2000 })),
     h("div", { id: "matches" }),
     h("button", { type: "submit", class: "primary" }, t("save")));
+  matchBeforeSave(form, {
+    find: (v) => app.sameHousehold(v),
+    heading: "same_household",
+    item: (m) => h("a", { href: `#/household/${m.id}` }, door(m), " ", m.head_name || ""),
+    save: async (v) => go(`#/household/${await app.createHousehold(v)}`),
+  });
+  show(form);
+}
+
+/** Enter once: on submit, look for the same one first and show the candidates with "save
+ * anyway"; otherwise save, and show a refusal in the form. */
+function matchBeforeSave(form, { find, heading, item, save }) {
   let force = false;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const v = formValues(form);
-    const same = force ? [] : app.sameHousehold(v);
+    const same = force ? [] : find(v);
+    const matches = document.getElementById("matches");
     if (same.length) {
-      document.getElementById("matches").replaceChildren(h("div", { class: "msg warn" }, t("same_household"),
-        h("ul", { class: "list" }, same.map((m) => h("li", {}, h("a", { href: `#/household/${m.id}` }, door(m), " ", m.head_name || "")))),
+      matches.replaceChildren(h("div", { class: "msg warn" }, t(heading),
+        h("ul", { class: "list" }, same.map((m) => h("li", {}, item(m)))),
         h("button", { type: "button", id: "save-anyway", onclick: () => { force = true; form.requestSubmit(); } }, t("save_anyway"))));
       return;
     }
     try {
-      const id = await app.createHousehold(v);
-      go(`#/household/${id}`);
+      await save(v);
     } catch (err) {
-      document.getElementById("matches").replaceChildren(message(errDetail(err), "error"));
+      matches.replaceChildren(message(errDetail(err), "error"));
     }
   });
-  show(form);
 }
 
 function householdView(id) {
@@ -227,23 +238,11 @@ function newPersonView(hid) {
     field("note", t("note"), h("textarea", { name: "note", maxlength: 2000 })),
     h("div", { id: "matches" }),
     h("button", { type: "submit", class: "primary" }, t("save")));
-  let force = false;
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const v = formValues(form);
-    const same = force ? [] : app.samePerson(v);
-    if (same.length) {
-      document.getElementById("matches").replaceChildren(h("div", { class: "msg warn" }, t("same_person"),
-        h("ul", { class: "list" }, same.map((m) => h("li", {}, h("a", { href: `#/household/${m.household_id}` }, m.name)))),
-        h("button", { type: "button", id: "save-anyway", onclick: () => { force = true; form.requestSubmit(); } }, t("save_anyway"))));
-      return;
-    }
-    try {
-      await app.addPerson(hid, v);
-      go(`#/household/${hid}`);
-    } catch (err) {
-      document.getElementById("matches").replaceChildren(message(errDetail(err), "error"));
-    }
+  matchBeforeSave(form, {
+    find: (v) => app.samePerson(v),
+    heading: "same_person",
+    item: (m) => h("a", { href: `#/household/${m.household_id}` }, m.name),
+    save: async (v) => { await app.addPerson(hid, v); go(`#/household/${hid}`); },
   });
   show(form);
 }
