@@ -129,6 +129,17 @@ def pg_app(request, tmp_path):
     _dispose(app)
 
 
+@pytest.fixture
+def cli(app):
+    """``cli("create-worker", …)``: a ``gridsync`` command run in the app (click's result)."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args, **kw):
+        return runner.invoke(args=[str(a) for a in args], **kw)
+
+    return invoke
+
+
 def _dispose(app):
     from server.extensions import db
     with app.app_context():

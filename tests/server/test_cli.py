@@ -20,16 +20,6 @@ GOOD = HEADER + ("X,测试市,city,\nD1,一区,district,X\nS1,一街道,street,D
                  "G1,一网格,grid,C1\nG2,二网格,grid,C1\n")
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, **kw):
-        return runner.invoke(args=[str(a) for a in args], **kw)
-
-    return invoke
-
-
 def write_csv(tmp_path, content, name="areas.csv"):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")

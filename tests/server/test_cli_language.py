@@ -27,16 +27,6 @@ def english_words(text):
 
 
 @pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, **kw):
-        return runner.invoke(args=[str(a) for a in args], **kw)
-
-    return invoke
-
-
-@pytest.fixture
 def chinese():
     cli_i18n.use("zh_CN")
     cli_i18n.teach_click()
