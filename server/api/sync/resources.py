@@ -36,12 +36,11 @@ def _device():
     return g.device
 
 
-def _synced(device, req):
+def _synced(device, req, pending):
     """Note a push or exchange on the device for the admin pages: when, and what it said it still
     holds unsent. Written with a batch (a write anyway), when the count changed, or at most
     every few minutes otherwise (on SQLite every write takes the database lock)."""
     now = utcnow()
-    pending = req.get("pending")
     if (req["changes"] or (pending is not None and pending != device.unsent_changes)
             or device.last_sync_at is None or now - device.last_sync_at > LAST_SEEN_EVERY):
         device.last_sync_at = now
@@ -62,7 +61,7 @@ class PushView(MethodView):
         device = _device()
         results = ingest.push(req, worker=g.worker, device_id=device.id,
                               policy=ScopePolicy(g.scope, device_id=device.id))
-        _synced(device, req)
+        _synced(device, req, req.get("pending"))
         db.session.commit()
         # Returned as a Response: the result list is plain data already, and re-validating
         # hundreds of results through the schema (kept for the OpenAPI document) costs more.
@@ -112,8 +111,9 @@ class ExchangeView(MethodView):
                                           policy=ScopePolicy(g.scope, device_id=device.id))
         elif req.get("device_id") not in (None, device.id):
             raise ApiError(403, "wrong_device", "device_id does not match the device this token was issued for")
-        # an exchange that leaves out pending has nothing waiting (docs/protocol.md §6.7)
-        _synced(device, dict(req, pending=req.get("pending") or 0))  # (with no batch, committed with the page)
+        # an exchange that leaves out pending has nothing waiting (docs/protocol.md §6.7); with no
+        # batch, this is committed with the page
+        _synced(device, req, req.get("pending") or 0)
         if req["changes"]:
             db.session.commit()
         parts, cursor, more = pull.page(g.scope.grid_ids, cursor, req["limit"], device, after=after, epoch=epoch)
