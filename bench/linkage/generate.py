@@ -65,6 +65,19 @@ ERRORS = {
     "address_previous": 0.03, "address_community": 0.01, "address_abbrev": 0.05, "address_road": 0.04,
     "address_no_room": 0.05,
 }
+#: How a register kept in a spreadsheet writes a cell (drawn from a random stream of their own, so
+#: the records are otherwise the ones the same seed always gave): a note beside the name
+#: (王伟（户主）), the ID number kept as text ('331002…) or with a note, the birth date as the
+#: spreadsheet's date serial or number (32151, 19880105.0), a year and a month only, the lunar
+#: birthday in lunar words (农历1952年三月初八; old people far more often), two phones in one
+#: cell, a masked phone (138****5678), the gender as the national code (1 / 2).
+FORMATS = {
+    "name_note": 0.02, "id_sheet": 0.03, "birth_sheet": 0.02, "birth_month": 0.01,
+    "birth_lunar_words": 0.005, "birth_lunar_words_old": 0.05, "phone_two": 0.03, "phone_masked": 0.005,
+    "gender_code": 0.05,
+}
+_NOTES = ("（户主）", "(户主)", "（本人）", "（小名）", "【已登记】", "(妻)", "（长子）", "（低保）")
+_LUNAR_MONTH_WORDS = ("正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "冬", "腊")
 #: Where a typed copy comes from, with its share; a school list only for children of school age.
 SOURCES = (("grid", 0.55), ("health", 0.2), ("civil", 0.25))
 SCHOOL_SHARE = 0.4
@@ -201,6 +214,7 @@ def make_id(area, birth, seq):
 class Generator:
     def __init__(self, seed=7):
         self.rng = random.Random(seed)
+        self.fmt = random.Random(seed * 7919 + 1)      # the spreadsheet forms' own stream (FORMATS)
         self.pools = _Pools(seed)
         self.used_ids = set()
         self._pid = 0
@@ -537,11 +551,57 @@ class Generator:
                             "phone": self.typed_phone(phone), "address": self.typed_address(hh, nearby),
                             # the list the row came from, as a register names it ("" when unknown)
                             "source": "school" if school else ""})
+                self.sheet_forms(out[-1], person, hh)
                 truth[rid] = person.pid
                 kinds[rid] = tuple(tags)
         order = list(range(len(out)))
         r.shuffle(order)
         return [out[i] for i in order], truth, kinds
+
+
+    def sheet_forms(self, rec, person, hh):
+        """How a spreadsheet register writes the cells (``FORMATS``), on the record as typed."""
+        f, tags = self.fmt, self.tags
+        if rec["name"] and f.random() < FORMATS["name_note"]:
+            rec["name"] += f.choice(_NOTES)
+            tags.append("name_note")
+        if rec["id_number"] and f.random() < FORMATS["id_sheet"]:
+            rec["id_number"] = f.choice(("'" + rec["id_number"], rec["id_number"] + "（本人）", rec["id_number"] + "\t"))
+            tags.append("id_sheet")
+        birth = rec["birth_date"]
+        iso = len(birth) == 10 and birth[4] == "-" and birth[7] == "-"
+        old = person.birth.year < 1960
+        if birth and f.random() < FORMATS["birth_lunar_words_old" if old else "birth_lunar_words"] \
+                and person.birth.year >= 1901:
+            from lunardate import LunarDate
+            lunar = LunarDate.from_solar_date(person.birth.year, person.birth.month, person.birth.day)
+            day = lunar.day
+            day_words = ("初" + _cn_number(day) if day <= 10 else
+                         ("廿" + _cn_number(day - 20) if 20 < day < 30 else _cn_number(day)))
+            rec["birth_date"] = f.choice(("农历", "农历", "")) + f"{lunar.year}年" + \
+                ("闰" if lunar.isLeapMonth else "") + _LUNAR_MONTH_WORDS[lunar.month - 1] + "月" + day_words
+            tags.append("birth_lunar_words")
+        elif iso and f.random() < FORMATS["birth_sheet"]:
+            date = dt.date.fromisoformat(birth)
+            rec["birth_date"] = f.choice((str((date - dt.date(1899, 12, 30)).days), f"{date:%Y%m%d}.0"))
+            tags.append("birth_sheet")
+        elif iso and f.random() < FORMATS["birth_month"]:
+            rec["birth_date"] = f.choice((f"{birth[:4]}年{int(birth[5:7])}月", birth[:7]))
+            tags.append("birth_month")
+        if rec["phone"]:
+            if f.random() < FORMATS["phone_two"]:
+                other = hh.phone if hh.phone and hh.phone not in rec["phone"] else \
+                    f.choice(self.pools.phone_prefixes) + f"{f.randrange(10 ** 8):08d}"
+                rec["phone"] = rec["phone"] + f.choice(("/", "，", "、", " ", "或")) + other
+                tags.append("phone_two")
+            elif f.random() < FORMATS["phone_masked"]:
+                digits = "".join(c for c in rec["phone"] if c.isdigit())[-11:]
+                if len(digits) == 11:
+                    rec["phone"] = digits[:3] + "****" + digits[7:]
+                    tags.append("phone_masked")
+        if rec["gender"] and f.random() < FORMATS["gender_code"]:
+            rec["gender"] = "1" if rec["gender"] == "M" else "2"
+            tags.append("gender_code")
 
 
 def _fullwidth(text):

@@ -1,10 +1,15 @@
 """Birth dates: the forms people type, folded to ``YYYY-MM-DD``; and the date inside an ID number.
 
 Accepted: ``1990-01-05``, ``1990-1-5``, ``1990/1/5``, ``1990.1.5``, ``19900105``,
-``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, full-width digits,
-surrounding spaces, a ``datetime.date``/``datetime``, and an ISO date-time (its date is kept).
+``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, ``1990年元月5日``, full-width
+digits and dashes (``1990—01—05``), surrounding spaces, a ``datetime.date``/``datetime``, and an ISO
+date-time (its date is kept). What a spreadsheet makes of a date column is read too: a number
+(``19900105.0``) and a date serial (``32878``, days since 1899-12-30, five digits: 1927 to
+2173). A date written in lunar words (``农历1990年正月初五``, ``1990年腊月十八``, ``阴历三月初八``
+with a year) is the lunar calendar's, and is turned into the solar date (``lunar_words``).
 Anything that is not a real calendar date between 1880 and 2100 gives None. A year alone
-(``1990``, ``1990年``) is not a date: ``normalize_birth_year`` reads it.
+(``1990``, ``1990年``), or a year and a month (``1990年1月``, ``1990-01``, ``199001``), is not a
+date: ``normalize_birth_year`` reads its year.
 
 Registers hold birth dates typed wrong in a few known ways (``is_date_typo``): one digit, two
 adjacent digits swapped, day and month swapped; and the lunar birthday written as if it were the
@@ -22,6 +27,17 @@ _DIGIT_CHARS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二
 _SEPARATED = re.compile(r"^(\d{4})\s*[-/.年\s]\s*(\d{1,2})\s*[-/.月\s]\s*(\d{1,2})\s*[日号]?")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _CN_NUMBER = re.compile(r"[〇零○一二三四五六七八九十]+")
+# dashes NFKC leaves alone (em and en dash, the horizontal bar, the minus sign)
+_DASHES = str.maketrans({"—": "-", "–": "-", "―": "-", "−": "-", "‐": "-", "‑": "-"})
+# a number a spreadsheet wrote for the date: 19900105.0; a date serial (32878)
+_SHEET_NUMBER = re.compile(r"^(\d{8}|\d{5})(?:\.0*)?$")
+_SERIAL_EPOCH = _dt.date(1899, 12, 30)
+# the lunar calendar written in its own words: 农历 / 阴历 / 旧历, 正月 / 冬月 / 腊月, 初五 / 廿三
+_LUNAR_MARK = re.compile(r"农历|阴历|旧历|正月|冬月|腊月|初[一二三四五六七八九十]|廿")
+_LUNAR = re.compile(r"^(?:农历|阴历|旧历)?\s*(\d{4})\s*年?\s*(闰)?\s*(正|冬|腊|\d{1,2}|[一二三四五六七八九十]+)\s*月"
+                    r"\s*(初[一二三四五六七八九十]|廿[一二三四五六七八九]?|卅|三十|二十|十[一二三四五六七八九]?|"
+                    r"[一二三四五六七八九]|\d{1,2})\s*[日号]?$")
+_LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12}
 
 
 def _cn_small_number(text):
@@ -46,6 +62,42 @@ def make_date(year, month, day):
     return date.isoformat() if 1880 <= date.year <= 2100 else None
 
 
+def _lunar_day(word):
+    if word.isdigit():
+        return int(word)
+    if word.startswith("初"):
+        return int(_cn_small_number(word[1:]))
+    if word.startswith("廿"):
+        return 20 + (int(_DIGIT_CHARS[word[1:]]) if word[1:] else 0)
+    if word == "卅":
+        return 30
+    return int(_cn_small_number(word))
+
+
+def lunar_words(text):
+    """The solar ``YYYY-MM-DD`` of a date written in lunar words (``农历1990年正月初五``,
+    ``1990年腊月十八``, ``1990年闰四月初二``), None when it is not one; the year in digits (a
+    year in Chinese numerals has been turned to digits by the caller)."""
+    match = _LUNAR.match(text)
+    if not match:
+        return None
+    year, leap, month, day = match.groups()
+    month = _LUNAR_MONTHS.get(month) or int(month if month.isdigit() else _cn_small_number(month))
+    from lunardate import LunarDate
+    try:
+        return LunarDate(int(year), month, _lunar_day(day), bool(leap)).to_solar_date().isoformat()
+    except (ValueError, KeyError):
+        return None
+
+
+def _sheet_date(digits):
+    if len(digits) == 8:
+        return make_date(digits[:4], digits[4:6], digits[6:])
+    serial = int(digits)
+    date = _SERIAL_EPOCH + _dt.timedelta(days=serial)
+    return date.isoformat() if 1880 <= date.year <= _dt.date.today().year else None
+
+
 def normalize_birth_date(raw):
     """``YYYY-MM-DD``, or None when ``raw`` is not a date."""
     if raw is None or raw == "":
@@ -58,13 +110,23 @@ def normalize_birth_date(raw):
         return None
     if len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw[:4].isdigit():
         return make_date(raw[:4], raw[5:7], raw[8:10])      # the stored form: fast path
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = unicodedata.normalize("NFKC", raw).strip().translate(_DASHES).replace("元月", "1月")
+    lunar = _LUNAR_MARK.search(text)
     if _CN_NUMBER.search(text):
-        text = _from_chinese(text)
+        text = _from_chinese_outside_lunar(text) if lunar else _from_chinese(text)
+    if lunar:
+        return lunar_words(text)
     match = _COMPACT.match(text) or _SEPARATED.match(text)
-    if not match:
-        return None
-    return make_date(*match.groups())
+    if match:
+        return make_date(*match.groups())
+    sheet = _SHEET_NUMBER.match(text)
+    return _sheet_date(sheet.group(1)) if sheet else None
+
+
+def _from_chinese_outside_lunar(text):
+    # 一九九〇年正月初五: the year's digits only; the lunar month and day keep their words
+    year, sep, rest = text.partition("年")
+    return (_CN_NUMBER.sub(lambda m: _cn_small_number(m.group()), year) + sep + rest) if sep else text
 
 
 def birth_date_from_id(raw):
@@ -84,18 +146,25 @@ def gender_from_id(raw):
 
 
 _YEAR_ONLY = re.compile(r"^(\d{4})\s*年?$")
+# a year and a month: 1990年1月, 1990-01, 1990.1, 199001
+_YEAR_MONTH = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))$")
 
 
 def normalize_birth_year(raw):
-    """``"1990"`` for a birth date given as a year alone (``1990``, ``1990年``, ``一九九〇年``);
-    None for anything else, a full date included."""
+    """``"1990"`` for a birth date given as a year alone (``1990``, ``1990年``, ``一九九〇年``)
+    or a year and a month (``1990年1月``, ``1990-01``, ``199001``); None for anything else, a full
+    date included."""
     if not raw or not isinstance(raw, str) or len(raw) > 12:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = unicodedata.normalize("NFKC", raw).strip().translate(_DASHES).replace("元月", "1月")
     if _CN_NUMBER.search(text):
         text = _from_chinese(text)
     match = _YEAR_ONLY.match(text)
-    return match.group(1) if match and 1880 <= int(match.group(1)) <= 2100 else None
+    if not match:
+        match = _YEAR_MONTH.match(text)
+        if not match or not 1 <= int(match.group(2) or match.group(3)) <= 12:
+            return None
+    return match.group(1) if 1880 <= int(match.group(1)) <= 2100 else None
 
 
 @lru_cache(maxsize=65536)

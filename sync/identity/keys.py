@@ -46,8 +46,24 @@ typed gender contradicts the number), the number is someone else's, a family mem
 A record from a school list (``source`` naming a school: ``school``, ``学校``, ``学籍`` …) is a
 pupil's: a number that makes its holder older than ``SCHOOL_MAX_AGE`` is a parent's too, even
 with no birth date typed beside it.
+
+Registers are kept in spreadsheets and typed by many hands, so the fields are read the way
+people fill them in (``typed_name``, ``typed_phone``, ``typed_id``, the gender):
+
+* a note beside the name (``王伟（户主）``, ``李娜(小名)``, ``张三【已迁出】``) and stray digits are
+  not part of it;
+* two phones in one cell (``13812345678/0576-88123456``, ``…，…``, ``…或…``): the first is the
+  person's; a masked number (``138****5678``) is no number;
+* a number a spreadsheet was told to keep as text (``'331002…``), or with a note after it
+  (``331002…（本人）``): the 18 or 15 characters in it;
+* the gender as the national code (GB/T 2261.1: ``1`` male, ``2`` female; ``0`` and ``9`` not
+  known), or as ``男``/``女``/``M``/``F`` and words starting with them.
+
+Dates are read in the same spirit (``dates.py``: spreadsheet serials, lunar words, a year and a
+month).
 """
 import datetime as _dt
+import re
 import unicodedata
 from typing import NamedTuple
 
@@ -63,6 +79,48 @@ KEY_KINDS = ("i", "p", "s", "n", "m", "t", "d", "a", "b", "g")
 #: for a late or repeated year); a number older than that on the list is a parent's.
 SCHOOL_MAX_AGE = 25
 _THIS_YEAR = _dt.date.today().year
+
+
+_NOTE = re.compile(r"[(（\[【〔<《][^)）\]】〕>》]*[)）\]】〕>》]?")
+_STRAY_DIGITS = re.compile(r"[0-9０-９]+")
+_PHONE_SPLIT = re.compile(r"[/,，;；、|\\]|或|\s{2,}")
+_ID_RUN = re.compile(r"\d{17}[\dX]|\d{15}")
+#: GB/T 2261.1 codes of sex: 1 male, 2 female (0 and 9: not known)
+_GENDER_CODES = {"1": "M", "2": "F", "M": "M", "男": "M", "F": "F", "女": "F"}
+
+
+def typed_name(raw):
+    """The name in a register's cell: a note in brackets beside it and stray digits removed."""
+    if not raw or not isinstance(raw, str):
+        return raw
+    if any(c in raw for c in "(（[【〔<《"):
+        raw = _NOTE.sub("", raw)
+    return _STRAY_DIGITS.sub("", raw) if any(c.isdigit() for c in raw) else raw
+
+
+def typed_phone(raw):
+    """The person's phone (digits) from a register's cell: the first of several, none when masked."""
+    if not raw or not isinstance(raw, str):
+        return ""
+    if "*" in raw or "＊" in raw or "×" in raw:
+        return ""
+    for part in _PHONE_SPLIT.split(raw):
+        digits = normalize_phone(part) if part else None
+        if digits and len(digits) >= 7:
+            if len(digits) >= 22 and digits[0] == "1":
+                digits = digits[:11]           # two mobiles with one space between them
+            return digits
+    return ""
+
+
+def typed_id(raw):
+    """The ID number in a register's cell: as typed, or the 18 (or 15) characters inside it
+    when a spreadsheet's text mark or a note came with it."""
+    if not raw or not isinstance(raw, str) or normalize_id_number(raw) or len(raw) < 15:
+        return raw
+    text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "").replace("-", "")
+    found = _ID_RUN.search(text)
+    return found.group() if found else raw
 
 
 def from_school_list(source):
@@ -118,11 +176,9 @@ def _compact(number):
 
 def _gender(raw, id18, dated):
     if raw:
-        value = str(raw).strip().upper()[:1]
-        if value in ("M", "男"):
-            return "M"
-        if value in ("F", "女"):
-            return "F"
+        value = _GENDER_CODES.get(unicodedata.normalize("NFKC", str(raw)).strip().upper()[:1])
+        if value:
+            return value
     if dated:
         return "M" if int(id18[16]) % 2 else "F"
     return ""
@@ -131,9 +187,9 @@ def _gender(raw, id18, dated):
 def person_features(record, rid=None):
     """The comparable features of a person record (see the module docstring)."""
     get = record.get
-    name = normalize_name(get("name")) or ""
+    name = normalize_name(typed_name(get("name"))) or ""
     py, fz, sfz, py2 = name_keys(name) if name else ("", "", "", "")
-    id18, id_valid, dated = _check_id(get("id_number"))
+    id18, id_valid, dated = _check_id(typed_id(get("id_number")))
     raw_birth = get("birth_date")
     birth = normalize_birth_date(raw_birth) or ""
     byear = "" if birth else normalize_birth_year(raw_birth) or ""
@@ -152,8 +208,7 @@ def person_features(record, rid=None):
         # character, but a slip in its six date digits is rarer than one in a typed date)
         birth = id_birth
     gender = _gender(get("gender"), id18, dated and not id_foreign)
-    phone = normalize_phone(get("phone")) if get("phone") else None
-    phone = phone if phone and len(phone) >= 7 else ""
+    phone = typed_phone(get("phone"))
     address = parse_address(get("address")) if get("address") else None
     if rid is None:
         rid = get("id", get("record_id"))
