@@ -55,7 +55,8 @@ people fill them in (``typed_name``, ``typed_phone``, ``typed_id``, the gender):
 * two phones in one cell (``13812345678/0576-88123456``, ``…，…``, ``…或…``): the first is the
   person's; a masked number (``138****5678``) is no number;
 * a number a spreadsheet was told to keep as text (``'331002…``), or with a note after it
-  (``331002…（本人）``): the 18 or 15 characters in it;
+  (``331002…（本人）``): the 18 or 15 characters in it; the letter O typed for 0 and I or l for
+  1 inside it;
 * the gender as the national code (GB/T 2261.1: ``1`` male, ``2`` female; ``0`` and ``9`` not
   known), or as ``男``/``女``/``M``/``F`` and words starting with them.
 
@@ -84,6 +85,8 @@ _THIS_YEAR = _dt.date.today().year
 _NOTE = re.compile(r"[(（\[【〔<《][^)）\]】〕>》]*[)）\]】〕>》]?")
 _STRAY_DIGITS = re.compile(r"[0-9０-９]+")
 _PHONE_SPLIT = re.compile(r"[/,，;；、|\\]|或|\s{2,}")
+#: letters typed for the digits they look like (O for 0, I and L for 1) inside a number
+_LOOKALIKE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _ID_RUN = re.compile(r"\d{17}[\dX]|\d{15}")
 #: GB/T 2261.1 codes of sex: 1 male, 2 female (0 and 9: not known)
 _GENDER_CODES = {"1": "M", "2": "F", "M": "M", "男": "M", "F": "F", "女": "F"}
@@ -119,7 +122,7 @@ def typed_id(raw):
     if not raw or not isinstance(raw, str) or normalize_id_number(raw) or len(raw) < 15:
         return raw
     text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "").replace("-", "")
-    found = _ID_RUN.search(text)
+    found = _ID_RUN.search(text) or _ID_RUN.search(text.translate(_LOOKALIKE_DIGITS))
     return found.group() if found else raw
 
 

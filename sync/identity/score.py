@@ -36,7 +36,9 @@ birth    implied             -       -        0         both read from the one n
 birth    different           0.02    1.0      -5.6
 gender   agree               0.98    0.5      +1.0
 gender   different           0.02    0.5      -4.6
-phone    exact               0.85    1e-4     +13.1     u high for a number: families share one
+phone    exact               0.85    1e-4     +13.1     u high for a number: families share one;
+                                                          a landline with and without its area
+                                                          code is one number
 phone    close               0.03    1e-4     +8.2
 phone    different           0.12    1.0      -3.1      people change numbers
 phone    shared              0.85    1e-2     +6.4      a phone the register shows on several
@@ -243,6 +245,11 @@ def phone_level(x, y):
         return None
     if x == y:
         return "exact"
+    if len(x) != len(y):
+        # a landline with its area code and without it (0576-88123456 / 88123456)
+        short, long_ = (x, y) if len(x) < len(y) else (y, x)
+        if long_[0] == "0" and len(short) in (7, 8) and 10 <= len(long_) <= 12 and long_.endswith(short):
+            return "exact"
     if len(x) == len(y) and OSA.distance(x, y, score_cutoff=1) <= 1:
         return "close"
     return "different"

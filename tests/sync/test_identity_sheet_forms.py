@@ -115,3 +115,20 @@ def test_batch_linkage_joins_the_spreadsheet_row_and_keeps_a_namesake_son_apart(
     assert clusters["a"] == clusters["b"]
     assert clusters["c"] == clusters["d"]
     assert clusters["a"] != clusters["c"]
+
+
+def test_letters_typed_for_digits_in_an_id_number():
+    number = make_id("1988-01-05", 123)
+    typed = number[:9].replace("0", "O") + number[9:12].replace("1", "l") + number[12:]
+    assert typed != number
+    assert person_features({"id_number": typed}).id18 == number
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("0576-88123456", "88123456", True),        # a landline with and without its area code
+    ("(0576)88123456", "8812345", False),        # another number's tail is not enough: 7 of 8 digits
+    ("057688123456", "13888123456", False),      # a mobile is no landline's tail
+])
+def test_a_landline_with_and_without_its_area_code(a, b, same):
+    from sync.identity.score import phone_level
+    assert (phone_level(typed_phone(a), typed_phone(b)) == "exact") is same
