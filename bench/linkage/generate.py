@@ -569,7 +569,10 @@ class Generator:
             rec["id_number"] = f.choice(("'" + rec["id_number"], rec["id_number"] + "（本人）", rec["id_number"] + "\t"))
             tags.append("id_sheet")
         birth = rec["birth_date"]
-        iso = len(birth) == 10 and birth[4] == "-" and birth[7] == "-"
+        try:        # a lunar birthday written as a date may be no solar date at all (02-30)
+            iso = len(birth) == 10 and birth[4] == "-" and birth[7] == "-" and bool(dt.date.fromisoformat(birth))
+        except ValueError:
+            iso = False
         old = person.birth.year < 1960
         if birth and f.random() < FORMATS["birth_lunar_words_old" if old else "birth_lunar_words"] \
                 and person.birth.year >= 1901:

@@ -108,9 +108,19 @@ class Address(NamedTuple):
         return frozenset(grams | {f"{u}{v}" for u, v in self.parts.items()})
 
 
-def _assign_bare(bare, last_typed, parts):
+def _assign_bare(bare, last_typed, parts, before=None):
     """Numbers typed without a word (``5-3-501``, the trailing ``501`` of ``5栋3单元501``) fill
-    the door hierarchy 栋 → 单元 → 室 after the last named part, the last number being the room."""
+    the door hierarchy 栋 → 单元 → 室 after the last named part, the last number being the room;
+    ``before`` a named unit of that hierarchy (``5-3-501室``, ``5-3单元``) they fill the parts
+    above it, the building first."""
+    if before in ("单元", "室"):
+        start = _HIER.index(last_typed) + 1 if last_typed in _HIER else 0
+        available = _HIER[start:_HIER.index(before)]
+        if available:
+            take = bare[-len(available):] if len(bare) >= len(available) else bare
+            for value, unit in zip(take, available):
+                parts.setdefault(unit, value)
+            return
     if last_typed is None and not parts and len(bare) == 1:
         parts.setdefault("号", bare[0])                     # 解放路12: a door number on the road
         return
@@ -156,10 +166,10 @@ def _parse(folded):
                 continue
             bare.append(value)
             continue
-        if bare:
-            _assign_bare(bare, last_typed, parts)
-            bare = []
         unit = _UNIT_WORDS[word]
+        if bare:
+            _assign_bare(bare, last_typed, parts, before=unit)
+            bare = []
         if word == "楼" and re.match(r"\d+单元", folded[pos:]):
             unit = "栋"                                     # 5楼3单元: 楼 names the building
         if unit == "号" and (last_typed in ("栋", "单元") or "栋" in parts):
@@ -253,11 +263,17 @@ def household_address(household):
 
 # Agreement levels.
 ADDR_EXACT, ADDR_CLOSE, ADDR_DIFFERENT = "exact", "close", "different"
-#: The same building and unit, the room named on one side only (``5栋1单元`` / ``5-1-1102``):
-#: the staircase agrees, the door is not known to.
+#: The same building and unit (or the same door number on the road), the room named on one side
+#: only (``5栋1单元`` / ``5-1-1102``, ``3弄12号`` / ``3弄12号201室``): the staircase agrees, the
+#: door is not known to.
 ADDR_PARTIAL = "partial"
 
 
+#: Another name of the road: 幸福路 / 幸福街 / 幸福大道 / 幸福大街 are written for one another.
+_ROAD_WORDS = re.compile(r"大道|大街|街(?!道)|路")
+
+
+@lru_cache(maxsize=65536)
 def _texts_agree(a, b):
     if a == b or not a or not b:
         return True
@@ -265,7 +281,10 @@ def _texts_agree(a, b):
     if len(short) >= 2 and (long.endswith(short) or short in long):
         return True
     from rapidfuzz.fuzz import ratio
-    return ratio(a, b) >= 80
+    if ratio(a, b) >= 80:
+        return True
+    ra, rb = _ROAD_WORDS.sub("路", a), _ROAD_WORDS.sub("路", b)
+    return ra != a and ra == rb or (rb != b and ra == rb)
 
 
 def compare_parsed(a, b):
@@ -285,7 +304,7 @@ def compare_parsed(a, b):
         return ADDR_CLOSE
     if not pa and not pb:
         return ADDR_CLOSE                                 # the same words, no numbers at all
-    if "栋" in shared and "单元" in shared and "室" not in shared:
+    if ("栋" in shared and "单元" in shared or "号" in shared) and "室" not in shared:
         return ADDR_PARTIAL                               # a room left out on one side
     return ADDR_DIFFERENT
 

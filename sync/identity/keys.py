@@ -163,6 +163,9 @@ def _check_id(number):
     if not number.isascii():
         number = unicodedata.normalize("NFKC", number)
     id18 = normalize_id_number(number)
+    if not id18 and len(number) > 15:
+        number = typed_id(number)        # a spreadsheet's text mark or a note beside it
+        id18 = normalize_id_number(number)
     if not id18 or len(set(id18[:17])) <= 2:
         return "", False, False                 # not a number, or a placeholder (000…, 111…)
     if not make_date(id18[6:10], id18[10:12], id18[12:14]):
@@ -192,7 +195,7 @@ def person_features(record, rid=None):
     get = record.get
     name = normalize_name(typed_name(get("name"))) or ""
     py, fz, sfz, py2 = name_keys(name) if name else ("", "", "", "")
-    id18, id_valid, dated = _check_id(typed_id(get("id_number")))
+    id18, id_valid, dated = _check_id(get("id_number"))
     raw_birth = get("birth_date")
     birth = normalize_birth_date(raw_birth) or ""
     byear = "" if birth else normalize_birth_year(raw_birth) or ""

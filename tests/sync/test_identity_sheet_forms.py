@@ -132,3 +132,21 @@ def test_letters_typed_for_digits_in_an_id_number():
 def test_a_landline_with_and_without_its_area_code(a, b, same):
     from sync.identity.score import phone_level
     assert (phone_level(typed_phone(a), typed_phone(b)) == "exact") is same
+
+
+# --- doors written other ways --------------------------------------------------------------------
+@pytest.mark.parametrize("a, b, level", [
+    ("阳光花园5栋1单元202", "阳光花园5-1-202室", "exact"),     # the dash form with the room's word
+    ("阳光花园5栋1单元202", "阳光花园5-1单元202", "exact"),
+    ("阳光花园5栋202", "阳光花园5-202室", "exact"),
+    ("幸福路88号", "幸福街88号", "close"),                      # another name of the road
+    ("幸福路88号", "幸福大道88号", "close"),
+    ("白云街道幸福路88号", "白云街道幸福大街88号", "close"),
+    ("幸福里3弄12号", "幸福里3弄12号201室", "partial"),           # the room on one side only
+    ("幸福路88号", "幸福路89号", "different"),
+    ("白云街道5栋1单元202", "白云路5栋1单元202", "different"),    # a subdistrict is no road
+    ("阳光花园5-1-202室", "阳光花园5-1-203室", "different"),
+])
+def test_doors_written_other_ways(a, b, level):
+    from sync.identity.address import compare_addresses
+    assert compare_addresses(a, b) == level
