@@ -9,13 +9,13 @@ another unnoticed. A store made with ``plaintext=True`` (an explicit opt-out) ke
 through the same calls, so the store has one code path.
 """
 import base64
-import json
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from . import jsontext
 from .errors import StoreLocked
 
 #: scrypt cost: about 0.1 s and 32 MB on a tablet, once per opening of the store.
@@ -34,10 +34,10 @@ class PlainSealer:
     encrypted = False
 
     def seal(self, value, aad):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return jsontext.dumps_bytes(value)
 
     def open(self, blob, aad):
-        return json.loads(blob)
+        return jsontext.loads(blob)
 
     def seal_text(self, text, aad):
         return text
@@ -63,7 +63,7 @@ class AesSealer(PlainSealer):
             plain = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], aad.encode("utf-8"))
         except InvalidTag:
             raise StoreLocked("a personal field cannot be decrypted: wrong passphrase or a damaged store") from None
-        return json.loads(plain)
+        return jsontext.loads(plain)
 
     def seal_text(self, text, aad):
         nonce = os.urandom(_NONCE)

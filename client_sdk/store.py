@@ -9,13 +9,12 @@ the sealer, which encrypts them: a store is made with the app's key or a passphr
 only when asked for (``plaintext=True``).
 """
 import contextlib
-import json
 import os
 import sqlite3
 
 from sync.entities import split_pii
 
-from . import crypto
+from . import crypto, jsontext
 from .errors import StoreLocked
 
 SCHEMA = """
@@ -53,7 +52,7 @@ _DATA_TABLES = ("records", "visits", "flag_events", "flag_state", "confirmed")
 
 
 def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.dumps(value)
 
 
 #: meta values that name a person: sealed like the records
@@ -150,7 +149,7 @@ class Store:
             value = self.get_secret(key)
             return default if value is None else value
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return jsontext.loads(row[0]) if row else default
 
     def set_meta(self, key, value):
         if key in _SEALED_META and value is not None:
@@ -162,7 +161,7 @@ class Store:
 
     def get_secret(self, key):
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        sealed = json.loads(row[0]) if row else None
+        sealed = jsontext.loads(row[0]) if row else None
         if sealed is not None and not isinstance(sealed, str):
             return sealed           # written plain by a version that did not seal it
         return self.sealer.open(bytes.fromhex(sealed), "meta:" + key) if sealed else None
@@ -180,14 +179,14 @@ class Store:
         return self.sealer.seal_text(_dumps(plain), aad + ":vals"), (self.sealer.seal(secret, aad) if secret else None)
 
     def _join(self, vals, pii, aad):
-        values = json.loads(self.sealer.open_text(vals, aad + ":vals"))
+        values = jsontext.loads(self.sealer.open_text(vals, aad + ":vals"))
         if pii is not None:
             values.update(self.sealer.open(pii, aad))
         return values
 
     def load_records(self, entity, ids):
         """``{id: (values, stamps, grid_id)}`` for those of ``ids`` the device holds."""
-        return {rid: (self._join(vals, pii, f"{entity}:{rid}"), json.loads(stamps), grid)
+        return {rid: (self._join(vals, pii, f"{entity}:{rid}"), jsontext.loads(stamps), grid)
                 for rid, grid, vals, pii, stamps in self._in(
                     "SELECT id, grid_id, vals, pii, stamps FROM records WHERE entity = ? AND id IN ({marks})",
                     ids, entity)}
@@ -229,7 +228,7 @@ class Store:
         out = {}
         for rid, present, vals, pii, stamps in self._in(
                 "SELECT id, present, vals, pii, stamps FROM confirmed WHERE entity = ? AND id IN ({marks})", ids, entity):
-            out[rid] = (bool(present), self._join(vals, pii, f"confirmed:{entity}:{rid}"), json.loads(stamps))
+            out[rid] = (bool(present), self._join(vals, pii, f"confirmed:{entity}:{rid}"), jsontext.loads(stamps))
         return out
 
     def put_shadows(self, entity, rows):
@@ -282,7 +281,7 @@ class Store:
     def select_visits(self, where="1", params=()):
         rows = self.conn.execute(f"SELECT id, stamp, vals FROM visits WHERE {where} ORDER BY visited_at, id",
                                  params).fetchall()
-        return [dict(json.loads(self.sealer.open_text(vals, f"visit:{vid}")), id=vid, stamp=stamp)
+        return [dict(jsontext.loads(self.sealer.open_text(vals, f"visit:{vid}")), id=vid, stamp=stamp)
                 for vid, stamp, vals in rows]
 
     def add_flag_events(self, rows):
@@ -296,7 +295,7 @@ class Store:
         for fid in flag_ids:
             for eid, stamp, vals in self.conn.execute(
                     "SELECT id, stamp, vals FROM flag_events WHERE flag_id = ? ORDER BY stamp", (fid,)):
-                out[fid].append(dict(json.loads(self.sealer.open_text(vals, f"flag_event:{eid}")), id=eid, stamp=stamp))
+                out[fid].append(dict(jsontext.loads(self.sealer.open_text(vals, f"flag_event:{eid}")), id=eid, stamp=stamp))
         return out
 
     def put_flag_states(self, rows):
@@ -315,7 +314,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT flag_id, state, level, colour, concurrent, state_stamp FROM flag_state WHERE {where}",
             params).fetchall()
-        return {r[0]: {"state": r[1], "level": r[2], "colour": r[3], "concurrent": json.loads(r[4]),
+        return {r[0]: {"state": r[1], "level": r[2], "colour": r[3], "concurrent": jsontext.loads(r[4]),
                        "state_stamp": r[5]} for r in rows}
 
     # --- outbox ---------------------------------------------------------------------------
@@ -329,7 +328,7 @@ class Store:
 
     def _change(self, change_id, body, pii):
         aad = "change:" + change_id
-        change = json.loads(self.sealer.open_text(body, aad + ":body"))
+        change = jsontext.loads(self.sealer.open_text(body, aad + ":body"))
         if pii is not None:
             change["fields"].update(self.sealer.open(pii, aad))
         return change

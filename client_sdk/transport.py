@@ -6,7 +6,6 @@ is idempotent (change ids) and every pull is a read, so re-sending after a lost 
 that sends and the one that sleeps are injectable, so tests can cut a connection after the server
 did its work, and run the back-off without waiting.
 """
-import json
 import random
 import time
 import urllib.parse
@@ -14,7 +13,7 @@ import urllib.parse
 import brotli  # noqa: F401 -- also lets urllib3 decode "Content-Encoding: br" answers
 import requests
 
-from . import errors, i18n
+from . import errors, i18n, jsontext
 
 API_PREFIX = "/api/v1"
 #: (connect, read): a dead link is given up on quickly; a big pull page on a slow one may take long.
@@ -80,7 +79,7 @@ class Transport:
         headers = {"Authorization": "Bearer " + token} if token else {}
         data = None
         if json_body is not None:
-            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            data = jsontext.dumps_bytes(json_body)
             headers["Content-Type"] = _JSON
             if len(data) >= GZIP_MIN:
                 # the server takes brotli (docs/protocol.md §1): a fifth fewer bytes than gzip
@@ -137,7 +136,7 @@ class Transport:
                                      "not JSON", status=resp.status_code)
         started = time.perf_counter()
         try:
-            return resp.json()
+            return jsontext.loads(resp.content)
         except ValueError:
             raise errors.BadResponse("the server's JSON answer is cut short or garbled",
                                      status=resp.status_code) from None
@@ -147,7 +146,7 @@ class Transport:
 
 def _envelope(resp):
     try:
-        body = resp.json()
+        body = jsontext.loads(resp.content)
     except ValueError:
         body = None
     return body if isinstance(body, dict) else {}
