@@ -76,6 +76,8 @@ FORMATS = {
     "birth_lunar_words": 0.005, "birth_lunar_words_old": 0.05, "phone_two": 0.03, "phone_masked": 0.005,
     "gender_code": 0.05,
 }
+#: The share of communities that are villages (households written by village group and door).
+RURAL_SHARE = 0.25
 _NOTES = ("（户主）", "(户主)", "（本人）", "（小名）", "【已登记】", "(妻)", "（长子）", "（低保）")
 _LUNAR_MONTH_WORDS = ("正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "冬", "腊")
 #: Where a typed copy comes from, with its share; a school list only for children of school age.
@@ -228,8 +230,14 @@ class Generator:
         district = r.choice(p.districts) + r.choice(("区", "县"))
         street = r.choice(p.streets)
         name = r.choice(p.surnames[:80] + p.cities) + r.choice(("小区", "花园", "家园", "新村", "苑", "公寓", "嘉园"))
-        return {"grid": f"grid-{k:05d}", "prefix": f"{province}{city}{district}", "street": f"{street}{r.randint(1, 300)}号",
-                "name": name, "area": r.choice(p.area_codes), "buildings": r.randint(4, 30)}
+        com = {"grid": f"grid-{k:05d}", "prefix": f"{province}{city}{district}", "street": f"{street}{r.randint(1, 300)}号",
+               "name": name, "area": r.choice(p.area_codes), "buildings": r.randint(4, 30)}
+        if self.fmt.random() < RURAL_SHARE:
+            # a village: its households are written by village group and door (东山村5组12号);
+            # drawn from the forms' own stream, so the persons and errors are the same as before
+            base = name[:-1] if name.endswith("苑") else name[:-2]
+            com["village"], com["town"] = base + "村", street[:2] + "镇"
+        return com
 
     def _surname(self):
         return self.rng.choices(self.pools.surnames, self.pools.surname_weights)[0]
@@ -468,9 +476,10 @@ class Generator:
             hh = r.choice(others)                                       # where the person lived before
             tags.append("address_previous")
         com = hh.community
-        name, street = com["name"], com["street"]
+        name, street = com.get("village", com["name"]), com["street"]
         if others and r.random() < ERRORS["address_community"]:
-            name = r.choice(others).community["name"]
+            other = r.choice(others).community
+            name = other.get("village", other["name"])
             tags.append("address_community")
         if r.random() < ERRORS["address_abbrev"] and len(name) > 2:
             name = name[:2]                                            # 幸福小区 → 幸福
@@ -493,6 +502,24 @@ class Generator:
             word = r.choice(("栋", "栋", "幢", "座", "号楼"))
             door = f"{bs}{word}{us}单元" + ("" if no_room else f"{room}" + r.choice(("室", "室", "", "号")))
         where = r.random()
+        if "village" in com:
+            # a village's door: the village group and the door number (a group holds a few dozen
+            # households), written 5组12号, 五组12号, 第五村民小组12号, 5组12; without the number
+            # when the room would have been left out; the road is not written
+            if "address_road" in tags:
+                tags.remove("address_road")
+            tags.append("address_village")
+            street = com["town"]
+            number = (u - 1) * 72 + (room // 100 - 1) * 4 + room % 100
+            gs = _cn_number(b) if cn and b <= 99 else str(b)
+            if no_room:
+                door = f"{gs}组"
+            elif style < 0.1:
+                door = f"第{_cn_number(b) if b <= 99 else b}村民小组{number}号"
+            elif style < 0.2:
+                door = f"{gs}组{number}"
+            else:
+                door = f"{gs}组{number}号"
         if where < 0.4:
             head = com["prefix"] + street + name
         elif where < 0.7:

@@ -7,7 +7,8 @@ or ``朝阳区幸福小区5座3单元501号``. ``parse_address`` folds them all 
 * ``parts``: the numbered parts, each under one canonical word: ``号`` (door number on the
   road), ``栋`` (栋 = 幢 = 座 = 号楼 = #), ``单元`` (单元 = 门), ``层`` (层, or 楼 after a
   number when it is not a building), ``室`` (室 = 房 = 户, a ``号`` after a building or unit, or
-  the last bare number of ``5-3-501``), ``弄``, ``组``;
+  the last bare number of ``5-3-501``), ``弄``, ``组`` (a village group: 组 = 村民小组 = 小组 =
+  队 = 社; a bare number after it is the door, ``5组12`` = ``5组12号``);
 
 with Chinese numerals turned into Arabic ones (``五`` → 5, ``二十三`` → 23, ``一〇二`` → 102,
 ``一百零五`` → 105) everywhere, words included (``三里屯`` → ``3里屯``, on both sides alike).
@@ -37,10 +38,10 @@ _UNIT_WORDS = {
     "单元": "单元", "门": "单元",
     "层": "层", "楼": "层",
     "室": "室", "房": "室", "户": "室",
-    "号": "号", "弄": "弄", "组": "组",
+    "号": "号", "弄": "弄", "组": "组", "村民小组": "组", "小组": "组", "队": "组", "社": "组",
 }
 _TOKEN = re.compile(
-    r"第?(?P<num>\d+)(?P<unit>号楼|号院|#楼|栋|幢|座|#|单元|门|层|楼|室|房|户|号|弄|组)?"
+    r"第?(?P<num>\d+)(?P<unit>号楼|号院|#楼|栋|幢|座|#|单元|门|层|楼|室|房|户|号|弄|组|村民小组|小组|队|社)?"
     r"|(?P<letter>[a-z])(?P<lunit>号楼|栋|幢|座|#|单元)")
 ORDER = ("弄", "号", "组", "栋", "单元", "层", "室")
 _HIER = ("栋", "单元", "室")
@@ -121,6 +122,9 @@ def _assign_bare(bare, last_typed, parts, before=None):
             for value, unit in zip(take, available):
                 parts.setdefault(unit, value)
             return
+    if last_typed in ("组", "弄") and "号" not in parts and len(bare) == 1:
+        parts["号"] = bare[0]                               # 5组12, 3弄12: the door in the group or lane
+        return
     if last_typed is None and not parts and len(bare) == 1:
         parts.setdefault("号", bare[0])                     # 解放路12: a door number on the road
         return
@@ -263,9 +267,9 @@ def household_address(household):
 
 # Agreement levels.
 ADDR_EXACT, ADDR_CLOSE, ADDR_DIFFERENT = "exact", "close", "different"
-#: The same building and unit (or the same door number on the road), the room named on one side
-#: only (``5栋1单元`` / ``5-1-1102``, ``3弄12号`` / ``3弄12号201室``): the staircase agrees, the
-#: door is not known to.
+#: The same building and unit (or the same door number on the road, or the same village group),
+#: the room or door named on one side only (``5栋1单元`` / ``5-1-1102``, ``3弄12号`` /
+#: ``3弄12号201室``, ``东山村5组`` / ``东山村5组12号``): the staircase agrees, the door is not known to.
 ADDR_PARTIAL = "partial"
 
 
@@ -299,13 +303,15 @@ def compare_parsed(a, b):
     if not _texts_agree(a.text, b.text):
         return ADDR_DIFFERENT
     door = [u for u in ("栋", "单元", "室", "号", "组") if u in shared]
-    # The room is needed when both name one; otherwise the numbers both name must agree.
-    if door and (("室" in shared) or not ({"室"} & (pa.keys() | pb.keys()))):
+    named = pa.keys() | pb.keys()
+    # The room is needed when either names one; otherwise the door number on the road or in a
+    # village group (号) when either names one; otherwise the numbers both name must agree.
+    if door and ("室" in shared or "室" not in named and ("号" in shared or "号" not in named)):
         return ADDR_CLOSE
     if not pa and not pb:
         return ADDR_CLOSE                                 # the same words, no numbers at all
-    if ("栋" in shared and "单元" in shared or "号" in shared) and "室" not in shared:
-        return ADDR_PARTIAL                               # a room left out on one side
+    if ("栋" in shared and "单元" in shared or "号" in shared or "组" in shared) and "室" not in shared:
+        return ADDR_PARTIAL                               # a room (or a door in a group) left out on one side
     return ADDR_DIFFERENT
 
 

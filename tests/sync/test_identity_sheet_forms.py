@@ -146,6 +146,15 @@ def test_a_landline_with_and_without_its_area_code(a, b, same):
     ("幸福路88号", "幸福路89号", "different"),
     ("白云街道5栋1单元202", "白云路5栋1单元202", "different"),    # a subdistrict is no road
     ("阳光花园5-1-202室", "阳光花园5-1-203室", "different"),
+    # a village's doors: the group (组 = 村民小组 = 小组 = 队 = 社) and the door number
+    ("东山村5组12号", "东山村5组12", "exact"),
+    ("东山村5组12号", "东山村第五村民小组12号", "exact"),
+    ("东山村5组12号", "白云镇东山村五队十二号", "close"),
+    ("东山村5组12号", "东山村12号", "close"),                   # the group left out
+    ("东山村5组12号", "东山村5组", "partial"),                  # a group holds dozens of doors
+    ("东山村5组12号", "东山村6组12号", "different"),
+    ("东山村5组12号", "东山村5组13号", "different"),
+    ("幸福里3弄12号", "幸福里3弄12", "exact"),
 ])
 def test_doors_written_other_ways(a, b, level):
     from sync.identity.address import compare_addresses
