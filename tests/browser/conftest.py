@@ -76,6 +76,13 @@ def page(request, browser, tmp_path):
     context.close()
 
 
+def follow(page, selector):
+    """Click what opens another page and wait until that page has loaded: a click alone does not
+    wait for it, and what is read right after it can be the page it left."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def shot(page, name):
     """Save a full-page screenshot as a test artefact."""
     folder = os.path.join(ARTIFACTS, "screenshots")

@@ -3,7 +3,7 @@ spilling out of its box, chart text at least 12 px on screen, and the words in t
 language (Chinese by default, English when the browser asks). Screenshots are kept."""
 import pytest
 
-from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORTS, shot  # noqa: F401
+from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORTS, follow, shot  # noqa: F401
 from tests.browser.test_review_pages import log_in
 
 #: what a finger must hit: links, buttons, fields (hidden ones excepted)
@@ -67,10 +67,10 @@ def test_every_page_fits_a_phone(live, phone):
     _check(page, "p-city")
     tick_labels = page.locator("svg.chart text").all_text_contents()
     assert "0.5" not in tick_labels and "8/17" in tick_labels and not any(t.startswith("W") for t in tick_labels)
-    page.click("#red-overdue")
+    follow(page, "#red-overdue")
     _check(page, "p-cases")
     assert "超时 2 天" in page.locator("#cases").inner_text()
-    page.click("#cases article >> nth=0 >> h3 a")
+    follow(page, "#cases article >> nth=0 >> h3 a")
     _check(page, "p-case")
     page.goto(base + f"/review/area/{city['G1']}")
     _check(page, "p-grid")
@@ -87,8 +87,8 @@ def test_the_escalation_reason_reads_in_chinese_local_time_and_english_on_reques
     base, city, ids = live
     page = phone()
     log_in(page, base)
-    page.click("#red-overdue")
-    page.click("#cases article >> nth=0 >> h3 a")
+    follow(page, "#red-overdue")
+    follow(page, "#cases article >> nth=0 >> h3 a")
     reason = page.locator("#events q.reason").first.inner_text()
     assert reason.startswith("超时：红色预警的办理期限") and "社区层级" in reason and "已上转至街道" in reason
     assert "UTC" not in reason and "overdue" not in reason
@@ -96,8 +96,8 @@ def test_the_escalation_reason_reads_in_chinese_local_time_and_english_on_reques
     log_in(en, base)
     assert en.locator("h1").first.inner_text().startswith("测试市")          # data stays as it is
     assert "red warnings overdue" in en.locator("#red-overdue").inner_text()
-    en.click("#red-overdue")
-    en.click("#cases article >> nth=0 >> h3 a")
+    follow(en, "#red-overdue")
+    follow(en, "#cases article >> nth=0 >> h3 a")
     reason = en.locator("#events q.reason").first.inner_text()
     assert reason.startswith("overdue: the red deadline") and "escalated to street" in reason
     _check(en, "p-case")
@@ -109,17 +109,18 @@ def test_the_admin_pages_fit_a_phone(live, phone):
     base, city, ids = live
     page = phone()
     log_in(page, base, "street1")                          # the street's staff: its own area
-    page.click("#red-overdue")
-    page.click("#cases article >> nth=0 >> h3 a")         # an opening in full: the audit log has a row for it
-    page.click("#to-admin")
+    follow(page, "#red-overdue")
+    follow(page, "#cases article >> nth=0 >> h3 a")         # an opening in full: the audit log has a row for it
+    follow(page, "#to-admin")
     _check(page, "p-admin")
-    page.click("#to-devices")
+    follow(page, "#to-devices")
     _check(page, "p-admin-devices")
     assert page.locator("#devices article").count() >= 1
     before = page.locator("#devices form.admin-act").count()
-    page.locator("#devices form.admin-act button").first.click()
+    with page.expect_navigation():
+        page.locator("#devices form.admin-act button").first.click()
     _check(page, "p-admin-revoke")
-    page.click("#confirm-revoke")
+    follow(page, "#confirm-revoke")
     assert "设备已吊销" in page.locator("main").inner_text()
     assert page.locator("#devices form.admin-act").count() == before - 1
     _check(page, "p-admin-revoked")
@@ -130,7 +131,7 @@ def test_the_admin_pages_fit_a_phone(live, phone):
     _check(page, "p-admin-audit")
     assert "打开案件" in page.locator("#audit").inner_text()
     page.fill("input[name=who]", "street1")
-    page.click("form.search button")
+    follow(page, "form.search button")
     _check(page, "p-admin-audit-search")
     assert "who=street1" in page.url and page.locator("#audit article").count() >= 1
     en = phone("en-US")

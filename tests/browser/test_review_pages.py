@@ -3,7 +3,7 @@ overdue and who holds them, open one, drill down from city to grid, and download
 import csv
 import io
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import follow, shot
 
 
 def log_in(page, base, who="bureau"):
@@ -11,7 +11,7 @@ def log_in(page, base, who="bureau"):
     assert "/review/login" in page.url
     page.fill("input[name=username]", who)
     page.fill("input[name=password]", "pw-" + who)
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
 
 
 def no_sideways_scroll(page):
@@ -26,7 +26,7 @@ def test_red_overdue_cases_and_who_holds_them_in_three_clicks(live, page):
     assert page.locator("#red-overdue b").inner_text() == "2"
     assert no_sideways_scroll(page)
     shot(page, "city")
-    page.click("#red-overdue")                          # click 2: the red overdue tile
+    follow(page, "#red-overdue")                        # click 2: the red overdue tile
     assert "status=overdue" in page.url and "colour=red" in page.url
     where = page.locator("#where tr").all_inner_texts()
     assert [w.split("\t")[0].strip() for w in where] == ["一区"] and "2" in where[0]
@@ -37,7 +37,7 @@ def test_red_overdue_cases_and_who_holds_them_in_three_clicks(live, page):
     assert "王h1伟" not in text and "王***" in text     # the bureau sees the family initialled
     assert no_sideways_scroll(page)
     shot(page, "red-overdue")
-    page.click("#cases article >> nth=0 >> h3 a")       # click 3: the case
+    follow(page, "#cases article >> nth=0 >> h3 a")     # click 3: the case
     events = page.locator("#events li").all_inner_texts()
     assert events[0].endswith("上报") and "上转" in events[1] and "系统" in events[1]
     assert "不能查看全部信息" in page.content()
@@ -49,7 +49,7 @@ def test_drill_down_from_city_to_grid(live, page):
     log_in(page, base, "bureau")
     expected = [("一区", 5), ("一街道", 5), ("一社区", 3), ("一网格", 2)]
     for name, households in expected:
-        page.click(f"#children a:text-is('{name}')")
+        follow(page, f"#children a:text-is('{name}')")
         assert page.locator("h1").first.inner_text().startswith(name)
         tiles = page.locator(".tiles").inner_text()
         assert f"{households}\n户" in tiles.replace("\r", "")
@@ -62,7 +62,7 @@ def test_drill_down_from_city_to_grid(live, page):
     assert page.locator("#children").count() == 0        # a grid is the bottom
     assert no_sideways_scroll(page)
     shot(page, "grid")
-    page.click("nav.crumbs a:text-is('一街道')")
+    follow(page, "nav.crumbs a:text-is('一街道')")
     assert page.locator("h1").first.inner_text().startswith("一街道")
 
 
@@ -85,7 +85,7 @@ def test_log_out_ends_the_session(live, page):
     base, city, ids = live
     log_in(page, base, "comm1")
     assert page.locator("h1").first.inner_text().startswith("一社区")
-    page.click("header form.who button")
+    follow(page, "header form.who button")
     assert "/review/login" in page.url
     page.goto(base + f"/review/area/{city['C1']}")
     assert "/review/login" in page.url
