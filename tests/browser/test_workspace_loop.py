@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from client_sdk import FieldClient, Transport
 from server.jobs import escalate_overdue
-from tests.browser.conftest import VIEWPORTS, _Quiet, shot
+from tests.browser.conftest import VIEWPORTS, _Quiet, follow, shot
 from tests.conftest import _config, _dispose
 from tests.e2e.conftest import CHECKS_OK
 from tests.helpers import STORE_KEY
@@ -73,12 +73,12 @@ def log_in(page, base, who):
     assert "/review/login" in page.url
     page.fill("input[name=username]", who)
     page.fill("input[name=password]", "pw-" + who)
-    page.click("form button[type=submit]")
+    follow(page, "form button[type=submit]")
     assert page.url.endswith("/work/")
 
 
 def log_out(page):
-    page.click("form.who button")
+    follow(page, "form.who button")
     assert "/review/login" in page.url
 
 
@@ -90,7 +90,8 @@ def press(page, action, note=None):
     form = page.locator(f"form.act-{action}")
     if note is not None:
         form.locator("[name=note]").fill(note)
-    form.locator("button").click()
+    with page.expect_navigation():              # the answer is another page: wait for it
+        form.locator("button").click()
     assert page.locator("#done").count() == 1, page.locator("main").inner_text()
 
 
@@ -113,7 +114,8 @@ def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_pat
     assert "超时 0 天（2 小时）" in first.inner_text()
     assert "overdue" in first.get_attribute("class") and fits(phone)
     shot(phone, "work-queue")
-    first.locator("h3 a").click()
+    with phone.expect_navigation():
+        first.locator("h3 a").click()
     assert "光明巷7号" in phone.locator("#household").inner_text()
     summon = phone.locator("form.act-summon")
     summon.locator("label.check", has_text="区卫健局").locator("input").check()
@@ -128,7 +130,8 @@ def test_a_case_from_the_door_to_closed_through_every_level(town, phone, tmp_pat
     for who, answer in (("wj1", "已安排家庭医生上门"), ("mz1", "已启动临时救助")):
         clock.now += dt.timedelta(hours=1)
         log_in(phone, base, who)
-        phone.locator("#queue article h3 a").first.click()
+        with phone.expect_navigation():
+            phone.locator("#queue article h3 a").first.click()
         press(phone, "report_in")
         press(phone, "answer", answer)
         shot(phone, f"work-department-{who}")
