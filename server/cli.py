@@ -321,9 +321,10 @@ def refresh_review_cmd(full):
 
 
 @click.command("link-register", help=N_(
-    "Link a register CSV (record_id,name,id_number,gender,birth_date,phone,address): write record_id,cluster_id, "
-    "rows of one person sharing a cluster. With --against-register an imported civil-affairs list is linked "
-    "against the server's own persons as well."))
+    "Link a register CSV (a name column and any of record_id,id_number,gender,birth_date,phone,address,source, "
+    "headed in English or Chinese; UTF-8, GBK or UTF-16): write record_id,cluster_id, rows of one person sharing "
+    "a cluster. With --against-register an imported civil-affairs list is linked against the server's own "
+    "persons as well."))
 @click.argument("input_csv")
 @click.argument("output_csv")
 @click.option("--against-register", is_flag=True,
@@ -333,36 +334,65 @@ def refresh_review_cmd(full):
 def link_register_cmd(input_csv, output_csv, against_register, workers):
     from sync.identity import linkcsv
     if not against_register:
-        code = linkcsv.main([input_csv, output_csv] + (["--workers", str(workers)] if workers else []))
-        if code:
-            raise click.exceptions.Exit(code)
+        ids, clusters = _read_register(input_csv, lambda: _link_file(linkcsv, input_csv, workers))
+        _write_csv(output_csv, ["record_id", "cluster_id"], zip(ids, clusters))
+        click.echo(_("%(n)d records in %(people)d persons") % {"n": len(ids), "people": len(set(clusters))}, err=True)
         return
     from sync.identity.linkage import link_records
-    try:
-        with open(input_csv, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = set(linkcsv.COLUMNS) - set(reader.fieldnames or ())
-            if missing:
-                raise click.ClickException(_("%(file)s: missing columns %(columns)s") % {
-                    "file": input_csv, "columns": ", ".join(sorted(missing))})
-            rows = [{k: (row.get(k) or "").strip() for k in linkcsv.COLUMNS} for row in reader]
-    except OSError as exc:
-        raise click.ClickException(_("cannot read %(file)s: %(why)s")
-                                   % {"file": input_csv, "why": exc.strerror}) from None
+    rows = _read_register(input_csv, lambda: linkcsv.read_rows(input_csv))
     register = _register_records()
     clusters = link_records(rows + register, workers=workers)
     members = {}
     for rec in register:
         members.setdefault(clusters[rec["record_id"]], rec["record_id"][len("register:"):])
-    with open(output_csv, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["record_id", "cluster_id", "register_person_id"])
-        for row in rows:
-            cluster = clusters[row["record_id"]]
-            writer.writerow([row["record_id"], cluster, members.get(cluster, "")])
+    _write_csv(output_csv, ["record_id", "cluster_id", "register_person_id"],
+               ([row["record_id"], clusters[row["record_id"]], members.get(clusters[row["record_id"]], "")]
+                for row in rows))
     linked = sum(1 for row in rows if clusters[row["record_id"]] in members)
     click.echo(_("%(n)d records linked; %(linked)d match a person the server holds")
                % {"n": len(rows), "linked": linked}, err=True)
+
+
+def _link_file(linkcsv, path, workers):
+    with linkcsv.open_text(path) as source:
+        return linkcsv.link_stream(source, workers=workers)
+
+
+def _read_register(path, read):
+    """``read()``, with what is wrong with the file said in the reader's language."""
+    from sync.identity import linkcsv
+    try:
+        return read()
+    except linkcsv.InputError as exc:
+        raise click.ClickException(f"{path}: " + _(_REGISTER_ERRORS[exc.kind]) % exc.params) from None
+    except UnicodeError:
+        raise click.ClickException(_("%(file)s is not text in UTF-8, GB18030 (GBK) or UTF-16")
+                                   % {"file": path}) from None
+    except csv.Error as exc:
+        raise click.ClickException(_("%(file)s is not a readable CSV file: %(why)s") % {"file": path, "why": exc}) \
+            from None
+    except OSError as exc:
+        raise click.ClickException(_("cannot read %(file)s: %(why)s") % {"file": path, "why": exc.strerror}) from None
+
+
+def _write_csv(path, header, rows):
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as exc:
+        raise click.ClickException(_("cannot write %(file)s: %(why)s") % {"file": path, "why": exc.strerror}) \
+            from None
+
+
+#: what is wrong with a register file (sync.identity.linkcsv.InputError.kind), in the reader's language
+_REGISTER_ERRORS = {
+    "empty": N_("the file is empty: it needs a header line naming the columns"),
+    "no_name": N_("no name column: the header must name the person's name (姓名 or name); it names %(header)s"),
+    "empty_id": N_("line %(line)d: the record id is empty"),
+    "repeated_id": N_("line %(line)d: the record id %(id)s appears twice"),
+}
 
 
 def _register_records():

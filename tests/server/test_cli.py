@@ -252,6 +252,31 @@ def test_link_register_links_a_list_and_finds_the_registers_own_persons(app, tmp
     rows = list(_csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
     assert [(r["record_id"], r["register_person_id"]) for r in rows] == [("r1", pid), ("r2", "")]
     bad = tmp_path / "bad.csv"
-    bad.write_text("record_id,name\nr1,王伟\n", encoding="utf-8")
-    refused = runner.invoke(args=["link-register", str(bad), str(tmp_path / "x.csv"), "--against-register"])
-    assert refused.exit_code != 0 and "missing columns" in refused.output
+    bad.write_text("record_id,id_number\nr1,110105194912310021\n", encoding="utf-8")
+    for extra in ([], ["--against-register"]):
+        refused = runner.invoke(args=["link-register", str(bad), str(tmp_path / "x.csv")] + extra)
+        assert refused.exit_code != 0 and "no name column" in refused.output and "record_id,id_number" in refused.output
+        assert not (tmp_path / "x.csv").exists()
+
+
+def test_link_register_reads_a_spreadsheets_register_and_says_what_is_wrong_in_chinese(app, cli, tmp_path):
+    """A register saved by a spreadsheet on a Chinese system: GBK, Chinese headers, no record id
+    column, the cells as people fill them in; and a file without a name column, in Chinese."""
+    import csv as _csv
+
+    from server import cli_i18n
+    source = tmp_path / "名单.csv"
+    source.write_bytes("序号,姓名,性别,身份证号码,出生年月,联系电话,现住址\r\n"
+                       "1,王伟（户主）,1,'110105194912310021,1949年12月31日,13800138000/0576-88123456,和平路1号\r\n"
+                       "2,王伟,男,,19491231.0,13800138000,和平路一号\r\n"
+                       "3,李娜,2,,1990-01-01,,幸福街5号\r\n".encode("gbk"))
+    result = cli("link-register", source, tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = list(_csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
+    assert [(r["record_id"], r["cluster_id"]) for r in rows] == [("1", "1"), ("2", "1"), ("3", "3")]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("序号,身份证号码\r\n1,110105194912310021\r\n".encode("gbk"))
+    cli_i18n.use("zh_CN")
+    refused = cli("link-register", bad, tmp_path / "x.csv", "--against-register")
+    assert refused.exit_code != 0 and "没有姓名列" in refused.output and "序号,身份证号码" in refused.output
+    assert not (tmp_path / "x.csv").exists()

@@ -133,13 +133,22 @@ def test_linkcsv_accepts_any_column_order_a_bom_and_extra_columns(tmp_path):
         assert _groups(dict(list(csv.reader(f))[1:])) == EXPECTED
 
 
-def test_linkcsv_missing_column_is_a_clear_error(tmp_path, capsys):
+def test_linkcsv_without_a_name_column_is_a_clear_error(tmp_path, capsys):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    _write(src, REGISTER, ("record_id", "name", "id_number", "gender", "birth_date", "address"))
+    _write(src, REGISTER, ("record_id", "id_number", "gender", "birth_date", "phone", "address"))
     assert main([str(src), str(out)]) == 2
     err = capsys.readouterr().err
-    assert "missing column: phone" in err and "record_id,name,id_number,gender,birth_date,phone,address" in err
+    assert "no name column" in err and "record_id,id_number,gender,birth_date,phone,address" in err
     assert not out.exists()                                                     # nothing written
+
+
+def test_linkcsv_a_missing_column_counts_as_empty(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write(src, REGISTER, ("record_id", "name", "id_number", "gender", "birth_date", "address"))    # no phone
+    assert main([str(src), str(out), "--workers", "1"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert [r[0] for r in rows[1:]] == [r["record_id"] for r in REGISTER]
 
 
 @pytest.mark.parametrize("content,message", [
@@ -154,11 +163,11 @@ def test_linkcsv_bad_rows(tmp_path, capsys, content, message):
     assert message in capsys.readouterr().err
 
 
-def test_linkcsv_not_utf8_and_missing_file(tmp_path, capsys):
+def test_linkcsv_unreadable_text_and_missing_file(tmp_path, capsys):
     src = tmp_path / "in.csv"
-    src.write_bytes("record_id,name,id_number,gender,birth_date,phone,address\n1,王伟,,,,,\n".encode("gbk"))
+    src.write_bytes("name\n王伟\n".encode("utf-8") + b"\x80\xff\xfe\x81\n")    # neither UTF-8 nor GB18030
     assert main([str(src), str(tmp_path / "out.csv")]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
+    assert "is not text in UTF-8, GB18030 (GBK) or UTF-16" in capsys.readouterr().err
     assert main([str(tmp_path / "nope.csv"), str(tmp_path / "out.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
@@ -188,3 +197,54 @@ def test_linkcsv_reads_the_source_column_when_there_is_one(tmp_path):
     assert main([str(src), str(out), "--workers", "1"]) == 0
     with open(out, encoding="utf-8", newline="") as f:
         assert _groups(dict(list(csv.reader(f))[1:])) == [["f", "p"]]
+
+
+CN_HEADER = ("序号", "姓名", "性别", "公民身份号码", "出生年月", "联系电话", "现住址", "户籍地址", "备注")
+
+
+def _cn_rows(rows):
+    """The register as a spreadsheet on a Chinese system has it: Chinese headers, another order,
+    a column that is not read (户籍地址: 现住址 is the one read) and one for notes."""
+    return [[r["record_id"], r.get("name", ""), r.get("gender", ""), r.get("id_number", ""), r.get("birth_date", ""),
+             r.get("phone", ""), r.get("address", ""), "某省某县", "无"] for r in rows]
+
+
+@pytest.mark.parametrize("encoding,delimiter", [("gbk", ","), ("gb18030", ","), ("utf-8-sig", ","),
+                                                ("utf-16", "\t")])
+def test_linkcsv_reads_a_register_as_a_spreadsheet_saves_it(tmp_path, encoding, delimiter):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(CN_HEADER)
+    writer.writerows(_cn_rows(REGISTER))
+    src.write_bytes(text.getvalue().encode(encoding))
+    assert main([str(src), str(out), "--workers", "1"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert [r[0] for r in rows[1:]] == [r["record_id"] for r in REGISTER]
+    assert _groups(dict(rows[1:])) == EXPECTED
+
+
+def test_linkcsv_without_a_record_id_names_rows_by_their_line(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write(src, REGISTER, COLUMNS[1:])
+    with open(src, "a", encoding="utf-8", newline="") as f:
+        f.write(",,,,,\n")                                  # a blank row a spreadsheet leaves: skipped
+    assert main([str(src), str(out), "--workers", "1"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    lines = [str(n) for n in range(2, len(REGISTER) + 2)]
+    assert [r[0] for r in rows[1:]] == lines
+    by_line = dict(zip(lines, (r["record_id"] for r in REGISTER)))
+    assert _groups({by_line[a]: by_line[b] for a, b in rows[1:]}) == EXPECTED
+
+
+def test_linkcsv_a_gbk_file_larger_than_the_probe(tmp_path):
+    # a file whose first 64 KB are plain ASCII and whose Chinese comes later is still read
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    lines = ["record_id,name,phone"] + [f"a{i},Wang Wei {i},1380000{i:04d}" for i in range(4000)] + ["z,王伟,"]
+    src.write_bytes("\n".join(lines).encode("gbk"))
+    assert main([str(src), str(out), "--workers", "1"]) == 2        # UTF-8 was guessed: said, not misread
+    text = "\n".join(["record_id,name,phone", "z0,王伟,", *lines[1:]]).encode("gbk")
+    src.write_bytes(text)
+    assert main([str(src), str(out), "--workers", "1"]) == 0
