@@ -1,7 +1,8 @@
 """Birth dates: the forms people type, folded to ``YYYY-MM-DD``; and the date inside an ID number.
 
 Accepted: ``1990-01-05``, ``1990-1-5``, ``1990/1/5``, ``1990.1.5``, ``19900105``,
-``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, ``1990年元月5日``, full-width
+``1990年1月5日``, ``一九九〇年一月五日``, ``一九九〇年十二月二十五日``, ``1990年元月5日``, ``90年1月5日``
+(a two-digit year in the last hundred years), full-width
 digits and dashes (``1990—01—05``), surrounding spaces, a ``datetime.date``/``datetime``, and an ISO
 date-time (its date is kept). What a spreadsheet makes of a date column is read too: a number
 (``19900105.0``) and a date serial (``32878``, days since 1899-12-30, five digits: 1927 to
@@ -32,6 +33,8 @@ _DASHES = str.maketrans({"—": "-", "–": "-", "―": "-", "−": "-", "‐": 
 # a number a spreadsheet wrote for the date: 19900105.0; a date serial (32878)
 _SHEET_NUMBER = re.compile(r"^(\d{8}|\d{5})(?:\.0*)?$")
 _SERIAL_EPOCH = _dt.date(1899, 12, 30)
+# a year of two digits, written with 年 (88年1月5日): said aloud, and typed, that way
+_SHORT_YEAR = re.compile(r"^(\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
 # the lunar calendar written in its own words: 农历 / 阴历 / 旧历, 正月 / 冬月 / 腊月, 初五 / 廿三
 _LUNAR_MARK = re.compile(r"农历|阴历|旧历|正月|冬月|腊月|初[一二三四五六七八九十]|廿")
 _LUNAR = re.compile(r"^(?:农历|阴历|旧历)?\s*(\d{4})\s*年?\s*(闰)?\s*(正|冬|腊|\d{1,2}|[一二三四五六七八九十]+)\s*月"
@@ -119,6 +122,12 @@ def normalize_birth_date(raw):
     match = _COMPACT.match(text) or _SEPARATED.match(text)
     if match:
         return make_date(*match.groups())
+    short = _SHORT_YEAR.match(text)
+    if short:
+        # 88年1月5日: the century is the one that makes the person born in the past hundred years
+        yy = int(short.group(1))
+        year = (2000 if yy <= _dt.date.today().year % 100 else 1900) + yy
+        return make_date(year, short.group(2), short.group(3))
     sheet = _SHEET_NUMBER.match(text)
     return _sheet_date(sheet.group(1)) if sheet else None
 

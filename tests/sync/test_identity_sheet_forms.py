@@ -30,6 +30,9 @@ def make_id(birth, seq, area="331002"):
     ("农历1952年3月8日", "1952-04-02"),
     ("1960年腊月廿三", "1961-02-08"),        # the 12th lunar month of 1960 ends in 1961
     ("2020年闰四月初二", "2020-05-24"),       # 2020 repeated its fourth month
+    ("88年1月5日", "1988-01-05"),             # a two-digit year, as said aloud
+    ("15年3月8号", "2015-03-08"),
+    ("八八年一月五日", "1988-01-05"),
 ])
 def test_dates_as_registers_write_them(raw, expect):
     assert normalize_birth_date(raw) == expect
