@@ -127,10 +127,15 @@ def typed_id(raw):
 
 
 def from_school_list(source):
-    """Does a record's ``source`` name a school list?"""
+    """Does a record's ``source`` name a school list (a school's, a kindergarten's, the education
+    bureau's: 学校, 学生, 学籍, 幼儿园, 教育局, school, pupil, student, education)?"""
     if not source or not isinstance(source, str):
         return False
-    return "school" in source.lower() or "学" in source
+    low = source.lower()
+    return any(word in low for word in _SCHOOL_WORDS)
+
+
+_SCHOOL_WORDS = ("school", "pupil", "student", "education", "kindergarten", "学", "幼儿园", "教育", "托育")
 
 
 class PersonFeatures(NamedTuple):

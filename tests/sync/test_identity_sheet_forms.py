@@ -162,3 +162,12 @@ def test_a_landline_with_and_without_its_area_code(a, b, same):
 def test_doors_written_other_ways(a, b, level):
     from sync.identity.address import compare_addresses
     assert compare_addresses(a, b) == level
+
+
+@pytest.mark.parametrize("source, school", [
+    ("school", True), ("学校名单", True), ("学籍系统", True), ("教育局", True), ("幼儿园花名册", True),
+    ("Student list", True), ("grid", False), ("健康随访", False), ("民政", False), ("", False), (None, False),
+])
+def test_what_names_a_school_list(source, school):
+    from sync.identity.keys import from_school_list
+    assert from_school_list(source) is school
