@@ -15,7 +15,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 #: ids and names that stay as they are in any language
 IDS = re.compile(r"https?://\S+|/tmp/\S+|/api/v1\S*|/review|--?[a-z][\w-]*|\[[a-z_|]+\]|\b[a-z]+(?:[_,][a-z_]+)+\b"
                  r"|\b[a-z]+-[a-z-]+\b|GRIDSYNC_\w+|PORT=\d+|(?<![A-Za-z])(?:Flask(?:-\w+)?|python-dotenv|Python"
-                 r"|OpenAPI|API|CPU|Alembic|CSV|UTF-8|Ctrl-C|webhook|IMPORT|gridsync|make demo|[A-Z]\d*)(?![A-Za-z])")
+                 r"|OpenAPI|API|CPU|Alembic|CSV|UTF-8|UTF-16|GB18030|GBK|Ctrl-C|webhook|IMPORT|gridsync|make demo|[A-Z]\d*)(?![A-Za-z])")
 TYPED = {"department", "server", "routes", "shell", "run", "db", "demo", "limiter", "openapi", "district", "street",
          "community", "bureau", "admin", "city", "grid",
          # data: the user names and ids typed
