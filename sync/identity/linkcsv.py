@@ -97,9 +97,10 @@ def columns(header):
 def open_text(path_or_stream):
     """A text stream of a register file (a path, or a binary stream such as standard input): UTF-8,
     UTF-16 with its byte-order mark, or else GB18030 (which reads GBK and GB2312)."""
-    raw = open(path_or_stream, "rb") if isinstance(path_or_stream, (str, os.PathLike)) else path_or_stream
-    if not hasattr(raw, "peek"):
-        raw = io.BufferedReader(raw)
+    if isinstance(path_or_stream, (str, os.PathLike)):
+        raw = open(path_or_stream, "rb", buffering=_PROBE)       # peek then sees up to _PROBE bytes
+    else:
+        raw = path_or_stream if hasattr(path_or_stream, "peek") else io.BufferedReader(path_or_stream, _PROBE)
     head = raw.peek(_PROBE)[:_PROBE]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
@@ -108,8 +109,10 @@ def open_text(path_or_stream):
             head.decode("utf-8")
             encoding = "utf-8-sig"
         except UnicodeDecodeError as exc:
-            # a character cut at the end of the probe is no sign of another encoding
-            encoding = "utf-8-sig" if exc.start >= len(head) - 3 and len(head) == _PROBE else "gb18030"
+            # a character cut where the probe ends is no sign of another encoding; GBK's first
+            # character already fails as UTF-8 ("invalid start byte" or "continuation byte")
+            cut = exc.reason == "unexpected end of data" and exc.end == len(head)
+            encoding = "utf-8-sig" if cut else "gb18030"
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 

@@ -248,3 +248,17 @@ def test_linkcsv_a_gbk_file_larger_than_the_probe(tmp_path):
     text = "\n".join(["record_id,name,phone", "z0,王伟,", *lines[1:]]).encode("gbk")
     src.write_bytes(text)
     assert main([str(src), str(out), "--workers", "1"]) == 0
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_linkcsv_utf8_is_read_as_utf8_wherever_its_first_bytes_end(tmp_path, pad):
+    # the encoding is told from the first bytes; a Chinese character cut where they end is no
+    # sign of GBK (names here are 3 bytes a character in UTF-8, so some row ends mid-character)
+    from sync.identity.linkcsv import read_rows
+    src = tmp_path / "in.csv"
+    names = ["王伟", "李秀英", "欧阳娜娜", "张三丰"]
+    lines = ["姓名,备注" + "x" * pad] + [f"{names[i % 4]},{'注' * (i % 7)}" for i in range(30000)]
+    src.write_bytes("\n".join(lines).encode("utf-8"))
+    rows = read_rows(str(src))
+    assert len(rows) == 30000 and [r["name"] for r in rows[:4]] == names
+    assert {r["name"] for r in rows} == set(names)
