@@ -21,3 +21,11 @@ test("different doors stay different", () => {
   assert.notEqual(doorKey({ address: "和平路12号", building: "4栋", room: "401" }), key);
   assert.equal(doorKey({}), "");
 });
+
+test("a village's door: its group in any word, the door with or without 号", () => {
+  const key = doorKey({ address: "东山村5组12号" });
+  for (const address of ["东山村五组12号", "东山村第五村民小组12号", "东山村 5 小组 12 号", "东山村5队12号",
+    "东山村5社十二号", "东山村5组12"]) assert.equal(doorKey({ address }), key, address);
+  assert.notEqual(doorKey({ address: "东山村6组12号" }), key);
+  assert.notEqual(doorKey({ address: "东山村5组13号" }), key);
+});

@@ -75,13 +75,16 @@ export function nameInitials(raw) {
 const CN_DIGITS = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
 
 /** A door's key for exact matching on the device: address, building, unit and room with
- * full-width folded, spaces and punctuation gone, 栋/幢/号楼 read as one word, and Chinese numerals
- * up to 99 as digits. Two doors with the same key are the same door. */
+ * full-width folded, spaces and punctuation gone, 栋/幢/号楼 read as one word, a village group
+ * (组/村民小组/小组/队/社) as one word, and Chinese numerals up to 99 as digits. Two doors with the
+ * same key are the same door. */
 export function doorKey(h) {
   const parts = [h.address, h.building, h.unit, h.room].map((p) => (p || "").normalize("NFKC").toLowerCase()
     .replace(/[\s\p{P}]+/gu, "")
     .replace(/([零〇一二两三四五六七八九十]+)/g, (m) => String(cnNumber(m)))
-    .replace(/(号楼|幢|栋|座)/g, "栋").replace(/(单元)/g, "单元").replace(/(室|房)$/g, ""));
+    .replace(/(号楼|幢|栋|座)/g, "栋").replace(/(单元)/g, "单元").replace(/(室|房)$/g, "")
+    // a village's group and door: 第五村民小组 = 5小组 = 5队 = 5社 = 5组; 5组12 = 5组12号
+    .replace(/第?(\d+)(?:村民小组|小组|组|队|社)/g, "$1组").replace(/组(\d+)$/, "组$1号"));
   return parts.some(Boolean) ? parts.join("|") : "";
 }
 
