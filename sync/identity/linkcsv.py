@@ -148,17 +148,21 @@ def _chunks(reader, id_col, ids, seen):
         yield start, chunk
 
 
-def read_features(stream, workers=1):
-    """``(record ids, FeatureTable)`` of a CSV stream; raises InputError on a bad header or row."""
+def _register(stream):
+    """``(csv reader past the header, {field: column index})`` of a register's text stream."""
     reader = csv_reader(stream)
     try:
         header = next(reader)
     except StopIteration:
-        raise InputError("the input is empty: it needs a header line with " + ",".join(COLUMNS),
-                             "empty") from None
-    found = columns(header)
-    positions = {field: i for field, i in found.items() if field != "record_id"}
-    id_col = found.get("record_id")
+        raise InputError("the input is empty: it needs a header line with " + ",".join(COLUMNS), "empty") from None
+    return reader, columns(header)
+
+
+def read_features(stream, workers=1):
+    """``(record ids, FeatureTable)`` of a CSV stream; raises InputError on a bad header or row."""
+    reader, found = _register(stream)
+    id_col = found.pop("record_id", None)
+    positions = found
     ids, seen, table = [], set(), FeatureTable()
     tasks = ((start, rows, positions) for start, rows in _chunks(reader, id_col, ids, seen))
     if workers <= 1:
@@ -196,13 +200,7 @@ def read_rows(path):
     """The rows of a register file as dicts of ``COLUMNS`` and ``source`` (what ``read_features``
     reads, for a caller that links them with other records); raises InputError, OSError."""
     with open_text(path) as stream:
-        reader = csv_reader(stream)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InputError("the input is empty: it needs a header line with " + ",".join(COLUMNS),
-                             "empty") from None
-        found = columns(header)
+        reader, found = _register(stream)
         id_col = found.pop("record_id", None)
         rows, ids, seen = [], [], set()
         for _, chunk in _chunks(reader, id_col, ids, seen):
