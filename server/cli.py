@@ -334,7 +334,7 @@ def refresh_review_cmd(full):
 def link_register_cmd(input_csv, output_csv, against_register, workers):
     from sync.identity import linkcsv
     if not against_register:
-        ids, clusters = _read_register(input_csv, lambda: _link_file(linkcsv, input_csv, workers))
+        ids, clusters = _read_register(input_csv, lambda: _link_file(input_csv, workers))
         _write_csv(output_csv, ["record_id", "cluster_id"], zip(ids, clusters))
         click.echo(_("%(n)d records in %(people)d persons") % {"n": len(ids), "people": len(set(clusters))}, err=True)
         return
@@ -353,7 +353,8 @@ def link_register_cmd(input_csv, output_csv, against_register, workers):
                % {"n": len(rows), "linked": linked}, err=True)
 
 
-def _link_file(linkcsv, path, workers):
+def _link_file(path, workers):
+    from sync.identity import linkcsv
     with linkcsv.open_text(path) as source:
         return linkcsv.link_stream(source, workers=workers)
 

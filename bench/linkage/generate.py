@@ -596,10 +596,12 @@ class Generator:
             rec["id_number"] = f.choice(("'" + rec["id_number"], rec["id_number"] + "（本人）", rec["id_number"] + "\t"))
             tags.append("id_sheet")
         birth = rec["birth_date"]
-        try:        # a lunar birthday written as a date may be no solar date at all (02-30)
-            iso = len(birth) == 10 and birth[4] == "-" and birth[7] == "-" and bool(dt.date.fromisoformat(birth))
-        except ValueError:
-            iso = False
+        date = None            # the typed date when it is an ISO one
+        if len(birth) == 10 and birth[4] == "-" and birth[7] == "-":
+            try:        # a lunar birthday written as a date may be no solar date at all (02-30)
+                date = dt.date.fromisoformat(birth)
+            except ValueError:
+                pass
         old = person.birth.year < 1960
         if birth and f.random() < FORMATS["birth_lunar_words_old" if old else "birth_lunar_words"] \
                 and person.birth.year >= 1901:
@@ -611,11 +613,10 @@ class Generator:
             rec["birth_date"] = f.choice(("农历", "农历", "")) + f"{lunar.year}年" + \
                 ("闰" if lunar.isLeapMonth else "") + _LUNAR_MONTH_WORDS[lunar.month - 1] + "月" + day_words
             tags.append("birth_lunar_words")
-        elif iso and f.random() < FORMATS["birth_sheet"]:
-            date = dt.date.fromisoformat(birth)
+        elif date and f.random() < FORMATS["birth_sheet"]:
             rec["birth_date"] = f.choice((str((date - dt.date(1899, 12, 30)).days), f"{date:%Y%m%d}.0"))
             tags.append("birth_sheet")
-        elif iso and f.random() < FORMATS["birth_month"]:
+        elif date and f.random() < FORMATS["birth_month"]:
             rec["birth_date"] = f.choice((f"{birth[:4]}年{int(birth[5:7])}月", birth[:7]))
             tags.append("birth_month")
         if rec["phone"]:

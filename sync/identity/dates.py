@@ -52,8 +52,12 @@ def _cn_small_number(text):
     return "".join(_DIGIT_CHARS[c] for c in text)
 
 
-def _from_chinese(text):
-    # 一九九〇年十二月二十五日: the year digit by digit, month and day as small numbers.
+def _from_chinese(text, lunar=False):
+    # 一九九〇年十二月二十五日: the year digit by digit, month and day as small numbers; a date in
+    # lunar words (一九九〇年正月初五) has its year's numerals turned, the month and day keep words
+    if lunar:
+        year, sep, rest = text.partition("年")
+        return _from_chinese(year) + sep + rest if sep else text
     return _CN_NUMBER.sub(lambda m: _cn_small_number(m.group()), text)
 
 
@@ -116,7 +120,7 @@ def normalize_birth_date(raw):
     text = unicodedata.normalize("NFKC", raw).strip().translate(_DASHES).replace("元月", "1月")
     lunar = _LUNAR_MARK.search(text)
     if _CN_NUMBER.search(text):
-        text = _from_chinese_outside_lunar(text) if lunar else _from_chinese(text)
+        text = _from_chinese(text, lunar=bool(lunar))
     if lunar:
         return lunar_words(text)
     match = _COMPACT.match(text) or _SEPARATED.match(text)
@@ -130,12 +134,6 @@ def normalize_birth_date(raw):
         return make_date(year, short.group(2), short.group(3))
     sheet = _SHEET_NUMBER.match(text)
     return _sheet_date(sheet.group(1)) if sheet else None
-
-
-def _from_chinese_outside_lunar(text):
-    # 一九九〇年正月初五: the year's digits only; the lunar month and day keep their words
-    year, sep, rest = text.partition("年")
-    return (_CN_NUMBER.sub(lambda m: _cn_small_number(m.group()), year) + sep + rest) if sep else text
 
 
 def birth_date_from_id(raw):

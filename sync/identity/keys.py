@@ -121,6 +121,10 @@ def typed_id(raw):
     when a spreadsheet's text mark or a note came with it."""
     if not raw or not isinstance(raw, str) or normalize_id_number(raw) or len(raw) < 15:
         return raw
+    return _id_inside(raw)
+
+
+def _id_inside(raw):
     text = unicodedata.normalize("NFKC", raw).upper().replace(" ", "").replace("-", "")
     found = _ID_RUN.search(text) or _ID_RUN.search(text.translate(_LOOKALIKE_DIGITS))
     return found.group() if found else raw
@@ -169,7 +173,7 @@ def _check_id(number):
         number = unicodedata.normalize("NFKC", number)
     id18 = normalize_id_number(number)
     if not id18 and len(number) > 15:
-        number = typed_id(number)        # a spreadsheet's text mark or a note beside it
+        number = _id_inside(number)      # a spreadsheet's text mark or a note beside it
         id18 = normalize_id_number(number)
     if not id18 or len(set(id18[:17])) <= 2:
         return "", False, False                 # not a number, or a placeholder (000…, 111…)
